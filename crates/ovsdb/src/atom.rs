@@ -1,0 +1,221 @@
+//! Atoms: the scalar values of OVSDB (integer, real, boolean, string, uuid).
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::OvsdbError;
+use crate::schema::{AtomicType, BaseType};
+use crate::uuid::Uuid;
+
+/// One scalar value.
+#[derive(Debug, Clone)]
+pub enum Atom {
+    /// 64-bit signed integer.
+    Integer(i64),
+    /// IEEE double (never NaN or infinite: JSON cannot carry them).
+    Real(f64),
+    /// Boolean.
+    Boolean(bool),
+    /// UTF-8 string, shared.
+    String(Arc<str>),
+    /// UUID.
+    Uuid(Uuid),
+}
+
+impl Atom {
+    /// The atomic type of this atom.
+    pub fn atomic_type(&self) -> AtomicType {
+        match self {
+            Atom::Integer(_) => AtomicType::Integer,
+            Atom::Real(_) => AtomicType::Real,
+            Atom::Boolean(_) => AtomicType::Boolean,
+            Atom::String(_) => AtomicType::String,
+            Atom::Uuid(_) => AtomicType::Uuid,
+        }
+    }
+
+    /// The default atom of a type: 0, 0.0, false, "" or the all-zero UUID.
+    pub fn default_of(t: AtomicType) -> Atom {
+        match t {
+            AtomicType::Integer => Atom::Integer(0),
+            AtomicType::Real => Atom::Real(0.0),
+            AtomicType::Boolean => Atom::Boolean(false),
+            AtomicType::String => Atom::String(Arc::from("")),
+            AtomicType::Uuid => Atom::Uuid(Uuid::nil()),
+        }
+    }
+
+    /// Makes a string atom.
+    pub fn string(s: &str) -> Atom {
+        Atom::String(Arc::from(s))
+    }
+
+    /// The UUID, if this is a uuid atom.
+    pub fn as_uuid(&self) -> Option<Uuid> {
+        match self {
+            Atom::Uuid(u) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is a string atom.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Atom::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is an integer atom.
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            Atom::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Parses an atom of type `base.atomic` from JSON, without checking
+    /// `base`'s constraints. `named` resolves `["named-uuid", NAME]` when
+    /// named UUIDs are allowed (inside a transaction).
+    pub fn from_json_unchecked(
+        base: &BaseType,
+        json: &Value,
+        named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
+    ) -> Result<Atom, OvsdbError> {
+        match base.atomic {
+            AtomicType::Integer => match json {
+                Value::Number(n) if n.is_i64() => Ok(Atom::Integer(n.as_i64().unwrap_or(0))),
+                _ => Err(syntax_at(json, "expected integer")),
+            },
+            AtomicType::Real => match json {
+                Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.is_finite() => Ok(Atom::Real(f)),
+                    _ => Err(syntax_at(json, "expected real")),
+                },
+                _ => Err(syntax_at(json, "expected real")),
+            },
+            AtomicType::Boolean => match json {
+                Value::Bool(b) => Ok(Atom::Boolean(*b)),
+                _ => Err(syntax_at(json, "expected boolean")),
+            },
+            AtomicType::String => match json {
+                Value::String(s) => Ok(Atom::String(Arc::from(s.as_str()))),
+                _ => Err(syntax_at(json, "expected string")),
+            },
+            AtomicType::Uuid => parse_uuid_json(json, named).map(Atom::Uuid),
+        }
+    }
+
+    /// Parses an atom from JSON and checks it against `base`'s constraints.
+    pub fn from_json(
+        base: &BaseType,
+        json: &Value,
+        named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
+    ) -> Result<Atom, OvsdbError> {
+        let atom = Self::from_json_unchecked(base, json, named)?;
+        base.check(&atom)?;
+        Ok(atom)
+    }
+
+    /// The atom's JSON form.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Atom::Integer(i) => Value::from(*i),
+            Atom::Real(f) => real_to_json(*f),
+            Atom::Boolean(b) => Value::Bool(*b),
+            Atom::String(s) => Value::String(s.to_string()),
+            Atom::Uuid(u) => Value::Array(vec![Value::from("uuid"), Value::String(u.to_string())]),
+        }
+    }
+}
+
+/// JSON for a real: integral values print without a fraction, as OVSDB does.
+pub(crate) fn real_to_json(f: f64) -> Value {
+    serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+}
+
+fn parse_uuid_json(
+    json: &Value,
+    named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
+) -> Result<Uuid, OvsdbError> {
+    if let Value::Array(a) = json {
+        if a.len() == 2 {
+            if let (Value::String(kind), Value::String(s)) = (&a[0], &a[1]) {
+                match kind.as_str() {
+                    "uuid" => {
+                        return Uuid::parse(s).ok_or_else(|| syntax_at(json, format!("\"{s}\" is not a valid UUID")))
+                    }
+                    "named-uuid" => {
+                        return match named {
+                            Some(f) => f(s),
+                            None => Err(syntax_at(json, "named-uuid is not allowed here")),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Err(syntax_at(json, "expected [\"uuid\", <string>] or [\"named-uuid\", <string>]"))
+}
+
+/// A "syntax error" about a piece of JSON.
+pub(crate) fn syntax_at(json: &Value, msg: impl Into<String>) -> OvsdbError {
+    let _ = json;
+    OvsdbError::syntax(msg)
+}
+
+impl PartialEq for Atom {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Atom {}
+
+impl PartialOrd for Atom {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Atom {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Atom::Integer(a), Atom::Integer(b)) => a.cmp(b),
+            (Atom::Real(a), Atom::Real(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (Atom::Boolean(a), Atom::Boolean(b)) => a.cmp(b),
+            (Atom::String(a), Atom::String(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Atom::Uuid(a), Atom::Uuid(b)) => a.cmp(b),
+            _ => (self.atomic_type() as u8).cmp(&(other.atomic_type() as u8)),
+        }
+    }
+}
+
+impl Hash for Atom {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Atom::Integer(i) => i.hash(state),
+            // 0.0 and -0.0 compare equal, so they must hash alike.
+            Atom::Real(f) => (if *f == 0.0 { 0.0f64 } else { *f }).to_bits().hash(state),
+            Atom::Boolean(b) => b.hash(state),
+            Atom::String(s) => s.hash(state),
+            Atom::Uuid(u) => u.hash(state),
+        }
+    }
+}
+
+impl fmt::Display for Atom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Atom::Integer(i) => write!(f, "{i}"),
+            Atom::Real(r) => write!(f, "{}", real_to_json(*r)),
+            Atom::Boolean(b) => write!(f, "{b}"),
+            Atom::String(s) => write!(f, "{}", Value::String(s.to_string())),
+            Atom::Uuid(u) => write!(f, "{u}"),
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! Datums: the value of a column — a sorted, duplicate-free set of atoms, or
+//! a map from key atoms to value atoms — and their JSON wire forms.
+
+use serde_json::Value;
+
+use crate::atom::Atom;
+use crate::error::OvsdbError;
+use crate::schema::ColumnType;
+use crate::uuid::Uuid;
+
+/// A column value. Keys are sorted and unique; for maps `values[i]` belongs
+/// to `keys[i]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Datum {
+    keys: Vec<Atom>,
+    values: Option<Vec<Atom>>,
+}
+
+/// Resolver for `["named-uuid", NAME]` inside a transaction.
+pub type NamedUuids<'a> = Option<&'a mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>;
+
+/// Reborrows a resolver for one nested call.
+pub fn reborrow<'s>(n: &'s mut NamedUuids<'_>) -> NamedUuids<'s> {
+    match n {
+        Some(f) => Some(&mut **f),
+        None => None,
+    }
+}
+
+impl Datum {
+    /// The empty set.
+    pub fn empty_set() -> Datum {
+        Datum { keys: Vec::new(), values: None }
+    }
+    /// The empty map.
+    pub fn empty_map() -> Datum {
+        Datum { keys: Vec::new(), values: Some(Vec::new()) }
+    }
+    /// An empty datum of the column type's kind.
+    pub fn empty(t: &ColumnType) -> Datum {
+        if t.is_map() {
+            Self::empty_map()
+        } else {
+            Self::empty_set()
+        }
+    }
+    /// A one-element set.
+    pub fn scalar(a: Atom) -> Datum {
+        Datum { keys: vec![a], values: None }
+    }
+    /// A set from atoms in any order (duplicates dropped).
+    pub fn set(mut atoms: Vec<Atom>) -> Datum {
+        atoms.sort();
+        atoms.dedup();
+        Datum { keys: atoms, values: None }
+    }
+    /// A map from pairs in any order (on duplicate keys the first pair wins).
+    pub fn map(mut pairs: Vec<(Atom, Atom)>) -> Datum {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|b, a| a.0 == b.0);
+        let (k, v) = pairs.into_iter().unzip();
+        Datum { keys: k, values: Some(v) }
+    }
+
+    /// The default value of a column: empty if `min` is 0, else the default atom(s).
+    pub fn default_for(t: &ColumnType) -> Datum {
+        if t.min == 0 {
+            return Self::empty(t);
+        }
+        let k = Atom::default_of(t.key.atomic);
+        match &t.value {
+            Some(v) => Datum { keys: vec![k], values: Some(vec![Atom::default_of(v.atomic)]) },
+            None => Datum::scalar(k),
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    /// True if there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+    /// True for a map.
+    pub fn is_map(&self) -> bool {
+        self.values.is_some()
+    }
+    /// The keys (set elements), sorted.
+    pub fn keys(&self) -> &[Atom] {
+        &self.keys
+    }
+    /// The values of a map.
+    pub fn values(&self) -> Option<&[Atom]> {
+        self.values.as_deref()
+    }
+    /// The single atom of a scalar.
+    pub fn first(&self) -> Option<&Atom> {
+        self.keys.first()
+    }
+    /// Iterates over (key, value) pairs of a map.
+    pub fn pairs(&self) -> impl Iterator<Item = (&Atom, &Atom)> {
+        self.keys.iter().zip(self.values.iter().flatten())
+    }
+    /// Looks up a map key.
+    pub fn get(&self, key: &Atom) -> Option<&Atom> {
+        let i = self.keys.binary_search(key).ok()?;
+        self.values.as_ref().map(|v| &v[i])
+    }
+    /// True if the key (set element) is present.
+    pub fn contains_key(&self, key: &Atom) -> bool {
+        self.keys.binary_search(key).is_ok()
+    }
+    fn contains_pair(&self, k: &Atom, v: Option<&Atom>) -> bool {
+        match self.keys.binary_search(k) {
+            Ok(i) => match (&self.values, v) {
+                (Some(vals), Some(v)) => &vals[i] == v,
+                _ => true,
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// True if every element (pair) of `other` is in `self`.
+    pub fn includes(&self, other: &Datum) -> bool {
+        (0..other.len()).all(|i| self.contains_pair(&other.keys[i], other.values.as_ref().map(|v| &v[i])))
+    }
+    /// True if no element (pair) of `other` is in `self`.
+    pub fn excludes(&self, other: &Datum) -> bool {
+        (0..other.len()).all(|i| !self.contains_pair(&other.keys[i], other.values.as_ref().map(|v| &v[i])))
+    }
+
+    /// Adds the elements of `other`; for maps, keys already present keep their value.
+    pub fn union(&mut self, other: &Datum) {
+        let orig = self.keys.len();
+        for i in 0..other.len() {
+            if self.keys[..orig].binary_search(&other.keys[i]).is_err() {
+                self.keys.push(other.keys[i].clone());
+                if let (Some(v), Some(ov)) = (&mut self.values, &other.values) {
+                    v.push(ov[i].clone());
+                }
+            }
+        }
+        if self.keys.len() != orig {
+            self.resort();
+        }
+    }
+
+    /// Removes the elements of `other`. For maps, `other` may be a map (pairs
+    /// removed only where the value matches too) or a set of keys.
+    pub fn subtract(&mut self, other: &Datum) {
+        let keep: Vec<bool> = (0..self.len())
+            .map(|i| match other.keys.binary_search(&self.keys[i]) {
+                Err(_) => true,
+                Ok(j) => match (&self.values, &other.values) {
+                    (Some(v), Some(ov)) => v[i] != ov[j],
+                    _ => false,
+                },
+            })
+            .collect();
+        self.retain_by_index(&keep);
+    }
+
+    /// Keeps the elements whose flag is set.
+    fn retain_by_index(&mut self, keep: &[bool]) {
+        let mut i = 0;
+        self.keys.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        if let Some(v) = &mut self.values {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+    }
+
+    /// Removes every element (pair) for which `drop` says so.
+    pub fn retain_pairs(&mut self, mut keep: impl FnMut(&Atom, Option<&Atom>) -> bool) -> usize {
+        let flags: Vec<bool> =
+            (0..self.len()).map(|i| keep(&self.keys[i], self.values.as_ref().map(|v| &v[i]))).collect();
+        let before = self.len();
+        self.retain_by_index(&flags);
+        before - self.len()
+    }
+
+    fn resort(&mut self) {
+        match self.values.take() {
+            None => self.keys.sort(),
+            Some(v) => {
+                let mut pairs: Vec<(Atom, Atom)> = std::mem::take(&mut self.keys).into_iter().zip(v).collect();
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                let (k, v) = pairs.into_iter().unzip();
+                self.keys = k;
+                self.values = Some(v);
+            }
+        }
+    }
+
+    /// Applies `f` to every key, then re-sorts; fails if two keys collide.
+    pub fn map_keys(&mut self, mut f: impl FnMut(&Atom) -> Result<Atom, OvsdbError>) -> Result<bool, OvsdbError> {
+        for k in &mut self.keys {
+            *k = f(k)?;
+        }
+        self.resort();
+        Ok(self.keys.windows(2).all(|w| w[0] != w[1]))
+    }
+
+    /// All UUIDs referenced through `t`'s reference columns: (uuid, is_key).
+    pub fn uuids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        self.keys.iter().chain(self.values.iter().flatten()).filter_map(|a| a.as_uuid())
+    }
+
+    /// Parses a datum of type `t` from its JSON form, checking each atom's
+    /// constraints and the element count.
+    pub fn from_json(t: &ColumnType, json: &Value, mut named: NamedUuids<'_>) -> Result<Datum, OvsdbError> {
+        let tagged = |tag: &str| -> Option<&Vec<Value>> {
+            match json {
+                Value::Array(a) if a.len() == 2 && a[0] == tag => a[1].as_array(),
+                _ => None,
+            }
+        };
+        let datum = if let Some(vt) = &t.value {
+            let elems = match json {
+                Value::Array(a) if a.len() == 2 && a[0] == "map" => {
+                    a[1].as_array().ok_or_else(|| OvsdbError::syntax("map must be [\"map\", [[key, value]...]]"))?
+                }
+                _ => return Err(OvsdbError::syntax("expected [\"map\", [[key, value]...]]")),
+            };
+            let mut keys = Vec::with_capacity(elems.len());
+            let mut values = Vec::with_capacity(elems.len());
+            for e in elems {
+                match e {
+                    Value::Array(p) if p.len() == 2 => {
+                        keys.push(Atom::from_json(&t.key, &p[0], reborrow(&mut named))?);
+                        values.push(Atom::from_json(vt, &p[1], reborrow(&mut named))?);
+                    }
+                    _ => return Err(OvsdbError::syntax("map elements must be [key, value] pairs")),
+                }
+            }
+            let mut d = Datum { keys, values: Some(values) };
+            d.resort();
+            if d.keys.windows(2).any(|w| w[0] == w[1]) {
+                return Err(OvsdbError::new("ovsdb error", "map contains duplicate key"));
+            }
+            d
+        } else if let Some(elems) = tagged("set") {
+            let mut keys = Vec::with_capacity(elems.len());
+            for e in elems {
+                keys.push(Atom::from_json(&t.key, e, reborrow(&mut named))?);
+            }
+            keys.sort();
+            if keys.windows(2).any(|w| w[0] == w[1]) {
+                return Err(OvsdbError::new("ovsdb error", "set contains duplicate"));
+            }
+            Datum { keys, values: None }
+        } else {
+            Datum::scalar(Atom::from_json(&t.key, json, reborrow(&mut named))?)
+        };
+        let n = datum.len() as u64;
+        if n < t.min as u64 || n > t.max as u64 {
+            let what = if t.is_map() { "map" } else { "set" };
+            return Err(OvsdbError::syntax(if t.min == t.max {
+                format!("{what} must have exactly {} member{} but {n} are present", t.min, if t.min == 1 { "" } else { "s" })
+            } else if t.max == u32::MAX {
+                format!("{what} must have at least {} members but {n} are present", t.min)
+            } else {
+                format!("{what} must have {} to {} members but {n} are present", t.min, t.max)
+            }));
+        }
+        Ok(datum)
+    }
+
+    /// The JSON wire form: a bare atom for a one-element set, else
+    /// `["set", [...]]` or `["map", [[k, v]...]]`.
+    pub fn to_json(&self) -> Value {
+        if self.values.is_none() && self.keys.len() == 1 {
+            return self.keys[0].to_json();
+        }
+        self.to_json_set()
+    }
+
+    /// The JSON form, never abbreviating a one-element set.
+    pub fn to_json_set(&self) -> Value {
+        match &self.values {
+            None => Value::Array(vec![
+                Value::from("set"),
+                Value::Array(self.keys.iter().map(Atom::to_json).collect()),
+            ]),
+            Some(v) => Value::Array(vec![
+                Value::from("map"),
+                Value::Array(
+                    self.keys.iter().zip(v).map(|(k, v)| Value::Array(vec![k.to_json(), v.to_json()])).collect(),
+                ),
+            ]),
+        }
+    }
+
+    /// The difference from `self` to `new` as the log's `_is_diff` form: for
+    /// sets the symmetric difference; for maps the removed pairs (old value)
+    /// and added or changed pairs (new value).
+    pub fn diff(&self, new: &Datum) -> Datum {
+        match (&self.values, &new.values) {
+            (Some(_), Some(_)) => {
+                let mut pairs = Vec::new();
+                for (k, v) in self.pairs() {
+                    if new.get(k).is_none() {
+                        pairs.push((k.clone(), v.clone()));
+                    }
+                }
+                for (k, v) in new.pairs() {
+                    if self.get(k) != Some(v) {
+                        pairs.push((k.clone(), v.clone()));
+                    }
+                }
+                Datum::map(pairs)
+            }
+            _ => {
+                let mut out: Vec<Atom> = self.keys.iter().filter(|k| !new.contains_key(k)).cloned().collect();
+                out.extend(new.keys.iter().filter(|k| !self.contains_key(k)).cloned());
+                Datum::set(out)
+            }
+        }
+    }
+
+    /// Applies a diff made by [`Datum::diff`].
+    pub fn apply_diff(&self, diff: &Datum) -> Datum {
+        match (&self.values, &diff.values) {
+            (Some(_), Some(_)) => {
+                let mut pairs: Vec<(Atom, Atom)> = Vec::new();
+                for (k, v) in self.pairs() {
+                    match diff.get(k) {
+                        None => pairs.push((k.clone(), v.clone())),
+                        Some(dv) if dv == v => {}
+                        Some(dv) => pairs.push((k.clone(), dv.clone())),
+                    }
+                }
+                for (k, v) in diff.pairs() {
+                    if self.get(k).is_none() {
+                        pairs.push((k.clone(), v.clone()));
+                    }
+                }
+                Datum::map(pairs)
+            }
+            _ => {
+                let mut out: Vec<Atom> = self.keys.iter().filter(|k| !diff.contains_key(k)).cloned().collect();
+                out.extend(diff.keys.iter().filter(|k| !self.contains_key(k)).cloned());
+                Datum::set(out)
+            }
+        }
+    }
+
+    /// Checks the element count against the type.
+    pub fn check_count(&self, t: &ColumnType) -> bool {
+        let n = self.len() as u64;
+        n >= t.min as u64 && n <= t.max as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{AtomicType, BaseType};
+    use serde_json::json;
+
+    fn set_t(a: AtomicType) -> ColumnType {
+        ColumnType { key: BaseType::new(a), value: None, min: 0, max: u32::MAX }
+    }
+    fn map_t() -> ColumnType {
+        ColumnType {
+            key: BaseType::new(AtomicType::String),
+            value: Some(BaseType::new(AtomicType::Integer)),
+            min: 0,
+            max: u32::MAX,
+        }
+    }
+
+    #[test]
+    fn json_forms_round_trip() {
+        let t = set_t(AtomicType::Integer);
+        for j in [json!(5), json!(["set", []]), json!(["set", [1, 2, 3]])] {
+            let d = Datum::from_json(&t, &j, None).unwrap();
+            assert_eq!(d.to_json(), j);
+        }
+        // Unsorted input comes back sorted; a one-element set comes back bare.
+        let d = Datum::from_json(&t, &json!(["set", [3, 1]]), None).unwrap();
+        assert_eq!(d.to_json(), json!(["set", [1, 3]]));
+        let d = Datum::from_json(&t, &json!(["set", [7]]), None).unwrap();
+        assert_eq!(d.to_json(), json!(7));
+        let m = Datum::from_json(&map_t(), &json!(["map", [["b", 2], ["a", 1]]]), None).unwrap();
+        assert_eq!(m.to_json(), json!(["map", [["a", 1], ["b", 2]]]));
+        let u = ColumnType::scalar(BaseType::new(AtomicType::Uuid));
+        let j = json!(["uuid", "01234567-89ab-cdef-0123-456789abcdef"]);
+        assert_eq!(Datum::from_json(&u, &j, None).unwrap().to_json(), j);
+    }
+
+    #[test]
+    fn json_errors_are_named() {
+        let t = set_t(AtomicType::Integer);
+        assert_eq!(Datum::from_json(&t, &json!(["set", [1, 1]]), None).unwrap_err().tag, "ovsdb error");
+        assert_eq!(Datum::from_json(&t, &json!(1.5), None).unwrap_err().tag, "syntax error");
+        assert_eq!(Datum::from_json(&map_t(), &json!(["set", []]), None).unwrap_err().tag, "syntax error");
+        let scalar = ColumnType::scalar(BaseType::new(AtomicType::Integer));
+        assert_eq!(Datum::from_json(&scalar, &json!(["set", []]), None).unwrap_err().tag, "syntax error");
+        let mut b = BaseType::new(AtomicType::Integer);
+        b.max_integer = Some(3);
+        let bounded = ColumnType::scalar(b);
+        assert_eq!(Datum::from_json(&bounded, &json!(4), None).unwrap_err().tag, "constraint violation");
+        let u = ColumnType::scalar(BaseType::new(AtomicType::Uuid));
+        assert!(Datum::from_json(&u, &json!(["named-uuid", "x"]), None).is_err());
+    }
+
+    /// A tiny deterministic generator for property tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn set(&mut self) -> Datum {
+            let n = self.next() % 6;
+            Datum::set((0..n).map(|_| Atom::Integer((self.next() % 8) as i64)).collect())
+        }
+        fn map(&mut self) -> Datum {
+            let n = self.next() % 6;
+            Datum::map(
+                (0..n).map(|_| (Atom::Integer((self.next() % 8) as i64), Atom::Integer((self.next() % 3) as i64))).collect(),
+            )
+        }
+    }
+
+    #[test]
+    fn set_algebra_properties() {
+        let mut r = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..2000 {
+            let (a, b) = (r.set(), r.set());
+            let mut u = a.clone();
+            u.union(&b);
+            assert!(u.includes(&a) && u.includes(&b));
+            assert!(u.keys().windows(2).all(|w| w[0] < w[1]));
+            let mut d = a.clone();
+            d.subtract(&b);
+            assert!(d.excludes(&b));
+            assert!(a.includes(&d));
+            let mut back = d.clone();
+            back.union(&b);
+            assert_eq!(back, u);
+            assert_eq!(a.apply_diff(&a.diff(&b)), b);
+        }
+    }
+
+    #[test]
+    fn map_algebra_properties() {
+        let mut r = Rng(0x0fed_cba9_8765_4321);
+        for _ in 0..2000 {
+            let (a, b) = (r.map(), r.map());
+            assert_eq!(a.apply_diff(&a.diff(&b)), b, "{a:?} -> {b:?}");
+            let mut u = a.clone();
+            u.union(&b);
+            // Union never overwrites an existing key's value.
+            for (k, v) in a.pairs() {
+                assert_eq!(u.get(k), Some(v));
+            }
+            let mut d = a.clone();
+            d.subtract(&b);
+            for (k, v) in a.pairs() {
+                assert_eq!(d.get(k).is_some(), b.get(k) != Some(v));
+            }
+            // Deleting by a set of keys removes those keys whatever their value.
+            let keys = Datum::set(b.keys().to_vec());
+            let mut dk = a.clone();
+            dk.subtract(&keys);
+            assert!(dk.keys().iter().all(|k| !b.contains_key(k)));
+        }
+    }
+}

@@ -1,0 +1,785 @@
+//! The transaction engine: executes the operations of an RFC 7047 `transact`
+//! request against a [`Database`] without touching it, then runs the commit
+//! checks (referential integrity, garbage collection, weak references, maxRows,
+//! index uniqueness) and returns the results plus the [`ChangeSet`] to apply.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::atom::Atom;
+use crate::condition::Condition;
+use crate::database::{for_each_ref, ChangeSet, Database, RowChange};
+use crate::datum::Datum;
+use crate::error::OvsdbError;
+use crate::mutation::Mutation;
+use crate::row::{index_key, Row};
+use crate::schema::{DatabaseSchema, TableSchema, COL_UUID, COL_VERSION};
+use crate::uuid::{Uuid, UuidMap};
+
+/// What the engine needs from the server around it.
+pub struct TxnContext<'a> {
+    /// Whether the client holds a lock (for `assert`).
+    pub has_lock: &'a dyn Fn(&str) -> bool,
+    /// True once the transaction's `wait` timeout has passed: unsatisfied
+    /// waits then fail with "timed out" instead of blocking.
+    pub waits_expired: bool,
+}
+
+impl Default for TxnContext<'_> {
+    fn default() -> Self {
+        TxnContext { has_lock: &|_| false, waits_expired: false }
+    }
+}
+
+/// The outcome of executing a transaction.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The transaction ran to completion (successfully or not).
+    Complete(Prepared),
+    /// A `wait` is not yet satisfied: retry after the database changes, or
+    /// after `timeout_ms` (None = forever) with `waits_expired` set.
+    Blocked {
+        /// The smallest timeout among the unsatisfied waits, in ms.
+        timeout_ms: Option<u64>,
+    },
+}
+
+/// A finished transaction: its results, and its changes if it committed.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The JSON results array, exactly as RFC 7047 shapes it.
+    pub results: Vec<Value>,
+    /// Changes to apply (and log) — `None` if it failed or changed nothing.
+    pub changes: Option<ChangeSet>,
+    /// True if a `commit` asked for durability.
+    pub durable: bool,
+    /// True if an operation or the commit failed.
+    pub failed: bool,
+}
+
+impl Database {
+    /// Executes a transaction's operations (`params` without the database
+    /// name). The database is not modified: apply `changes` to commit.
+    pub fn execute(&self, ops: &[Value], ctx: &TxnContext<'_>) -> Outcome {
+        let mut x = Exec::new(self, ctx);
+        let n = ops.len();
+        let mut results = Vec::with_capacity(n + 1);
+        let mut failed = false;
+        for (i, op) in ops.iter().enumerate() {
+            match x.op(op, i, n) {
+                Ok(r) => results.push(r),
+                Err(Stop::Block(t)) => return Outcome::Blocked { timeout_ms: t },
+                Err(Stop::Error(e)) => {
+                    results.push(e.to_json());
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        let durable = x.durable;
+        let changes = if failed {
+            None
+        } else {
+            match x.commit() {
+                Ok(cs) => cs,
+                Err(e) => {
+                    results.resize(n, Value::Null);
+                    results.push(e.to_json());
+                    failed = true;
+                    None
+                }
+            }
+        };
+        results.resize(results.len().max(n), Value::Null);
+        Outcome::Complete(Prepared { results, changes, durable, failed })
+    }
+
+    /// Executes and, on success, applies a transaction (a convenience for
+    /// callers without a log). Blocked waits fail as "timed out".
+    pub fn transact(&mut self, ops: &[Value]) -> (Vec<Value>, Option<ChangeSet>) {
+        let ctx = TxnContext { waits_expired: true, ..Default::default() };
+        match self.execute(ops, &ctx) {
+            Outcome::Complete(p) => {
+                if let Some(cs) = &p.changes {
+                    self.apply(cs);
+                }
+                (p.results, p.changes)
+            }
+            Outcome::Blocked { .. } => unreachable!("expired waits never block"),
+        }
+    }
+}
+
+enum Stop {
+    Error(OvsdbError),
+    Block(Option<u64>),
+}
+
+impl From<OvsdbError> for Stop {
+    fn from(e: OvsdbError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// A row touched by the transaction.
+#[derive(Debug, Clone)]
+struct Work {
+    old: Option<Arc<Row>>,
+    new: Option<Row>,
+}
+
+struct Symbol {
+    uuid: Uuid,
+    created: bool,
+}
+
+struct Exec<'a> {
+    db: &'a Database,
+    schema: &'a DatabaseSchema,
+    ctx: &'a TxnContext<'a>,
+    work: Vec<UuidMap<Work>>,
+    symtab: HashMap<String, Symbol>,
+    comments: Vec<String>,
+    durable: bool,
+}
+
+/// Resolves named UUIDs, creating a symbol on first reference (a row may be
+/// referenced before the `insert` that names it).
+fn resolver(symtab: &mut HashMap<String, Symbol>) -> impl FnMut(&str) -> Result<Uuid, OvsdbError> + '_ {
+    move |name: &str| Ok(symtab.entry(name.to_string()).or_insert_with(|| Symbol { uuid: Uuid::random(), created: false }).uuid)
+}
+
+/// Strict access to an operation's members, as ovsdb-server does it: every
+/// member must be one the operation knows.
+struct Op<'j> {
+    obj: &'j Map<String, Value>,
+    used: Vec<&'static str>,
+    prefix: String,
+}
+
+impl<'j> Op<'j> {
+    fn err(&self, msg: impl std::fmt::Display) -> OvsdbError {
+        OvsdbError::syntax(format!("{}{msg}", self.prefix))
+    }
+    fn opt(&mut self, name: &'static str) -> Option<&'j Value> {
+        self.used.push(name);
+        self.obj.get(name)
+    }
+    fn req(&mut self, name: &'static str) -> Result<&'j Value, OvsdbError> {
+        self.opt(name).ok_or_else(|| self.err(format_args!("Required '{name}' member is missing.")))
+    }
+    fn typed<T>(&self, name: &str, v: Option<T>) -> Result<T, OvsdbError> {
+        v.ok_or_else(|| self.err(format_args!("Type mismatch for member '{name}'.")))
+    }
+    fn req_str(&mut self, name: &'static str) -> Result<&'j str, OvsdbError> {
+        let v = self.req(name)?;
+        self.typed(name, v.as_str())
+    }
+    fn req_array(&mut self, name: &'static str) -> Result<&'j Vec<Value>, OvsdbError> {
+        let v = self.req(name)?;
+        self.typed(name, v.as_array())
+    }
+    fn req_object(&mut self, name: &'static str) -> Result<&'j Map<String, Value>, OvsdbError> {
+        let v = self.req(name)?;
+        self.typed(name, v.as_object())
+    }
+    fn opt_id(&mut self, name: &'static str) -> Result<Option<&'j str>, OvsdbError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(v) => {
+                let s = v.as_str().filter(|s| is_id(s));
+                self.typed(name, s).map(Some)
+            }
+        }
+    }
+    fn finish(&self) -> Result<(), OvsdbError> {
+        for k in self.obj.keys() {
+            if k != "op" && !self.used.contains(&k.as_str()) {
+                return Err(self.err(format_args!("Member '{k}' is present but not allowed here.")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl<'a> Exec<'a> {
+    fn new(db: &'a Database, ctx: &'a TxnContext<'a>) -> Self {
+        let schema: &DatabaseSchema = db.schema();
+        Exec {
+            db,
+            schema,
+            ctx,
+            work: (0..schema.tables.len()).map(|_| UuidMap::default()).collect(),
+            symtab: HashMap::new(),
+            comments: Vec::new(),
+            durable: false,
+        }
+    }
+
+    /// The row as this transaction sees it.
+    fn get(&self, t: usize, u: &Uuid) -> Option<&Row> {
+        match self.work[t].get(u) {
+            Some(w) => w.new.as_ref(),
+            None => self.db.table(t).get(u).map(|r| &**r),
+        }
+    }
+
+    /// True if the UUID was ever used in the table, by this transaction or before it.
+    fn uuid_taken(&self, t: usize, u: &Uuid) -> bool {
+        self.work[t].contains_key(u) || self.db.table(t).get(u).is_some()
+    }
+
+    fn row_mut(&mut self, t: usize, u: Uuid) -> &mut Row {
+        let db = self.db;
+        let w = self.work[t].entry(u).or_insert_with(|| {
+            let old = db.table(t).get(&u).cloned();
+            Work { new: old.as_deref().cloned(), old }
+        });
+        w.new.as_mut().expect("row_mut is only called on live rows")
+    }
+
+    /// UUIDs of the live rows matching `cond`.
+    fn matching(&self, t: usize, cond: &Condition) -> Vec<Uuid> {
+        let ts = &self.schema.tables[t];
+        if let Some(u) = cond.uuid_eq() {
+            return match self.get(t, &u) {
+                Some(r) if cond.matches(ts, r) => vec![u],
+                _ => vec![],
+            };
+        }
+        let mut out = Vec::new();
+        for (u, r) in &self.db.table(t).rows {
+            if !self.work[t].contains_key(u) && cond.matches(ts, r) {
+                out.push(*u);
+            }
+        }
+        for (u, w) in &self.work[t] {
+            if let Some(r) = &w.new {
+                if cond.matches(ts, r) {
+                    out.push(*u);
+                }
+            }
+        }
+        out
+    }
+
+    fn op(&mut self, json: &Value, i: usize, n: usize) -> Result<Value, Stop> {
+        let prefix = format!("Parsing ovsdb operation {} of {} failed: ", i + 1, n);
+        let obj = json
+            .as_object()
+            .ok_or_else(|| OvsdbError::syntax(format!("{prefix}operation must be a JSON object")))?;
+        let mut p = Op { obj, used: Vec::new(), prefix };
+        let name = p.req_str("op")?;
+        match name {
+            "insert" => self.insert(p),
+            "select" => self.select(p),
+            "update" => self.update(p),
+            "mutate" => self.mutate(p),
+            "delete" => self.delete(p),
+            "wait" => self.wait(p),
+            "commit" => {
+                let d = p.req("durable")?;
+                let d = p.typed("durable", d.as_bool())?;
+                p.finish()?;
+                self.durable |= d;
+                Ok(Value::Object(Map::new()))
+            }
+            "abort" => {
+                p.finish()?;
+                Err(OvsdbError::new("aborted", "aborted by request").into())
+            }
+            "comment" => {
+                let c = p.req_str("comment")?;
+                p.finish()?;
+                self.comments.push(c.to_string());
+                Ok(Value::Object(Map::new()))
+            }
+            "assert" => {
+                let lock = p.req_str("lock")?;
+                p.finish()?;
+                if (self.ctx.has_lock)(lock) {
+                    Ok(Value::Object(Map::new()))
+                } else {
+                    Err(OvsdbError::new("not owner", format!("Asserted lock {lock} not held.")).into())
+                }
+            }
+            other => Err(p.err(format_args!("No operation \"{other}\"")).into()),
+        }
+    }
+
+    fn table(&self, p: &mut Op<'_>) -> Result<(usize, &'a TableSchema), OvsdbError> {
+        let name = p.req_str("table")?;
+        let schema: &'a DatabaseSchema = self.schema;
+        schema.table(name).ok_or_else(|| p.err(format_args!("No table named {name}.")))
+    }
+
+    fn condition(&mut self, ts: &TableSchema, p: &mut Op<'_>) -> Result<Condition, OvsdbError> {
+        let w = p.req("where")?;
+        p.typed("where", w.as_array())?;
+        let mut r = resolver(&mut self.symtab);
+        Condition::from_json(ts, w, Some(&mut r))
+    }
+
+    /// Parses a row object; `for_update` rejects immutable columns.
+    fn parse_row(
+        &mut self,
+        ts: &TableSchema,
+        json: &Map<String, Value>,
+        for_update: bool,
+    ) -> Result<Vec<(usize, Datum)>, OvsdbError> {
+        let mut out = Vec::with_capacity(json.len());
+        let mut r = resolver(&mut self.symtab);
+        for (name, v) in json {
+            let c = ts
+                .column(name)
+                .ok_or_else(|| OvsdbError::new("unknown column", format!("No column {name} in table {}.", ts.name)))?;
+            let col = &ts.columns[c];
+            if for_update && !col.mutable {
+                return Err(OvsdbError::constraint(format!("Cannot update immutable column {name} in table {}.", ts.name)));
+            }
+            out.push((c, Datum::from_json(&col.type_, v, Some(&mut r))?));
+        }
+        Ok(out)
+    }
+
+    fn columns(&self, ts: &TableSchema, p: &mut Op<'_>) -> Result<Option<Vec<usize>>, OvsdbError> {
+        let Some(v) = p.opt("columns") else { return Ok(None) };
+        let arr = v.as_array().ok_or_else(|| OvsdbError::syntax("array of distinct column names expected"))?;
+        let mut cols = Vec::with_capacity(arr.len());
+        for c in arr {
+            let name = c.as_str().ok_or_else(|| OvsdbError::syntax("array of distinct column names expected"))?;
+            let i = ts.column(name).ok_or_else(|| OvsdbError::syntax(format!("{name} is not a valid column name")))?;
+            if cols.contains(&i) {
+                return Err(OvsdbError::syntax("array of distinct column names expected"));
+            }
+            cols.push(i);
+        }
+        Ok(Some(cols))
+    }
+
+    fn insert(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let (t, ts) = self.table(&mut p)?;
+        let row_json = match p.opt("row") {
+            None => None,
+            Some(v) => Some(p.typed("row", v.as_object())?),
+        };
+        let uuid_name = p.opt_id("uuid-name")?;
+        let given = match p.opt("uuid") {
+            None => None,
+            Some(v) => {
+                let s = p.typed("uuid", v.as_str())?;
+                Some(Uuid::parse(s).ok_or_else(|| p.err(format_args!("\"{s}\" is not a valid UUID")))?)
+            }
+        };
+        p.finish()?;
+        let uuid = match uuid_name {
+            Some(name) => match self.symtab.get_mut(name) {
+                Some(sym) if sym.created => {
+                    return Err(OvsdbError::new(
+                        "duplicate uuid-name",
+                        "This \"uuid-name\" appeared on an earlier \"insert\" operation.",
+                    )
+                    .into())
+                }
+                Some(sym) => {
+                    sym.created = true;
+                    if let Some(g) = given {
+                        sym.uuid = g;
+                    }
+                    sym.uuid
+                }
+                None => {
+                    let u = given.unwrap_or_else(Uuid::random);
+                    self.symtab.insert(name.to_string(), Symbol { uuid: u, created: true });
+                    u
+                }
+            },
+            None => given.unwrap_or_else(Uuid::random),
+        };
+        if self.uuid_taken(t, &uuid) {
+            return Err(OvsdbError::new(
+                "duplicate uuid",
+                "This UUID would duplicate a UUID already present within the table or deleted within the same transaction.",
+            )
+            .into());
+        }
+        let mut row = Row::new_default(ts, uuid, Uuid::random());
+        if let Some(rj) = row_json {
+            for (c, d) in self.parse_row(ts, rj, false)? {
+                // `_uuid` and `_version` are chosen by the database.
+                if c != COL_UUID && c != COL_VERSION {
+                    row.values[c] = d;
+                }
+            }
+        }
+        self.work[t].insert(uuid, Work { old: None, new: Some(row) });
+        Ok(serde_json::json!({ "uuid": Atom::Uuid(uuid).to_json() }))
+    }
+
+    fn select(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let (t, ts) = self.table(&mut p)?;
+        let cond = self.condition(ts, &mut p)?;
+        let cols = self.columns(ts, &mut p)?;
+        p.finish()?;
+        let mut uuids = self.matching(t, &cond);
+        uuids.sort();
+        let rows: Vec<Value> = uuids
+            .iter()
+            .filter_map(|u| self.get(t, u))
+            .map(|r| r.to_json(ts, cols.as_deref()))
+            .collect();
+        Ok(serde_json::json!({ "rows": rows }))
+    }
+
+    fn update(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let (t, ts) = self.table(&mut p)?;
+        let cond = self.condition(ts, &mut p)?;
+        let row_json = p.req_object("row")?;
+        p.finish()?;
+        let values = self.parse_row(ts, row_json, true)?;
+        let uuids = self.matching(t, &cond);
+        for u in &uuids {
+            let row = self.row_mut(t, *u);
+            for (c, d) in &values {
+                row.values[*c] = d.clone();
+            }
+        }
+        Ok(serde_json::json!({ "count": uuids.len() }))
+    }
+
+    fn mutate(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let (t, ts) = self.table(&mut p)?;
+        let cond = self.condition(ts, &mut p)?;
+        let mj = p.req("mutations")?;
+        p.typed("mutations", mj.as_array())?;
+        p.finish()?;
+        let muts = {
+            let mut r = resolver(&mut self.symtab);
+            Mutation::parse_list(ts, mj, Some(&mut r))?
+        };
+        let uuids = self.matching(t, &cond);
+        for u in &uuids {
+            let row = self.row_mut(t, *u);
+            for m in &muts {
+                let col = &ts.columns[m.column];
+                m.apply(&col.type_, &col.name, &mut row.values[m.column])?;
+            }
+        }
+        Ok(serde_json::json!({ "count": uuids.len() }))
+    }
+
+    fn delete(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let (t, ts) = self.table(&mut p)?;
+        let cond = self.condition(ts, &mut p)?;
+        p.finish()?;
+        let uuids = self.matching(t, &cond);
+        for u in &uuids {
+            let db = self.db;
+            let w = self.work[t].entry(*u).or_insert_with(|| Work { old: db.table(t).get(u).cloned(), new: None });
+            w.new = None;
+        }
+        Ok(serde_json::json!({ "count": uuids.len() }))
+    }
+
+    fn wait(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let timeout = match p.opt("timeout") {
+            None => None,
+            Some(v) => Some(p.typed("timeout", v.as_u64())?),
+        };
+        let (t, ts) = self.table(&mut p)?;
+        let cond = self.condition(ts, &mut p)?;
+        let cols = match self.columns(ts, &mut p)? {
+            Some(c) => c,
+            None => return Err(p.err("Required 'columns' member is missing.").into()),
+        };
+        let until = p.req_str("until")?;
+        let rows_json = p.req_array("rows")?;
+        p.finish()?;
+        let want_equal = match until {
+            "==" => true,
+            "!=" => false,
+            other => return Err(OvsdbError::syntax(format!("\"until\" must be \"==\" or \"!=\", not \"{other}\"")).into()),
+        };
+        let mut expected = HashSet::new();
+        for rj in rows_json {
+            let obj = rj.as_object().ok_or_else(|| OvsdbError::syntax("rows must be an array of row objects"))?;
+            let parsed = self.parse_row(ts, obj, false)?;
+            let mut key = Vec::with_capacity(cols.len());
+            for &c in &cols {
+                let d = parsed.iter().find(|(pc, _)| *pc == c).map(|(_, d)| d.clone());
+                key.push(d.unwrap_or_else(|| Datum::default_for(&ts.columns[c].type_)));
+            }
+            expected.insert(key);
+        }
+        let actual: HashSet<Vec<Datum>> =
+            self.matching(t, &cond).iter().filter_map(|u| self.get(t, u)).map(|r| index_key(r, &cols)).collect();
+        if (actual == expected) == want_equal {
+            return Ok(Value::Object(Map::new()));
+        }
+        if timeout == Some(0) || self.ctx.waits_expired {
+            Err(OvsdbError::new("timed out", "\"wait\" timed out").into())
+        } else {
+            Err(Stop::Block(timeout))
+        }
+    }
+
+    /// Runs the commit checks and builds the change set.
+    fn commit(mut self) -> Result<Option<ChangeSet>, OvsdbError> {
+        let schema = self.schema;
+        // Drop rows whose net effect is nothing.
+        for w in &mut self.work {
+            w.retain(|_, x| match (&x.old, &x.new) {
+                (None, None) => false,
+                (Some(o), Some(n)) => **o != *n,
+                _ => true,
+            });
+        }
+        // Net change of incoming strong references per (table, row).
+        let mut delta: HashMap<(usize, Uuid), i64> = HashMap::new();
+        for t in 0..self.work.len() {
+            for w in self.work[t].values() {
+                if let Some(o) = &w.old {
+                    for_each_ref(schema, t, o, |tt, u, strong| {
+                        if strong {
+                            *delta.entry((tt, u)).or_default() -= 1;
+                        }
+                    });
+                }
+                if let Some(n) = &w.new {
+                    for_each_ref(schema, t, n, |tt, u, strong| {
+                        if strong {
+                            *delta.entry((tt, u)).or_default() += 1;
+                        }
+                    });
+                }
+            }
+        }
+        let strong_count = |db: &Database, delta: &HashMap<(usize, Uuid), i64>, t: usize, u: Uuid| -> i64 {
+            db.table(t).refs_in.get(&u).map_or(0, |r| r.strong as i64) + delta.get(&(t, u)).copied().unwrap_or(0)
+        };
+        // Strong references must point at rows that exist; referenced rows
+        // must not be deleted.
+        for t in 0..self.work.len() {
+            let ts = &schema.tables[t];
+            for (u, w) in &self.work[t] {
+                match &w.new {
+                    Some(n) => {
+                        let mut bad = None;
+                        for &c in &ts.ref_columns {
+                            let ct = &ts.columns[c].type_;
+                            let mut check = |bt: &crate::schema::BaseType, atoms: &[Atom]| {
+                                if bad.is_some() || !bt.is_strong_ref() {
+                                    return;
+                                }
+                                let Some(rt) = &bt.ref_table else { return };
+                                let tt = schema.by_name[rt];
+                                for a in atoms {
+                                    if let Some(dst) = a.as_uuid() {
+                                        if self.get(tt, &dst).is_none() {
+                                            bad = Some((c, dst, tt));
+                                            return;
+                                        }
+                                    }
+                                }
+                            };
+                            check(&ct.key, n.values[c].keys());
+                            if let (Some(vt), Some(vals)) = (&ct.value, n.values[c].values()) {
+                                check(vt, vals);
+                            }
+                        }
+                        if let Some((c, dst, tt)) = bad {
+                            return Err(OvsdbError::referential(format!(
+                                "Table {} column {} row {u} references nonexistent row {dst} in table {}.",
+                                ts.name, ts.columns[c].name, schema.tables[tt].name
+                            )));
+                        }
+                    }
+                    None => {
+                        let n = strong_count(self.db, &delta, t, *u);
+                        if n > 0 {
+                            return Err(OvsdbError::referential(format!(
+                                "cannot delete {} row {u} because of {n} remaining reference(s)",
+                                ts.name
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        // Garbage-collect unreferenced rows of non-root tables, to a fixpoint.
+        let mut candidates: Vec<(usize, Uuid)> = Vec::new();
+        for (t, w) in self.work.iter().enumerate() {
+            if !schema.tables[t].is_root {
+                candidates.extend(w.iter().filter(|(_, x)| x.new.is_some()).map(|(u, _)| (t, *u)));
+            }
+        }
+        candidates.extend(delta.iter().filter(|(k, d)| **d < 0 && !schema.tables[k.0].is_root).map(|(k, _)| *k));
+        while let Some((t, u)) = candidates.pop() {
+            if self.get(t, &u).is_none() || strong_count(self.db, &delta, t, u) > 0 {
+                continue;
+            }
+            let db = self.db;
+            let w = self.work[t].entry(u).or_insert_with(|| {
+                let old = db.table(t).get(&u).cloned();
+                Work { new: old.as_deref().cloned(), old }
+            });
+            let gone = w.new.take();
+            if w.old.is_none() {
+                self.work[t].remove(&u);
+            }
+            if let Some(row) = gone {
+                for_each_ref(schema, t, &row, |tt, dst, strong| {
+                    if strong {
+                        *delta.entry((tt, dst)).or_default() -= 1;
+                        if !schema.tables[tt].is_root {
+                            candidates.push((tt, dst));
+                        }
+                    }
+                });
+            }
+        }
+        // maxRows.
+        for (t, ts) in schema.tables.iter().enumerate() {
+            let Some(max) = ts.max_rows else { continue };
+            if self.work[t].is_empty() {
+                continue;
+            }
+            let mut n = self.db.table(t).len() as i64;
+            for w in self.work[t].values() {
+                n += w.new.is_some() as i64 - w.old.is_some() as i64;
+            }
+            if n as u64 > max {
+                return Err(OvsdbError::constraint(format!(
+                    "transaction causes \"{}\" table to contain {n} rows, greater than the schema-defined limit of {max} row(s)",
+                    ts.name
+                )));
+            }
+        }
+        // Weak references: rows that weakly reference a deleted row join the
+        // transaction, then every touched row drops references to rows that
+        // do not exist.
+        let mut referrers: Vec<(usize, Uuid)> = Vec::new();
+        for (t, w) in self.work.iter().enumerate() {
+            for (u, x) in w {
+                if x.new.is_none() {
+                    if let Some(r) = self.db.table(t).refs_in.get(u) {
+                        referrers.extend(r.weak.keys().copied());
+                    }
+                }
+            }
+        }
+        for (t, u) in referrers {
+            if !self.work[t].contains_key(&u) && self.db.table(t).get(&u).is_some() {
+                self.row_mut(t, u);
+            }
+        }
+        for t in 0..self.work.len() {
+            let ts = &schema.tables[t];
+            if ts.ref_columns.is_empty() {
+                continue;
+            }
+            let uuids: Vec<Uuid> = self.work[t].iter().filter(|(_, x)| x.new.is_some()).map(|(u, _)| *u).collect();
+            for u in uuids {
+                for &c in &ts.ref_columns {
+                    let ct = &ts.columns[c].type_;
+                    let kt = ct.key.is_weak_ref().then(|| schema.by_name[ct.key.ref_table.as_deref().unwrap_or("")]);
+                    let vt = ct
+                        .value
+                        .as_ref()
+                        .filter(|v| v.is_weak_ref())
+                        .map(|v| schema.by_name[v.ref_table.as_deref().unwrap_or("")]);
+                    if kt.is_none() && vt.is_none() {
+                        continue;
+                    }
+                    let exists = |x: &Exec<'_>, tt: Option<usize>, a: Option<&Atom>| -> bool {
+                        match (tt, a.and_then(Atom::as_uuid)) {
+                            (Some(tt), Some(dst)) => x.get(tt, &dst).is_some(),
+                            _ => true,
+                        }
+                    };
+                    let Some(row) = self.get(t, &u) else { continue };
+                    let d = &row.values[c];
+                    let all_ok = (0..d.len()).all(|i| exists(&self, kt, d.keys().get(i)) && exists(&self, vt, d.values().and_then(|v| v.get(i))));
+                    if all_ok {
+                        continue;
+                    }
+                    let mut d = d.clone();
+                    let before = d.len();
+                    d.retain_pairs(|k, v| exists(&self, kt, Some(k)) && exists(&self, vt, v));
+                    if !d.check_count(ct) {
+                        let inserted = self.work[t].get(&u).is_some_and(|w| w.old.is_none());
+                        return Err(OvsdbError::constraint(format!(
+                            "Deletion of {} weak reference(s) to deleted (or never-existing) rows from column \"{}\" in \"{}\" row {u}{} caused this column to {}.",
+                            before - d.len(),
+                            ts.columns[c].name,
+                            ts.name,
+                            if inserted { " (inserted within this transaction)" } else { "" },
+                            if d.is_empty() { "become empty" } else { "have too few members" }
+                        )));
+                    }
+                    self.row_mut(t, u).values[c] = d;
+                }
+            }
+        }
+        // Index uniqueness.
+        for (t, ts) in schema.tables.iter().enumerate() {
+            if ts.indexes.is_empty() || self.work[t].is_empty() {
+                continue;
+            }
+            for (i, cols) in ts.indexes.iter().enumerate() {
+                let mut seen: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                let mut live: Vec<(&Uuid, &Row)> =
+                    self.work[t].iter().filter_map(|(u, w)| w.new.as_ref().map(|r| (u, r))).collect();
+                live.sort_by_key(|(u, _)| **u);
+                for (u, r) in live {
+                    let key = index_key(r, cols);
+                    let other = seen.get(&key).copied().or_else(|| {
+                        self.db.table(t).indexes[i].get(&key).copied().filter(|o| !self.work[t].contains_key(o))
+                    });
+                    if let Some(o) = other {
+                        let names: Vec<String> = cols.iter().map(|&c| format!("\"{}\"", ts.columns[c].name)).collect();
+                        let vals: Vec<String> = key.iter().map(|d| d.to_json().to_string()).collect();
+                        return Err(OvsdbError::constraint(format!(
+                            "Transaction causes multiple rows in \"{}\" table to have identical values ({}) for index on column(s) {}.  First row, with UUID {o}, and second row, with UUID {u}.",
+                            ts.name,
+                            vals.join(" and "),
+                            names.join(" and ")
+                        )));
+                    }
+                    seen.insert(key, *u);
+                }
+            }
+        }
+        // Build the change set; modified rows get a new version.
+        let mut tables = Vec::new();
+        for (t, w) in self.work.into_iter().enumerate() {
+            let mut rows: BTreeMap<Uuid, RowChange> = BTreeMap::new();
+            for (u, x) in w {
+                let new = x.new.map(|mut r| {
+                    if x.old.is_some() {
+                        r.values[COL_VERSION] = Datum::scalar(Atom::Uuid(Uuid::random()));
+                    }
+                    Arc::new(r)
+                });
+                match (&x.old, &new) {
+                    (Some(o), Some(n)) if o.values[2..] == n.values[2..] => continue,
+                    (None, None) => continue,
+                    _ => {}
+                }
+                rows.insert(u, RowChange { uuid: u, old: x.old, new });
+            }
+            if !rows.is_empty() {
+                tables.push((t, rows.into_values().collect()));
+            }
+        }
+        let cs = ChangeSet { tables, comment: (!self.comments.is_empty()).then(|| self.comments.join("\n")) };
+        Ok(if cs.is_empty() { None } else { Some(cs) })
+    }
+}

@@ -1,0 +1,112 @@
+//! 128-bit UUIDs, ordered as OVSDB orders them (which is the order of their
+//! canonical text).
+
+use std::fmt;
+
+/// A UUID. Ordering is that of the canonical 36-character text form.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Uuid(pub u128);
+
+impl Uuid {
+    /// The all-zero UUID.
+    pub const fn nil() -> Uuid {
+        Uuid(0)
+    }
+
+    /// A random (version 4) UUID.
+    pub fn random() -> Uuid {
+        Uuid(uuid::Uuid::new_v4().as_u128())
+    }
+
+    /// Parses the canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form
+    /// (hex digits of either case); nothing else is accepted.
+    pub fn parse(s: &str) -> Option<Uuid> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut v: u128 = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            let d = (c as char).to_digit(16)?;
+            v = (v << 4) | d as u128;
+        }
+        Some(Uuid(v))
+    }
+
+    /// True if `s` looks like a UUID (used to tell row names from UUIDs).
+    pub fn is_uuid_text(s: &str) -> bool {
+        Self::parse(s).is_some()
+    }
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        write!(
+            f,
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            (v >> 96) as u32,
+            (v >> 80) as u16,
+            (v >> 64) as u16,
+            (v >> 48) as u16,
+            v & 0xffff_ffff_ffff
+        )
+    }
+}
+
+impl fmt::Debug for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A hasher for UUID keys: UUIDs are random, so their low bits are already a hash.
+#[derive(Default, Clone, Copy)]
+pub struct UuidHasher(u64);
+
+impl std::hash::Hasher for UuidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        // Fold both halves: UUIDs given by clients need not be random.
+        let x = (i as u64) ^ ((i >> 64) as u64).rotate_left(29);
+        self.0 = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.0;
+    }
+}
+
+/// A `HashMap` keyed by UUID with the cheap hasher.
+pub type UuidMap<V> = std::collections::HashMap<Uuid, V, std::hash::BuildHasherDefault<UuidHasher>>;
+/// A `HashSet` of UUIDs with the cheap hasher.
+pub type UuidSet = std::collections::HashSet<Uuid, std::hash::BuildHasherDefault<UuidHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trip_and_order() {
+        let a = Uuid::parse("0123abcd-4567-89ab-cdef-0123456789ab").unwrap();
+        assert_eq!(a.to_string(), "0123abcd-4567-89ab-cdef-0123456789ab");
+        let b = Uuid::parse("0123ABCD-4567-89AB-CDEF-0123456789AC").unwrap();
+        assert!(a < b);
+        assert!(Uuid::parse("0123abcd-4567-89ab-cdef-0123456789a").is_none());
+        assert!(Uuid::parse("0123abcd+4567-89ab-cdef-0123456789ab").is_none());
+        assert!(Uuid::parse("0123abcg-4567-89ab-cdef-0123456789ab").is_none());
+        for _ in 0..100 {
+            let r = Uuid::random();
+            assert_eq!(Uuid::parse(&r.to_string()), Some(r));
+        }
+    }
+}
