@@ -135,6 +135,10 @@ impl Atom {
 
 /// JSON for a real: integral values print without a fraction, as OVSDB does.
 pub(crate) fn real_to_json(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < (1u64 << 53) as f64 {
+        // -0.0 prints as 0, like every other integral real.
+        return Value::from(f as i64);
+    }
     serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
 }
 

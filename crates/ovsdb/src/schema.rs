@@ -279,7 +279,7 @@ impl BaseType {
         o.insert("type".into(), Value::from(self.atomic.name()));
         if let Some(e) = &self.enum_ {
             let d = crate::datum::Datum::set(e.clone());
-            o.insert("enum".into(), d.to_json_set());
+            o.insert("enum".into(), d.to_json());
         }
         let ints = [("minInteger", self.min_integer), ("maxInteger", self.max_integer)];
         for (k, v) in ints {
