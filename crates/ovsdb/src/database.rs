@@ -133,68 +133,58 @@ impl Database {
 
     /// Applies a committed change set.
     pub fn apply(&mut self, cs: &ChangeSet) {
+        let schema = self.schema.clone();
         for (t, rows) in &cs.tables {
+            let t = *t;
+            let ts = &schema.tables[t];
             for ch in rows {
-                if let Some(old) = &ch.old {
-                    self.unlink(*t, old);
+                let (old, new) = (ch.old.as_deref(), ch.new.as_deref());
+                for (i, cols) in ts.indexes.iter().enumerate() {
+                    let ok = old.map(|r| index_key(r, cols));
+                    let nk = new.map(|r| index_key(r, cols));
+                    if ok == nk {
+                        continue;
+                    }
+                    if let Some(k) = ok {
+                        if self.tables[t].indexes[i].get(&k) == Some(&ch.uuid) {
+                            self.tables[t].indexes[i].remove(&k);
+                        }
+                    }
+                    if let Some(k) = nk {
+                        self.tables[t].indexes[i].insert(k, ch.uuid);
+                    }
                 }
-                if let Some(new) = &ch.new {
-                    self.link(*t, new);
-                    self.tables[*t].rows.insert(ch.uuid, new.clone());
-                } else {
-                    self.tables[*t].rows.remove(&ch.uuid);
-                    let refs = self.tables[*t].refs_in.get(&ch.uuid);
-                    if refs.is_some_and(|r| r.is_empty()) {
-                        self.tables[*t].refs_in.remove(&ch.uuid);
+                let src = ch.uuid;
+                for_each_ref_change(&schema, t, old, new, |target, dst, strong, delta| {
+                    let tab = &mut self.tables[target];
+                    let e = tab.refs_in.entry(dst).or_default();
+                    if strong {
+                        e.strong = (e.strong as i64 + delta as i64).max(0) as u32;
+                    } else {
+                        let n = e.weak.entry((t, src)).or_insert(0);
+                        *n = (*n as i64 + delta as i64).max(0) as u32;
+                        if *n == 0 {
+                            e.weak.remove(&(t, src));
+                        }
+                    }
+                    if e.is_empty() && !tab.rows.contains_key(&dst) {
+                        tab.refs_in.remove(&dst);
+                    }
+                });
+                match &ch.new {
+                    Some(n) => {
+                        self.tables[t].rows.insert(ch.uuid, n.clone());
+                    }
+                    None => {
+                        let tab = &mut self.tables[t];
+                        tab.rows.remove(&ch.uuid);
+                        if tab.refs_in.get(&ch.uuid).is_some_and(|r| r.is_empty()) {
+                            tab.refs_in.remove(&ch.uuid);
+                        }
                     }
                 }
             }
         }
-    }
-
-    /// Adds a row's index entries and outgoing references.
-    fn link(&mut self, t: usize, row: &Row) {
-        let schema = self.schema.clone();
-        let ts = &schema.tables[t];
-        for (i, cols) in ts.indexes.iter().enumerate() {
-            self.tables[t].indexes[i].insert(index_key(row, cols), row.uuid());
-        }
-        for_each_ref(&schema, t, row, |target, dst, strong| {
-            let e = self.tables[target].refs_in.entry(dst).or_default();
-            if strong {
-                e.strong += 1;
-            } else {
-                *e.weak.entry((t, row.uuid())).or_insert(0) += 1;
-            }
-        });
-    }
-
-    /// Removes a row's index entries and outgoing references.
-    fn unlink(&mut self, t: usize, row: &Row) {
-        let schema = self.schema.clone();
-        let ts = &schema.tables[t];
-        for (i, cols) in ts.indexes.iter().enumerate() {
-            let key = index_key(row, cols);
-            if self.tables[t].indexes[i].get(&key) == Some(&row.uuid()) {
-                self.tables[t].indexes[i].remove(&key);
-            }
-        }
-        for_each_ref(&schema, t, row, |target, dst, strong| {
-            let tab = &mut self.tables[target];
-            if let Some(e) = tab.refs_in.get_mut(&dst) {
-                if strong {
-                    e.strong = e.strong.saturating_sub(1);
-                } else if let Some(n) = e.weak.get_mut(&(t, row.uuid())) {
-                    *n -= 1;
-                    if *n == 0 {
-                        e.weak.remove(&(t, row.uuid()));
-                    }
-                }
-                if e.is_empty() && !tab.rows.contains_key(&dst) {
-                    tab.refs_in.remove(&dst);
-                }
-            }
-        });
     }
 
     /// Every row of every table as JSON, `{table: {uuid: row}}` (for tests and dumps).
@@ -210,6 +200,81 @@ impl Database {
             o.insert(ts.name.clone(), Value::Object(tr));
         }
         Value::Object(o)
+    }
+}
+
+/// Calls `f(target_table, target_uuid, is_strong, delta)` for every reference
+/// that differs between `old` and `new` (either may be absent), with `delta`
+/// -1 for a reference dropped and +1 for one added. Columns whose value did
+/// not change cost one comparison, so adding one element to a large set of
+/// references costs a merge, not a recount.
+pub(crate) fn for_each_ref_change(
+    schema: &DatabaseSchema,
+    t: usize,
+    old: Option<&Row>,
+    new: Option<&Row>,
+    mut f: impl FnMut(usize, Uuid, bool, i32),
+) {
+    let ts = &schema.tables[t];
+    for &c in &ts.ref_columns {
+        let ct = &ts.columns[c].type_;
+        let od = old.map(|r| &r.values[c]);
+        let nd = new.map(|r| &r.values[c]);
+        if let (Some(a), Some(b)) = (od, nd) {
+            if a == b {
+                continue;
+            }
+        }
+        if let Some(rt) = &ct.key.ref_table {
+            let target = schema.by_name[rt];
+            let strong = ct.key.is_strong_ref();
+            let empty: &[crate::Atom] = &[];
+            diff_sorted(od.map_or(empty, |d| d.keys()), nd.map_or(empty, |d| d.keys()), |u, delta| {
+                f(target, u, strong, delta)
+            });
+        }
+        if let Some(vt) = &ct.value {
+            if let Some(rt) = &vt.ref_table {
+                let target = schema.by_name[rt];
+                let strong = vt.is_strong_ref();
+                let mut a: Vec<crate::Atom> = od.and_then(|d| d.values()).map_or(Vec::new(), |v| v.to_vec());
+                let mut b: Vec<crate::Atom> = nd.and_then(|d| d.values()).map_or(Vec::new(), |v| v.to_vec());
+                a.sort();
+                b.sort();
+                diff_sorted(&a, &b, |u, delta| f(target, u, strong, delta));
+            }
+        }
+    }
+}
+
+/// Walks two sorted atom lists (duplicates allowed) and reports UUIDs only in
+/// `a` (-1) or only in `b` (+1), counting multiplicity.
+fn diff_sorted(a: &[crate::Atom], b: &[crate::Atom], mut f: impl FnMut(Uuid, i32)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let ord = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                if let Some(u) = a[i].as_uuid() {
+                    f(u, -1);
+                }
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some(u) = b[j].as_uuid() {
+                    f(u, 1);
+                }
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
     }
 }
 

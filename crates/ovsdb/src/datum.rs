@@ -132,6 +132,21 @@ impl Datum {
 
     /// Adds the elements of `other`; for maps, keys already present keep their value.
     pub fn union(&mut self, other: &Datum) {
+        if other.is_empty() {
+            return;
+        }
+        if other.len() <= 4 {
+            // Few additions (the common case): insert in place.
+            for i in 0..other.len() {
+                if let Err(pos) = self.keys.binary_search(&other.keys[i]) {
+                    self.keys.insert(pos, other.keys[i].clone());
+                    if let (Some(v), Some(ov)) = (&mut self.values, &other.values) {
+                        v.insert(pos, ov[i].clone());
+                    }
+                }
+            }
+            return;
+        }
         let orig = self.keys.len();
         for i in 0..other.len() {
             if self.keys[..orig].binary_search(&other.keys[i]).is_err() {

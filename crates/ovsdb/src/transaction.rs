@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::atom::Atom;
 use crate::condition::Condition;
-use crate::database::{for_each_ref, ChangeSet, Database, RowChange};
+use crate::database::{for_each_ref, for_each_ref_change, ChangeSet, Database, RowChange};
 use crate::datum::Datum;
 use crate::error::OvsdbError;
 use crate::mutation::Mutation;
@@ -545,20 +545,11 @@ impl<'a> Exec<'a> {
         let mut delta: HashMap<(usize, Uuid), i64> = HashMap::new();
         for t in 0..self.work.len() {
             for w in self.work[t].values() {
-                if let Some(o) = &w.old {
-                    for_each_ref(schema, t, o, |tt, u, strong| {
-                        if strong {
-                            *delta.entry((tt, u)).or_default() -= 1;
-                        }
-                    });
-                }
-                if let Some(n) = &w.new {
-                    for_each_ref(schema, t, n, |tt, u, strong| {
-                        if strong {
-                            *delta.entry((tt, u)).or_default() += 1;
-                        }
-                    });
-                }
+                for_each_ref_change(schema, t, w.old.as_deref(), w.new.as_ref(), |tt, u, strong, d| {
+                    if strong {
+                        *delta.entry((tt, u)).or_default() += d as i64;
+                    }
+                });
             }
         }
         let strong_count = |db: &Database, delta: &HashMap<(usize, Uuid), i64>, t: usize, u: Uuid| -> i64 {
