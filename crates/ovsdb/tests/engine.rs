@@ -1,0 +1,249 @@
+//! The transaction engine on its own: result shapes, commit checks, change
+//! sets and versions, blocking waits and locks.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ovsdb::{Database, DatabaseSchema, Outcome, TxnContext, Uuid};
+use serde_json::{json, Value};
+
+fn db() -> Database {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/everything.ovsschema");
+    Database::new(Arc::new(DatabaseSchema::from_file(&p).unwrap()))
+}
+
+fn ops(v: Value) -> Vec<Value> {
+    v.as_array().unwrap().clone()
+}
+
+fn uuid(r: &Value) -> String {
+    r["uuid"][1].as_str().unwrap().to_string()
+}
+
+fn error_tags(results: &[Value]) -> Vec<Option<String>> {
+    results.iter().map(|r| r.get("error").and_then(Value::as_str).map(str::to_string)).collect()
+}
+
+#[test]
+fn failed_operation_pads_with_nulls_and_changes_nothing() {
+    let mut d = db();
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Weak", "row": {"k": 1}},
+        {"op": "insert", "table": "Nope", "row": {}},
+        {"op": "insert", "table": "Weak", "row": {"k": 2}}
+    ])));
+    assert_eq!(r.len(), 3);
+    assert!(r[0].get("uuid").is_some());
+    assert_eq!(r[1]["error"], "syntax error");
+    assert_eq!(r[2], Value::Null);
+    assert!(cs.is_none());
+    assert_eq!(d.n_rows(), 0);
+}
+
+#[test]
+fn commit_failure_adds_one_result() {
+    let mut d = db();
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Small", "row": {"v": 1}},
+        {"op": "insert", "table": "Small", "row": {"v": 2}},
+        {"op": "insert", "table": "Small", "row": {"v": 3}}
+    ])));
+    assert_eq!(r.len(), 4);
+    assert_eq!(error_tags(&r), vec![None, None, None, Some("constraint violation".into())]);
+    assert!(cs.is_none());
+    assert_eq!(d.n_rows(), 0);
+}
+
+#[test]
+fn garbage_collection_and_strong_references() {
+    let mut d = db();
+    // A child nobody references is collected at once.
+    let (r, _) = d.transact(&ops(json!([{"op": "insert", "table": "Child", "row": {"n": 1}}])));
+    assert!(r[0].get("uuid").is_some());
+    assert_eq!(d.table_by_name("Child").unwrap().1.len(), 0);
+    // Referenced children stay; a chain of children is kept alive by its head.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Child", "row": {"n": 1, "sib": ["named-uuid", "c2"]}, "uuid-name": "c1"},
+        {"op": "insert", "table": "Child", "row": {"n": 2}, "uuid-name": "c2"},
+        {"op": "insert", "table": "Root", "row": {"name": "r", "kids": ["named-uuid", "c1"]}}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+    assert_eq!(d.table_by_name("Child").unwrap().1.len(), 2);
+    let c1 = uuid(&r[0]);
+    // Deleting a referenced row is refused.
+    let (r, _) = d.transact(&ops(json!([{"op": "delete", "table": "Child", "where": [["_uuid", "==", ["uuid", c1]]]}])));
+    assert_eq!(error_tags(&r), vec![None, Some("referential integrity violation".into())]);
+    // Dropping the reference collects the whole chain, in one change set.
+    let (r, cs) = d.transact(&ops(json!([{"op": "update", "table": "Root", "where": [], "row": {"kids": ["set", []]}}])));
+    assert_eq!(r[0]["count"], 1);
+    let cs = cs.unwrap();
+    assert_eq!(cs.n_rows(), 3);
+    assert_eq!(d.table_by_name("Child").unwrap().1.len(), 0);
+    // A reference to a row that does not exist is refused.
+    let (r, _) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Root", "row": {"name": "x", "kids": ["uuid", Uuid::random().to_string()]}}
+    ])));
+    assert_eq!(r[1]["error"], "referential integrity violation");
+}
+
+#[test]
+fn weak_references_to_deleted_rows_disappear() {
+    let mut d = db();
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Weak", "row": {"k": 1}, "uuid-name": "w1"},
+        {"op": "insert", "table": "Weak", "row": {"k": 2}, "uuid-name": "w2"},
+        {"op": "insert", "table": "Root", "row": {"name": "r",
+            "weak": ["set", [["named-uuid", "w1"], ["named-uuid", "w2"]]],
+            "wmap": ["map", [["a", ["named-uuid", "w1"]], ["b", ["named-uuid", "w2"]]]]}}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+    let (w1, w2) = (uuid(&r[0]), uuid(&r[1]));
+    let (r, cs) = d.transact(&ops(json!([{"op": "delete", "table": "Weak", "where": [["k", "==", 1]]}])));
+    assert_eq!(r[0]["count"], 1);
+    // The referring row is part of the change set.
+    assert_eq!(cs.unwrap().n_rows(), 2);
+    let (r, _) = d.transact(&ops(json!([{"op": "select", "table": "Root", "where": [], "columns": ["weak", "wmap"]}])));
+    assert_eq!(r[0]["rows"][0]["weak"], json!(["uuid", w2]));
+    assert_eq!(r[0]["rows"][0]["wmap"], json!(["map", [["b", ["uuid", w2]]]]));
+    let _ = w1;
+    // A weak reference to a row that never existed is dropped on insert.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Root", "row": {"name": "s", "weak": ["uuid", Uuid::random().to_string()]}}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+    let (r, _) = d.transact(&ops(json!([{"op": "select", "table": "Root", "where": [["name", "==", "s"]], "columns": ["weak"]}])));
+    assert_eq!(r[0]["rows"][0]["weak"], json!(["set", []]));
+}
+
+#[test]
+fn unique_indexes() {
+    let mut d = db();
+    let (_, cs) = d.transact(&ops(json!([{"op": "insert", "table": "Root", "row": {"name": "a"}}])));
+    assert!(cs.is_some());
+    let (r, _) = d.transact(&ops(json!([{"op": "insert", "table": "Root", "row": {"name": "a"}}])));
+    assert_eq!(r[1]["error"], "constraint violation");
+    // Swapping two names in one transaction is fine.
+    let (_, cs) = d.transact(&ops(json!([{"op": "insert", "table": "Root", "row": {"name": "b"}}])));
+    assert!(cs.is_some());
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "update", "table": "Root", "where": [["name", "==", "a"]], "row": {"name": "tmp"}},
+        {"op": "update", "table": "Root", "where": [["name", "==", "b"]], "row": {"name": "a"}},
+        {"op": "update", "table": "Root", "where": [["name", "==", "tmp"]], "row": {"name": "b"}}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+    // Deleting a row frees its key for an insert in the same transaction.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "delete", "table": "Root", "where": [["name", "==", "a"]]},
+        {"op": "insert", "table": "Root", "row": {"name": "a"}}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+}
+
+#[test]
+fn change_sets_and_versions() {
+    let mut d = db();
+    let (r, cs) = d.transact(&ops(json!([{"op": "insert", "table": "Weak", "row": {"k": 1}}])));
+    let u = uuid(&r[0]);
+    let cs = cs.unwrap();
+    let ch = &cs.tables[0].1[0];
+    assert!(ch.old.is_none());
+    let v1 = ch.new.as_ref().unwrap().version();
+    // An update that changes nothing is no change at all: no change set, same version.
+    let (r, cs) = d.transact(&ops(json!([{"op": "update", "table": "Weak", "where": [], "row": {"k": 1}}])));
+    assert_eq!(r[0]["count"], 1);
+    assert!(cs.is_none());
+    // A real change bumps _version and records old and new.
+    let (_, cs) = d.transact(&ops(json!([
+        {"op": "update", "table": "Weak", "where": [], "row": {"k": 2}},
+        {"op": "comment", "comment": "hello"},
+        {"op": "comment", "comment": "world"}
+    ])));
+    let cs = cs.unwrap();
+    assert_eq!(cs.comment.as_deref(), Some("hello\nworld"));
+    let ch = &cs.tables[0].1[0];
+    assert_eq!(ch.uuid.to_string(), u);
+    assert_eq!(ch.old.as_ref().unwrap().version(), v1);
+    let v2 = ch.new.as_ref().unwrap().version();
+    assert_ne!(v1, v2);
+    // Conditions on _uuid and _version.
+    let (r, _) = d.transact(&ops(json!([
+        {"op": "select", "table": "Weak", "where": [["_version", "==", ["uuid", v2.to_string()]]], "columns": ["k"]},
+        {"op": "select", "table": "Weak", "where": [["_version", "==", ["uuid", v1.to_string()]]], "columns": ["k"]},
+        {"op": "select", "table": "Weak", "where": [["_uuid", "!=", ["uuid", u]]], "columns": ["k"]}
+    ])));
+    assert_eq!(r[0]["rows"], json!([{"k": 2}]));
+    assert_eq!(r[1]["rows"], json!([]));
+    assert_eq!(r[2]["rows"], json!([]));
+    // Insert then delete in one transaction: no trace.
+    let (_, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Weak", "row": {"k": 9}, "uuid-name": "x"},
+        {"op": "delete", "table": "Weak", "where": [["_uuid", "==", ["named-uuid", "x"]]]}
+    ])));
+    assert!(cs.is_none());
+}
+
+#[test]
+fn waits_block_until_expired_and_locks_are_asked() {
+    let d = db();
+    let wait = ops(json!([
+        {"op": "wait", "table": "Weak", "where": [], "columns": ["k"], "until": "==", "rows": [{"k": 1}], "timeout": 500}
+    ]));
+    match d.execute(&wait, &TxnContext::default()) {
+        Outcome::Blocked { timeout_ms } => assert_eq!(timeout_ms, Some(500)),
+        Outcome::Complete(p) => panic!("wait did not block: {:?}", p.results),
+    }
+    let expired = TxnContext { waits_expired: true, ..Default::default() };
+    match d.execute(&wait, &expired) {
+        Outcome::Complete(p) => assert_eq!(p.results[0]["error"], "timed out"),
+        Outcome::Blocked { .. } => panic!("expired wait blocked"),
+    }
+    let satisfied = ops(json!([{"op": "wait", "table": "Weak", "where": [], "columns": ["k"], "until": "==", "rows": []}]));
+    match d.execute(&satisfied, &TxnContext::default()) {
+        Outcome::Complete(p) => assert_eq!(p.results, vec![json!({})]),
+        Outcome::Blocked { .. } => panic!("satisfied wait blocked"),
+    }
+    let assert_op = ops(json!([{"op": "assert", "lock": "mine"}, {"op": "commit", "durable": true}]));
+    let holds = |l: &str| l == "mine";
+    match d.execute(&assert_op, &TxnContext { has_lock: &holds, waits_expired: false }) {
+        Outcome::Complete(p) => {
+            assert_eq!(p.results, vec![json!({}), json!({})]);
+            assert!(p.durable);
+        }
+        Outcome::Blocked { .. } => panic!(),
+    }
+    match d.execute(&assert_op, &TxnContext::default()) {
+        Outcome::Complete(p) => assert_eq!(p.results[0]["error"], "not owner"),
+        Outcome::Blocked { .. } => panic!(),
+    }
+}
+
+#[test]
+fn bad_requests_never_panic() {
+    let mut d = db();
+    let junk = [
+        json!(1),
+        json!([]),
+        json!({}),
+        json!({"op": 5}),
+        json!({"op": "insert"}),
+        json!({"op": "insert", "table": 1}),
+        json!({"op": "insert", "table": "Root", "row": []}),
+        json!({"op": "select", "table": "Root", "where": {}}),
+        json!({"op": "select", "table": "Root", "where": [[1, 2, 3]]}),
+        json!({"op": "select", "table": "Root", "where": [["i", "<"]]}),
+        json!({"op": "mutate", "table": "Root", "where": [], "mutations": [["i"]]}),
+        json!({"op": "mutate", "table": "Root", "where": [], "mutations": [["smap", "insert", ["map", [["a"]]]]]}),
+        json!({"op": "update", "table": "Root", "where": [], "row": {"u": ["uuid", "not-a-uuid"]}}),
+        json!({"op": "wait", "table": "Root", "where": [], "columns": ["i"], "until": "<", "rows": [], "timeout": 0}),
+        json!({"op": "wait", "table": "Root", "where": [], "columns": ["i"], "until": "==", "rows": [1], "timeout": 0}),
+        json!({"op": "commit", "durable": "yes"}),
+        json!({"op": "insert", "table": "Root", "row": {"i": 1e300}}),
+        json!({"op": "insert", "table": "Root", "row": {"i": 18446744073709551615u64}}),
+        json!({"op": "insert", "table": "Root", "uuid": "x"}),
+    ];
+    for j in junk {
+        let (r, cs) = d.transact(std::slice::from_ref(&j));
+        assert!(cs.is_none(), "{j}");
+        assert!(r[0].get("error").is_some(), "{j} gave {r:?}");
+    }
+}
