@@ -247,3 +247,84 @@ fn bad_requests_never_panic() {
         assert!(r[0].get("error").is_some(), "{j} gave {r:?}");
     }
 }
+
+/// Random near-valid operations (valid ones with parts swapped for junk):
+/// every one gets a result per operation and the database stays consistent.
+#[test]
+fn mutated_operations_never_panic() {
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+            &v[(self.next() % v.len() as u64) as usize]
+        }
+    }
+    let junk = [
+        json!(null), json!(true), json!(-1), json!(1.5), json!(""), json!("x"), json!([]), json!({}),
+        json!(["set"]), json!(["set", [1, "a"]]), json!(["map", [[1]]]), json!(["uuid", "zz"]),
+        json!(["named-uuid", "n0"]), json!(["named-uuid", 5]), json!(i64::MIN), json!(u64::MAX),
+        json!(["set", [["named-uuid", "n1"], ["named-uuid", "n1"]]]), json!("\u{0}\u{ffff}"),
+    ];
+    let templates = [
+        json!({"op": "insert", "table": "Root", "row": {"name": "a", "i": 1, "kids": ["named-uuid", "n0"]}, "uuid-name": "n1"}),
+        json!({"op": "insert", "table": "Child", "row": {"n": 1, "w": ["named-uuid", "n1"]}, "uuid-name": "n0"}),
+        json!({"op": "update", "table": "Root", "where": [["i", "<", 5]], "row": {"smap": ["map", [["k", "v"]]]}}),
+        json!({"op": "mutate", "table": "Root", "where": [["e", "includes", "red"]], "mutations": [["iset", "insert", 3], ["i", "+=", 2]]}),
+        json!({"op": "delete", "table": "Weak", "where": [["k", ">=", 0]]}),
+        json!({"op": "select", "table": "Root", "where": [["_uuid", "!=", ["named-uuid", "n1"]]], "columns": ["name"]}),
+        json!({"op": "wait", "table": "Root", "where": [], "columns": ["i"], "until": "!=", "rows": [{"i": 1}], "timeout": 0}),
+    ];
+    fn mutate(v: &mut Value, r: &mut Rng, junk: &[Value]) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                let keys: Vec<String> = o.keys().cloned().collect();
+                let k = r.pick(&keys).clone();
+                if r.next() % 3 == 0 {
+                    o.insert(k, r.pick(junk).clone());
+                } else if let Some(x) = o.get_mut(&k) {
+                    mutate(x, r, junk);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let i = (r.next() % a.len() as u64) as usize;
+                if r.next() % 3 == 0 {
+                    a[i] = r.pick(junk).clone();
+                } else {
+                    mutate(&mut a[i], r, junk);
+                }
+            }
+            _ => *v = r.pick(junk).clone(),
+        }
+    }
+    let mut d = db();
+    let mut r = Rng(0x5eed_1234_abcd_0001);
+    for _ in 0..5000 {
+        let n = 1 + r.next() % 4;
+        let mut ops = Vec::new();
+        for _ in 0..n {
+            let mut op = r.pick(&templates).clone();
+            for _ in 0..(r.next() % 3) {
+                mutate(&mut op, &mut r, &junk);
+            }
+            ops.push(op);
+        }
+        let (results, _) = d.transact(&ops);
+        assert!(results.len() == ops.len() || results.len() == ops.len() + 1, "{ops:?} -> {results:?}");
+    }
+    // Every strong reference still resolves.
+    let (r, _) = d.transact(&[json!({"op": "select", "table": "Root", "where": [], "columns": ["kids"]})]);
+    let children = d.table_by_name("Child").unwrap().1;
+    for row in r[0]["rows"].as_array().unwrap() {
+        let kids = &row["kids"];
+        let list: Vec<&Value> = if kids[0] == "set" { kids[1].as_array().unwrap().iter().collect() } else { vec![kids] };
+        for k in list {
+            let u = Uuid::parse(k[1].as_str().unwrap()).unwrap();
+            assert!(children.get(&u).is_some(), "dangling reference {u}");
+        }
+    }
+}
