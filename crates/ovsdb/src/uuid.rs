@@ -14,8 +14,18 @@ impl Uuid {
     }
 
     /// A random (version 4) UUID.
+    ///
+    /// Drawn from a per-thread xoshiro256** generator seeded once from the
+    /// OS: a system call per row would dominate bulk inserts, and row UUIDs
+    /// need to be unique, not secret.
     pub fn random() -> Uuid {
-        Uuid(uuid::Uuid::new_v4().as_u128())
+        let hi = next_random() as u128;
+        let lo = next_random() as u128;
+        let v = (hi << 64) | lo;
+        // Version 4, RFC 4122 variant.
+        let v = (v & !(0xf << 76)) | (0x4 << 76);
+        let v = (v & !(0x3 << 62)) | (0x2 << 62);
+        Uuid(v)
     }
 
     /// Parses the canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form
@@ -66,6 +76,37 @@ impl fmt::Debug for Uuid {
     }
 }
 
+thread_local! {
+    static RNG: std::cell::Cell<[u64; 4]> = std::cell::Cell::new(seed());
+}
+
+fn seed() -> [u64; 4] {
+    let a = uuid::Uuid::new_v4().as_u128();
+    let b = uuid::Uuid::new_v4().as_u128();
+    let s = [a as u64, (a >> 64) as u64, b as u64, (b >> 64) as u64];
+    if s == [0; 4] {
+        [1, 2, 3, 4]
+    } else {
+        s
+    }
+}
+
+fn next_random() -> u64 {
+    RNG.with(|c| {
+        let mut s = c.get();
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        c.set(s);
+        result
+    })
+}
+
 /// A hasher for UUID keys: UUIDs are random, so their low bits are already a hash.
 #[derive(Default, Clone, Copy)]
 pub struct UuidHasher(u64);
@@ -104,9 +145,12 @@ mod tests {
         assert!(Uuid::parse("0123abcd-4567-89ab-cdef-0123456789a").is_none());
         assert!(Uuid::parse("0123abcd+4567-89ab-cdef-0123456789ab").is_none());
         assert!(Uuid::parse("0123abcg-4567-89ab-cdef-0123456789ab").is_none());
-        for _ in 0..100 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
             let r = Uuid::random();
             assert_eq!(Uuid::parse(&r.to_string()), Some(r));
+            assert_eq!(&r.to_string()[14..15], "4");
+            assert!(seen.insert(r));
         }
     }
 }
