@@ -6,6 +6,7 @@
 //! - [`database`], [`row`]: tables in memory, with indexes and reference counts.
 //! - [`transaction`]: the engine that executes a `transact` request and runs the
 //!   commit checks, producing results and a [`database::ChangeSet`].
+//! - [`convert`]: moving a database's data to a new version of its schema.
 //! - [`log`]: the standalone on-disk format of ovsdb(5), durable commits,
 //!   torn-tail recovery and compaction (the only I/O in this crate).
 //!
@@ -15,9 +16,12 @@
 
 pub mod atom;
 pub mod condition;
+pub mod convert;
 pub mod database;
 pub mod datum;
 pub mod error;
+pub mod jsonrpc;
+pub mod log;
 pub mod mutation;
 pub mod row;
 pub mod schema;
