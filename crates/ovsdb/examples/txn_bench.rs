@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ovsdb::{Database, DatabaseSchema};
+use ovsdb::log::Log;
+use ovsdb::{Database, DatabaseSchema, Outcome, TxnContext};
 use serde_json::{json, Value};
 
 fn nb_schema() -> Arc<DatabaseSchema> {
@@ -83,4 +84,54 @@ fn main() {
     let (r, cs) = db2.transact(&ops);
     assert!(cs.is_some(), "bulk load failed: {:?}", r.last());
     report("bulk load, one transaction, in memory", n + 1, "rows", t.elapsed().as_secs_f64());
+
+    // The same through the on-disk log, as a server commits: execute, append
+    // (fsync if durable), apply.
+    let dir = std::env::temp_dir().join(format!("rovn-txn-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (durable, count) in [(false, n), (true, n.min(2_000))] {
+        let path = dir.join(format!("nb-{durable}.db"));
+        let _ = std::fs::remove_file(&path);
+        let mut log = Log::create(&path, db2.schema()).expect("create log");
+        let mut db = Database::new(db2.schema().clone());
+        let mut ls = String::new();
+        let t = Instant::now();
+        for i in 0..count {
+            let ops = if i % 100 == 0 {
+                vec![json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("ls{}", i / 100)}})]
+            } else {
+                lsp_add(&ls, i)
+            };
+            let p = match db.execute(&ops, &TxnContext::default()) {
+                Outcome::Complete(p) => p,
+                Outcome::Blocked { .. } => unreachable!("no waits"),
+            };
+            let cs = p.changes.expect("transaction failed");
+            log.append(&cs, db.schema(), durable).expect("append");
+            db.apply(&cs);
+            if i % 100 == 0 {
+                ls = uuid_of(&p.results, 0);
+            }
+        }
+        let what = if durable { "lsp-add transactions, logged, fsync each" } else { "lsp-add transactions, logged, no fsync" };
+        report(what, count, "txn", t.elapsed().as_secs_f64());
+    }
+    let path = dir.join("bulk.db");
+    let _ = std::fs::remove_file(&path);
+    let mut log = Log::create(&path, db2.schema()).expect("create log");
+    let mut db = Database::new(db2.schema().clone());
+    let t = Instant::now();
+    let p = match db.execute(&ops, &TxnContext::default()) {
+        Outcome::Complete(p) => p,
+        Outcome::Blocked { .. } => unreachable!("no waits"),
+    };
+    let cs = p.changes.expect("bulk load failed");
+    log.append(&cs, db.schema(), true).expect("append");
+    db.apply(&cs);
+    report("bulk load, one transaction, logged with fsync", n + 1, "rows", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let (_, reopened, _) = Log::open(&path).expect("reopen");
+    report("reopen (replay) of the bulk-loaded file", reopened.n_rows(), "rows", t.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&dir);
 }
+
