@@ -1,0 +1,382 @@
+//! Monitors: what a client asked to watch (`monitor`, `monitor_cond`,
+//! `monitor_cond_since`), and the `<table-updates>` / `<table-updates2>`
+//! JSON the server sends for the initial contents and for each committed
+//! [`ChangeSet`] (RFC 7047 §4.1.5-6, ovsdb-server(7) §4.1.12-16).
+//!
+//! Pure: the server keeps one [`Monitor`] per client monitor and feeds it
+//! change sets; identical monitors can share the serialized output.
+
+use serde_json::{Map, Value};
+
+use crate::condition::Condition;
+use crate::database::{ChangeSet, Database};
+use crate::datum::Datum;
+use crate::error::OvsdbError;
+use crate::row::Row;
+use crate::schema::{DatabaseSchema, TableSchema, COL_UUID, COL_VERSION};
+
+/// Which notification format a monitor speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `monitor`: `update` with `old`/`new` rows.
+    V1,
+    /// `monitor_cond`: `update2` with `initial`/`insert`/`delete`/`modify`.
+    V2,
+    /// `monitor_cond_since`: `update3`, same rows as V2.
+    V3,
+}
+
+/// Which kinds of change are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Select {
+    /// Initial contents.
+    pub initial: bool,
+    /// Inserted rows (and, with conditions, rows that start matching).
+    pub insert: bool,
+    /// Deleted rows (and rows that stop matching).
+    pub delete: bool,
+    /// Modified rows.
+    pub modify: bool,
+}
+
+impl Select {
+    const ALL: Select = Select { initial: true, insert: true, delete: true, modify: true };
+    const NONE: Select = Select { initial: false, insert: false, delete: false, modify: false };
+
+    fn union(self, o: Select) -> Select {
+        Select {
+            initial: self.initial || o.initial,
+            insert: self.insert || o.insert,
+            delete: self.delete || o.delete,
+            modify: self.modify || o.modify,
+        }
+    }
+}
+
+/// A condition of a monitor: the rows it covers.
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Filter {
+    /// Every row.
+    #[default]
+    All,
+    /// Rows matching any of these conditions.
+    Any(Vec<Condition>),
+}
+
+impl Filter {
+    fn matches(&self, ts: &TableSchema, row: &Row) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Any(cs) => cs.iter().any(|c| c.matches(ts, row)),
+        }
+    }
+
+    /// Adds one request's `where` (requests are OR-ed). For monitors the
+    /// array may hold `true`/`false` besides clauses; absent or empty means
+    /// every row.
+    fn add(&mut self, ts: &TableSchema, json: Option<&Value>) -> Result<(), OvsdbError> {
+        let mut never = false;
+        let cond = match json {
+            None => Condition::default(),
+            Some(json) => {
+                let arr = json.as_array().ok_or_else(|| OvsdbError::syntax("\"where\" must be an array"))?;
+                let mut clauses = Vec::with_capacity(arr.len());
+                for c in arr {
+                    match c {
+                        Value::Bool(b) => never |= !b,
+                        c => clauses.push(c.clone()),
+                    }
+                }
+                Condition::from_json(ts, &Value::Array(clauses), None)?
+            }
+        };
+        if never {
+            // A false clause: this request covers no row.
+            return Ok(());
+        }
+        match self {
+            Filter::All => {}
+            Filter::Any(_) if cond.clauses.is_empty() => *self = Filter::All,
+            Filter::Any(v) => v.push(cond),
+        }
+        Ok(())
+    }
+}
+
+/// What one monitor watches in one table.
+#[derive(Debug, Clone, PartialEq)]
+struct TableSpec {
+    table: usize,
+    columns: Vec<usize>,
+    select: Select,
+    filter: Filter,
+}
+
+/// One client monitor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Monitor {
+    /// Notification format.
+    pub version: Version,
+    tables: Vec<TableSpec>,
+}
+
+impl Monitor {
+    /// Parses `<monitor-requests>` (V1) or `<monitor-cond-requests>` (V2/V3).
+    pub fn from_json(schema: &DatabaseSchema, version: Version, requests: &Value) -> Result<Monitor, OvsdbError> {
+        let obj = requests.as_object().ok_or_else(|| OvsdbError::syntax("monitor requests must be an object"))?;
+        let mut tables = Vec::with_capacity(obj.len());
+        for (tname, reqs) in obj {
+            let (t, ts) =
+                schema.table(tname).ok_or_else(|| OvsdbError::syntax(format!("no table named {tname}")))?;
+            let reqs: Vec<&Value> = match reqs {
+                Value::Array(a) => a.iter().collect(),
+                v => vec![v],
+            };
+            let mut spec = TableSpec { table: t, columns: Vec::new(), select: Select::NONE, filter: Filter::Any(Vec::new()) };
+            if reqs.is_empty() {
+                return Err(OvsdbError::syntax(format!("empty monitor request for table {tname}")));
+            }
+            for r in reqs {
+                let o = r.as_object().ok_or_else(|| OvsdbError::syntax("monitor request must be an object"))?;
+                for k in o.keys() {
+                    let ok = matches!(k.as_str(), "columns" | "select") || (k == "where" && version != Version::V1);
+                    if !ok {
+                        return Err(OvsdbError::syntax(format!("unknown member \"{k}\" in monitor request")));
+                    }
+                }
+                match o.get("columns") {
+                    None => {
+                        for (c, _) in ts.user_columns() {
+                            if !spec.columns.contains(&c) {
+                                spec.columns.push(c);
+                            }
+                        }
+                    }
+                    Some(Value::Array(cols)) => {
+                        for c in cols {
+                            let name = c.as_str().ok_or_else(|| OvsdbError::syntax("column names must be strings"))?;
+                            let ci = ts.column(name).ok_or_else(|| {
+                                OvsdbError::syntax(format!("{name} is not a valid column name in table {tname}"))
+                            })?;
+                            if ci != COL_UUID && !spec.columns.contains(&ci) {
+                                spec.columns.push(ci);
+                            }
+                        }
+                    }
+                    Some(_) => return Err(OvsdbError::syntax("\"columns\" must be an array")),
+                }
+                let select = match o.get("select") {
+                    None => Select::ALL,
+                    Some(Value::Object(s)) => {
+                        let flag = |n: &str| -> Result<bool, OvsdbError> {
+                            match s.get(n) {
+                                None => Ok(true),
+                                Some(Value::Bool(b)) => Ok(*b),
+                                Some(_) => Err(OvsdbError::syntax(format!("\"{n}\" must be a boolean"))),
+                            }
+                        };
+                        Select { initial: flag("initial")?, insert: flag("insert")?, delete: flag("delete")?, modify: flag("modify")? }
+                    }
+                    Some(_) => return Err(OvsdbError::syntax("\"select\" must be an object")),
+                };
+                spec.select = spec.select.union(select);
+                spec.filter.add(ts, o.get("where"))?;
+            }
+            spec.columns.sort_unstable();
+            tables.push(spec);
+        }
+        tables.sort_by_key(|s| s.table);
+        Ok(Monitor { version, tables })
+    }
+
+    /// The initial contents: `<table-updates>` or `<table-updates2>`.
+    pub fn initial(&self, db: &Database) -> Value {
+        let schema = db.schema();
+        let mut out = Map::new();
+        for spec in &self.tables {
+            if !spec.select.initial {
+                continue;
+            }
+            let ts = &schema.tables[spec.table];
+            let mut rows: Vec<&Row> =
+                db.table(spec.table).rows.values().map(|r| &**r).filter(|r| spec.filter.matches(ts, r)).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            rows.sort_by_key(|r| r.uuid());
+            let mut t = Map::new();
+            for r in rows {
+                let v = match self.version {
+                    Version::V1 => single("new", row_json(ts, r, &spec.columns, false)),
+                    _ => single("initial", row_json(ts, r, &spec.columns, true)),
+                };
+                t.insert(r.uuid().to_string(), v);
+            }
+            out.insert(ts.name.clone(), Value::Object(t));
+        }
+        Value::Object(out)
+    }
+
+    /// The update for a committed change set, or `None` if nothing it
+    /// watches changed.
+    pub fn update(&self, schema: &DatabaseSchema, cs: &ChangeSet) -> Option<Value> {
+        let mut out = Map::new();
+        let mut specs = self.tables.iter().peekable();
+        for (t, changes) in &cs.tables {
+            while specs.peek().is_some_and(|s| s.table < *t) {
+                specs.next();
+            }
+            let Some(spec) = specs.peek().filter(|s| s.table == *t) else { continue };
+            let ts = &schema.tables[*t];
+            let mut rows = Map::new();
+            for ch in changes {
+                let old = ch.old.as_deref().filter(|r| spec.filter.matches(ts, r));
+                let new = ch.new.as_deref().filter(|r| spec.filter.matches(ts, r));
+                let v = match (old, new) {
+                    (None, None) => continue,
+                    (None, Some(n)) => {
+                        if !spec.select.insert {
+                            continue;
+                        }
+                        match self.version {
+                            Version::V1 => single("new", row_json(ts, n, &spec.columns, false)),
+                            _ => single("insert", row_json(ts, n, &spec.columns, true)),
+                        }
+                    }
+                    (Some(o), None) => {
+                        if !spec.select.delete {
+                            continue;
+                        }
+                        match self.version {
+                            Version::V1 => single("old", row_json(ts, o, &spec.columns, false)),
+                            _ => single("delete", Value::Null),
+                        }
+                    }
+                    (Some(o), Some(n)) => {
+                        if !spec.select.modify {
+                            continue;
+                        }
+                        let changed: Vec<usize> =
+                            spec.columns.iter().copied().filter(|&c| o.values[c] != n.values[c]).collect();
+                        if changed.is_empty() {
+                            continue;
+                        }
+                        match self.version {
+                            Version::V1 => {
+                                let mut m = Map::new();
+                                m.insert("old".into(), row_json(ts, o, &changed, false));
+                                m.insert("new".into(), row_json(ts, n, &spec.columns, false));
+                                Value::Object(m)
+                            }
+                            _ => {
+                                let mut diff = Map::new();
+                                for c in changed {
+                                    let col = &ts.columns[c];
+                                    let v = if col.type_.max > 1 {
+                                        o.values[c].diff(&n.values[c]).to_json()
+                                    } else {
+                                        n.values[c].to_json()
+                                    };
+                                    diff.insert(col.name.clone(), v);
+                                }
+                                single("modify", Value::Object(diff))
+                            }
+                        }
+                    }
+                };
+                rows.insert(ch.uuid.to_string(), v);
+            }
+            if !rows.is_empty() {
+                out.insert(ts.name.clone(), Value::Object(rows));
+            }
+        }
+        if out.is_empty() {
+            None
+        } else {
+            Some(Value::Object(out))
+        }
+    }
+
+    /// Applies `monitor_cond_change`'s `<monitor-cond-update-requests>`:
+    /// replaces the conditions of the tables named, and returns the
+    /// `<table-updates2>` that brings the client from the old view to the new
+    /// one (rows now covered as `insert`, rows no longer covered as `delete`).
+    pub fn change_conditions(&mut self, db: &Database, requests: &Value) -> Result<Option<Value>, OvsdbError> {
+        if self.version == Version::V1 {
+            return Err(OvsdbError::syntax("monitor_cond_change applies only to conditional monitors"));
+        }
+        let schema = db.schema().clone();
+        let obj = requests.as_object().ok_or_else(|| OvsdbError::syntax("condition updates must be an object"))?;
+        let mut new_specs = self.tables.clone();
+        for (tname, reqs) in obj {
+            let (t, ts) =
+                schema.table(tname).ok_or_else(|| OvsdbError::syntax(format!("no table named {tname}")))?;
+            let spec = new_specs
+                .iter_mut()
+                .find(|s| s.table == t)
+                .ok_or_else(|| OvsdbError::syntax(format!("table {tname} is not monitored")))?;
+            let reqs: Vec<&Value> = match reqs {
+                Value::Array(a) => a.iter().collect(),
+                v => vec![v],
+            };
+            let mut filter = Filter::Any(Vec::new());
+            for r in reqs {
+                let o = r.as_object().ok_or_else(|| OvsdbError::syntax("condition update must be an object"))?;
+                if o.contains_key("columns") {
+                    return Err(OvsdbError::syntax("changing the columns of a monitor is not supported"));
+                }
+                filter.add(ts, o.get("where"))?;
+            }
+            spec.filter = filter;
+        }
+        let mut out = Map::new();
+        for (old, new) in self.tables.iter().zip(&new_specs) {
+            if old.filter == new.filter {
+                continue;
+            }
+            let ts = &schema.tables[old.table];
+            let mut rows: Vec<(&Row, bool, bool)> = db
+                .table(old.table)
+                .rows
+                .values()
+                .map(|r| (&**r, old.filter.matches(ts, r), new.filter.matches(ts, r)))
+                .filter(|(_, a, b)| a != b)
+                .collect();
+            rows.sort_by_key(|(r, _, _)| r.uuid());
+            let mut t = Map::new();
+            for (r, was, is) in rows {
+                if is && !was && new.select.insert {
+                    t.insert(r.uuid().to_string(), single("insert", row_json(ts, r, &new.columns, true)));
+                } else if was && !is && new.select.delete {
+                    t.insert(r.uuid().to_string(), single("delete", Value::Null));
+                }
+            }
+            if !t.is_empty() {
+                out.insert(ts.name.clone(), Value::Object(t));
+            }
+        }
+        self.tables = new_specs;
+        Ok(if out.is_empty() { None } else { Some(Value::Object(out)) })
+    }
+}
+
+fn single(k: &str, v: Value) -> Value {
+    let mut m = Map::new();
+    m.insert(k.into(), v);
+    Value::Object(m)
+}
+
+/// A row's monitored columns; `skip_default` omits columns at their default
+/// value (update2's initial and insert rows).
+fn row_json(ts: &TableSchema, row: &Row, columns: &[usize], skip_default: bool) -> Value {
+    let mut m = Map::new();
+    for &c in columns {
+        let col = &ts.columns[c];
+        let d = &row.values[c];
+        if skip_default && c != COL_VERSION && *d == Datum::default_for(&col.type_) {
+            continue;
+        }
+        m.insert(col.name.clone(), d.to_json());
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,132 @@
+//! Monitor output formats: update (V1) and update2 (V2) for every kind of
+//! change, conditions, and condition changes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ovsdb::monitor::{Monitor, Version};
+use ovsdb::{Database, DatabaseSchema};
+use serde_json::{json, Value};
+
+fn db() -> Database {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/everything.ovsschema");
+    Database::new(Arc::new(DatabaseSchema::from_file(&p).unwrap()))
+}
+
+fn run(d: &mut Database, ops: Value) -> (Vec<Value>, Option<ovsdb::ChangeSet>) {
+    let (r, cs) = d.transact(ops.as_array().unwrap());
+    assert!(r.iter().all(|x| x.get("error").is_none()), "{r:?}");
+    (r, cs)
+}
+
+#[test]
+fn v1_and_v2_formats() {
+    let mut d = db();
+    let (r, _) = run(&mut d, json!([{"op": "insert", "table": "Weak", "row": {"k": 1, "self": ["set", []]}}]));
+    let w = r[0]["uuid"][1].as_str().unwrap().to_string();
+    let schema = d.schema().clone();
+    let v1 = Monitor::from_json(&schema, Version::V1, &json!({"Weak": {"columns": ["k", "tag"]}})).unwrap();
+    let v2 = Monitor::from_json(&schema, Version::V2, &json!({"Weak": [{"columns": ["k", "tag", "self"]}]})).unwrap();
+    assert_eq!(v1.initial(&d), json!({"Weak": {w.clone(): {"new": {"k": 1, "tag": ["set", []]}}}}));
+    // update2 leaves out columns at their default value.
+    assert_eq!(v2.initial(&d), json!({"Weak": {w.clone(): {"initial": {"k": 1}}}}));
+
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"tag": "x", "self": ["uuid", w]}}]));
+    let cs = cs.unwrap();
+    assert_eq!(
+        v1.update(&schema, &cs),
+        Some(json!({"Weak": {w.clone(): {"old": {"tag": ["set", []]}, "new": {"k": 1, "tag": "x"}}}}))
+    );
+    assert_eq!(
+        v2.update(&schema, &cs),
+        Some(json!({"Weak": {w.clone(): {"modify": {"tag": "x", "self": ["uuid", w]}}}}))
+    );
+    // A change to an unmonitored column is not reported by V1.
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"self": ["set", []]}}]));
+    assert_eq!(v1.update(&schema, &cs.unwrap()), None);
+
+    let (_, cs) = run(&mut d, json!([{"op": "delete", "table": "Weak", "where": []}]));
+    let cs = cs.unwrap();
+    assert_eq!(v1.update(&schema, &cs), Some(json!({"Weak": {w.clone(): {"old": {"k": 1, "tag": "x"}}}})));
+    assert_eq!(v2.update(&schema, &cs), Some(json!({"Weak": {w.clone(): {"delete": null}}})));
+}
+
+#[test]
+fn set_and_map_diffs() {
+    let mut d = db();
+    let (r, _) = run(
+        &mut d,
+        json!([{"op": "insert", "table": "Root", "row": {"name": "r", "sset": ["set", ["a", "b"]],
+            "smap": ["map", [["k1", "v1"], ["k2", "v2"]]]}}]),
+    );
+    let u = r[0]["uuid"][1].as_str().unwrap().to_string();
+    let schema = d.schema().clone();
+    let m = Monitor::from_json(&schema, Version::V2, &json!({"Root": {"columns": ["sset", "smap", "i"]}})).unwrap();
+    let (_, cs) = run(
+        &mut d,
+        json!([{"op": "update", "table": "Root", "where": [],
+            "row": {"sset": ["set", ["b", "c"]], "smap": ["map", [["k2", "changed"], ["k3", "v3"]]], "i": 7}}]),
+    );
+    assert_eq!(
+        m.update(&schema, &cs.unwrap()),
+        Some(json!({"Root": {u: {"modify": {
+            "i": 7,
+            "sset": ["set", ["a", "c"]],
+            "smap": ["map", [["k1", "v1"], ["k2", "changed"], ["k3", "v3"]]]
+        }}}}))
+    );
+}
+
+#[test]
+fn conditions_turn_modifications_into_inserts_and_deletes() {
+    let mut d = db();
+    let schema = d.schema().clone();
+    let mut m = Monitor::from_json(
+        &schema,
+        Version::V2,
+        &json!({"Weak": [{"columns": ["k"], "where": [["k", ">", 10]], "select": {"initial": true}}]}),
+    )
+    .unwrap();
+    let (r, cs) = run(&mut d, json!([{"op": "insert", "table": "Weak", "row": {"k": 5}}]));
+    let w = r[0]["uuid"][1].as_str().unwrap().to_string();
+    assert_eq!(m.update(&schema, &cs.unwrap()), None);
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"k": 11}}]));
+    assert_eq!(m.update(&schema, &cs.unwrap()), Some(json!({"Weak": {w.clone(): {"insert": {"k": 11}}}})));
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"k": 12}}]));
+    assert_eq!(m.update(&schema, &cs.unwrap()), Some(json!({"Weak": {w.clone(): {"modify": {"k": 12}}}})));
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"k": 3}}]));
+    assert_eq!(m.update(&schema, &cs.unwrap()), Some(json!({"Weak": {w.clone(): {"delete": null}}})));
+    assert_eq!(m.initial(&d), json!({}));
+    // Widen the condition: the row comes in as an insert; narrow it with `false`: it goes.
+    let up = m.change_conditions(&d, &json!({"Weak": [{"where": [["k", "<", 10]]}]})).unwrap();
+    assert_eq!(up, Some(json!({"Weak": {w.clone(): {"insert": {"k": 3}}}})));
+    let up = m.change_conditions(&d, &json!({"Weak": [{"where": [false]}]})).unwrap();
+    assert_eq!(up, Some(json!({"Weak": {w.clone(): {"delete": null}}})));
+    let up = m.change_conditions(&d, &json!({"Weak": [{"where": [true]}]})).unwrap();
+    assert_eq!(up, Some(json!({"Weak": {w: {"insert": {"k": 3}}}})));
+}
+
+#[test]
+fn select_flags_and_bad_requests() {
+    let mut d = db();
+    let schema = d.schema().clone();
+    let m = Monitor::from_json(
+        &schema,
+        Version::V1,
+        &json!({"Weak": {"select": {"initial": false, "insert": false, "modify": true, "delete": true}}}),
+    )
+    .unwrap();
+    let (_, cs) = run(&mut d, json!([{"op": "insert", "table": "Weak", "row": {"k": 5}}]));
+    assert_eq!(m.update(&schema, &cs.unwrap()), None);
+    assert_eq!(m.initial(&d), json!({}));
+    for bad in [
+        json!([]),
+        json!({"Nope": {}}),
+        json!({"Weak": {"columns": ["nope"]}}),
+        json!({"Weak": {"where": []}}),
+        json!({"Weak": {"select": {"insert": 1}}}),
+        json!({"Weak": []}),
+    ] {
+        assert!(Monitor::from_json(&schema, Version::V1, &bad).is_err(), "{bad}");
+    }
+}
