@@ -22,6 +22,7 @@ pub mod datum;
 pub mod error;
 pub mod jsonrpc;
 pub mod log;
+pub mod monitor;
 pub mod mutation;
 pub mod row;
 pub mod schema;
