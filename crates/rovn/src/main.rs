@@ -1,1 +1,52 @@
-fn main() {}
+//! The `rovn` command: one binary, one subcommand per component. The
+//! subcommands are thin shells over the library crates.
+
+mod json;
+mod ovsdb_tool;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Subcommands and a one-line description of each.
+const SUBCOMMANDS: &[(&str, &str)] = &[("ovsdb-tool", "manage OVSDB database files (like ovsdb-tool(1))")];
+
+fn usage() -> String {
+    let mut s = format!("rovn {VERSION}: Open Virtual Network in Rust\nusage: rovn COMMAND [ARG...]\n\nCommands:\n");
+    for (name, what) in SUBCOMMANDS {
+        s.push_str(&format!("  {name:<14} {what}\n"));
+    }
+    s.push_str("  help           show this help\n\nOptions:\n  -h, --help     show this help\n  -V, --version  show the version\n\nRun `rovn COMMAND --help` for a command's own options.\n");
+    s
+}
+
+fn main() {
+    let mut args = Vec::new();
+    for a in std::env::args_os().skip(1) {
+        match a.into_string() {
+            Ok(s) => args.push(s),
+            Err(a) => {
+                eprintln!("rovn: argument {a:?} is not valid UTF-8");
+                std::process::exit(1);
+            }
+        }
+    }
+    let status = match args.first().map(String::as_str) {
+        None => {
+            eprint!("{}", usage());
+            1
+        }
+        Some("-h" | "--help" | "help") => {
+            print!("{}", usage());
+            0
+        }
+        Some("-V" | "--version") => {
+            println!("rovn {VERSION}");
+            0
+        }
+        Some("ovsdb-tool") => ovsdb_tool::main(&args[1..]),
+        Some(other) => {
+            eprintln!("rovn: unknown command '{other}'; use --help for help");
+            1
+        }
+    };
+    std::process::exit(status);
+}
