@@ -148,7 +148,9 @@ fn words(rng: &mut Rng, max: u64) -> Vec<Value> {
 }
 
 fn reals(rng: &mut Rng, max: u64) -> Vec<Value> {
-    const R: [f64; 7] = [0.1, 1e20, -3.0, 2.5e-7, 100.5, 1.0 / 3.0, 7.0];
+    // Upstream prints reals with 15 significant digits, so keep to values
+    // that survive that.
+    const R: [f64; 7] = [0.1, 1e20, -3.0, 2.5e-7, 100.5, 0.125, 7.0];
     (0..rng.below(max + 1)).map(|_| json!(R[rng.below(7) as usize])).collect()
 }
 
@@ -282,4 +284,31 @@ pub fn commit(db: &mut Database, txn: &Value) -> Option<ovsdb::ChangeSet> {
     let ops = &txn.as_array().expect("txn array")[1..];
     let (_, cs) = db.transact(ops);
     cs.filter(|c| !c.is_empty())
+}
+
+/// Asserts two JSON values are equal, naming the first path where they differ.
+pub fn assert_same(got: &Value, want: &Value, what: &str) {
+    if let Some(d) = first_difference(got, want, String::new()) {
+        panic!("{what}: {d}");
+    }
+}
+
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => {
+                        if let Some(d) = first_difference(p, q, format!("{path}/{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    (p, q) => return Some(format!("{path}/{k}: {p:?} vs {q:?}")),
+                }
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some(format!("{path}: {a} vs {b}")),
+    }
 }
