@@ -388,6 +388,8 @@ fn cmd_crash_writer(_: &Opts, args: &[String]) -> Result<Status> {
 
 fn cmd_show_log(opts: &Opts, args: &[String]) -> Result<Status> {
     let path = arg_or(args, 0, default_db);
+    // The schema record's errors (junk, clustered, torn) are the library's.
+    Log::read_schema(&path)?;
     let buf = std::fs::read(&path).with_context(|| format!("{}: open failed", path.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -485,7 +487,8 @@ fn show_txn(i: usize, rec: &Value, schema: &DatabaseSchema, more: u32, names: &m
 }
 
 /// A column value as ovsdb-tool prints it: `[a, b]` for sets, `{k=v}` for
-/// maps, a bare atom for a single value of a column that holds at most one.
+/// maps, a bare atom (or `k=v`) for the single value of a column that holds
+/// at most one.
 fn format_value(ty: Option<&ColumnType>, v: &Value, is_diff: bool) -> String {
     let Some(ty) = ty else { return json::to_string(v) };
     // Diffs may hold more (or fewer) elements than the type allows.
@@ -496,10 +499,15 @@ fn format_value(ty: Option<&ColumnType>, v: &Value, is_diff: bool) -> String {
 }
 
 fn format_datum(ty: &ColumnType, d: &Datum) -> String {
+    let single = ty.max == 1 && d.len() == 1;
     if d.is_map() {
         let items: Vec<String> = d.pairs().map(|(k, v)| format!("{}={}", format_atom(k), format_atom(v))).collect();
-        format!("{{{}}}", items.join(", "))
-    } else if ty.max == 1 && d.len() == 1 {
+        if single {
+            items.join("")
+        } else {
+            format!("{{{}}}", items.join(", "))
+        }
+    } else if single {
         format_atom(&d.keys()[0])
     } else {
         let items: Vec<String> = d.keys().iter().map(format_atom).collect();

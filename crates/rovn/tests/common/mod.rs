@@ -1,0 +1,177 @@
+//! Helpers for the `rovn` command tests: running rovn and upstream tools,
+//! scratch directories.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const ROVN: &str = env!("CARGO_BIN_EXE_rovn");
+
+/// The log tests' schema, shared with the ovsdb crate's tests.
+pub fn schema_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovsdb/tests/data/log.ovsschema")
+}
+
+/// One of the schemas the project ships.
+pub fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas").join(name)
+}
+
+/// A fresh scratch directory, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!("rovn-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+    pub fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The path of an upstream binary, or None (skip) — but under CI=true a
+/// missing binary fails the test.
+pub fn upstream(bin: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(bin)).find(|p| p.is_file()));
+    if found.is_none() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have {bin} (Debian openvswitch-common)");
+        eprintln!("skipping: {bin} not installed (install openvswitch-common)");
+    }
+    found
+}
+
+/// Exit status, stdout and stderr of a command.
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+pub fn ran(o: Output) -> Ran {
+    Ran {
+        code: o.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&o.stdout).into_owned(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs `prog args...` with OVS_DBDIR and OVS_PKGDATADIR cleared.
+pub fn exec<I, S>(prog: impl AsRef<std::ffi::OsStr>, args: I) -> Ran
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut c = Command::new(prog);
+    c.args(args).env_remove("OVS_DBDIR").env_remove("OVS_PKGDATADIR");
+    ran(c.output().expect("spawn"))
+}
+
+/// `rovn ovsdb-tool ARGS...`
+pub fn rovn_tool<I, S>(args: I) -> Ran
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut all: Vec<std::ffi::OsString> = vec!["ovsdb-tool".into()];
+    all.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+    exec(ROVN, all)
+}
+
+/// Like [`rovn_tool`] but the command must succeed; returns stdout.
+pub fn rovn_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let r = rovn_tool(args);
+    assert_eq!(r.code, 0, "rovn failed: {}{}", r.err, r.out);
+    r.out
+}
+
+/// Removes `"_version":["uuid","..."]` members from JSON text.
+pub fn strip_versions(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("\"_version\":[\"uuid\",\"") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 20..];
+        let end = after.find("\"]").map(|j| j + 2).unwrap_or(after.len());
+        rest = &after[end..];
+        rest = rest.strip_prefix(',').unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// show-log output with the order of rows within a record and of columns
+/// within a row made canonical (upstream prints them in hash order).
+pub fn canonical_show_log(s: &str) -> String {
+    let mut out = Vec::new();
+    // Split into records at "record N:" lines; within one, a row block is a
+    // "  table" line plus its "    " lines.
+    let mut blocks: Vec<Vec<String>> = Vec::new();
+    let flush = |blocks: &mut Vec<Vec<String>>, out: &mut Vec<String>| {
+        for b in blocks.iter_mut() {
+            b[1..].sort();
+        }
+        blocks.sort();
+        for b in blocks.drain(..) {
+            out.extend(b);
+        }
+    };
+    for line in s.lines() {
+        if line.starts_with("  table ") {
+            blocks.push(vec![line.to_string()]);
+        } else if line.starts_with("    ") && !blocks.is_empty() {
+            blocks.last_mut().unwrap().push(line.to_string());
+        } else {
+            flush(&mut blocks, &mut out);
+            out.push(line.to_string());
+        }
+    }
+    flush(&mut blocks, &mut out);
+    out.join("\n")
+}
+
+/// Query output as JSON with `_version`s removed and each table's rows in
+/// a canonical order (both tools order rows by hash).
+pub fn canonical_query(text: &str) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&strip_versions(text)).unwrap_or_else(|e| panic!("{e}: {text}"));
+    if let Some(results) = v.as_array_mut() {
+        for r in results {
+            if let Some(rows) = r.get_mut("rows").and_then(|x| x.as_array_mut()) {
+                rows.sort_by_key(|row| row.to_string());
+            }
+        }
+    }
+    v
+}
+
+/// Asserts two texts are equal, showing the first differing line.
+pub fn assert_lines_eq(got: &str, want: &str, what: &str) {
+    if got == want {
+        return;
+    }
+    let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+    let i = (0..g.len().max(w.len())).find(|&i| g.get(i) != w.get(i)).unwrap_or(0);
+    panic!(
+        "{what}: first difference at line {}:\n  got:  {:?}\n  want: {:?}\n--- got ---\n{got}\n--- want ---\n{want}",
+        i + 1,
+        g.get(i),
+        w.get(i)
+    );
+}
