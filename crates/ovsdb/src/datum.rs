@@ -231,19 +231,36 @@ impl Datum {
     /// Parses a datum of type `t` from its JSON form, checking each atom's
     /// constraints and the element count.
     pub fn from_json(t: &ColumnType, json: &Value, mut named: NamedUuids<'_>) -> Result<Datum, OvsdbError> {
-        let tagged = |tag: &str| -> Option<&Vec<Value>> {
-            match json {
-                Value::Array(a) if a.len() == 2 && a[0] == tag => a[1].as_array(),
-                _ => None,
+        // ovsdb-server's order: the element count of a "set"/"map" is checked
+        // first (before duplicates are merged), then each atom in order
+        // (type, then constraints), then duplicates.
+        let count_error = |n: u64| {
+            let what = if t.is_map() { "map" } else { "set" };
+            OvsdbError::syntax(if t.min == t.max {
+                format!("{what} must have exactly {} member{} but {n} are present", t.min, if t.min == 1 { "" } else { "s" })
+            } else if t.max == u32::MAX {
+                format!("{what} must have at least {} members but {n} are present", t.min)
+            } else {
+                format!("{what} must have {} to {} members but {n} are present", t.min, t.max)
+            })
+        };
+        let check_count = |n: usize| {
+            let n = n as u64;
+            if n < t.min as u64 || n > t.max as u64 {
+                Err(count_error(n))
+            } else {
+                Ok(())
             }
         };
-        let datum = if let Some(vt) = &t.value {
+        let is_set_json = matches!(json, Value::Array(a) if a.first().is_some_and(|f| f == "set"));
+        if let Some(vt) = &t.value {
             let elems = match json {
                 Value::Array(a) if a.len() == 2 && a[0] == "map" => {
                     a[1].as_array().ok_or_else(|| OvsdbError::syntax("map must be [\"map\", [[key, value]...]]"))?
                 }
                 _ => return Err(OvsdbError::syntax("expected [\"map\", [[key, value]...]]")),
             };
+            check_count(elems.len())?;
             let mut keys = Vec::with_capacity(elems.len());
             let mut values = Vec::with_capacity(elems.len());
             for e in elems {
@@ -260,8 +277,15 @@ impl Datum {
             if d.keys.windows(2).any(|w| w[0] == w[1]) {
                 return Err(OvsdbError::new("ovsdb error", "map contains duplicate key"));
             }
-            d
-        } else if let Some(elems) = tagged("set") {
+            Ok(d)
+        } else if is_set_json {
+            let elems = match json {
+                Value::Array(a) if a.len() == 2 => {
+                    a[1].as_array().ok_or_else(|| OvsdbError::syntax("set must be [\"set\", [atom...]]"))?
+                }
+                _ => return Err(OvsdbError::syntax("set must be [\"set\", [atom...]]")),
+            };
+            check_count(elems.len())?;
             let mut keys = Vec::with_capacity(elems.len());
             for e in elems {
                 keys.push(Atom::from_json(&t.key, e, reborrow(&mut named))?);
@@ -270,22 +294,14 @@ impl Datum {
             if keys.windows(2).any(|w| w[0] == w[1]) {
                 return Err(OvsdbError::new("ovsdb error", "set contains duplicate"));
             }
-            Datum { keys, values: None }
+            Ok(Datum { keys, values: None })
         } else {
-            Datum::scalar(Atom::from_json(&t.key, json, reborrow(&mut named))?)
-        };
-        let n = datum.len() as u64;
-        if n < t.min as u64 || n > t.max as u64 {
-            let what = if t.is_map() { "map" } else { "set" };
-            return Err(OvsdbError::syntax(if t.min == t.max {
-                format!("{what} must have exactly {} member{} but {n} are present", t.min, if t.min == 1 { "" } else { "s" })
-            } else if t.max == u32::MAX {
-                format!("{what} must have at least {} members but {n} are present", t.min)
-            } else {
-                format!("{what} must have {} to {} members but {n} are present", t.min, t.max)
-            }));
+            // A bare atom is a one-element set (ovsdb-server does not check
+            // the count here: no column has a minimum above 1).
+            let d = Datum::scalar(Atom::from_json(&t.key, json, reborrow(&mut named))?);
+            check_count(1)?;
+            Ok(d)
         }
-        Ok(datum)
     }
 
     /// The JSON wire form: a bare atom for a one-element set, else

@@ -93,11 +93,12 @@ impl Mutation {
             .column(cname)
             .ok_or_else(|| OvsdbError::new("unknown column", format!("No column {cname} in table {}.", ts.name)))?;
         let col = &ts.columns[column];
-        let mutator =
-            Mutator::from_name(mname).ok_or_else(|| OvsdbError::syntax(format!("Unknown mutator \"{mname}\".")))?;
+        // ovsdb-server checks mutability before it looks at the mutator.
         if !col.mutable {
             return Err(OvsdbError::constraint(format!("Cannot mutate immutable column {cname} in table {}.", ts.name)));
         }
+        let mutator = Mutator::from_name(mname)
+            .ok_or_else(|| OvsdbError::new("unknown mutator", format!("No mutator named {mname}.")))?;
         let ct = &col.type_;
         let mismatch = || {
             OvsdbError::syntax(format!(
@@ -127,10 +128,12 @@ impl Mutation {
             }
             match Datum::from_json(&t, &a[2], crate::datum::reborrow(&mut named)) {
                 Ok(d) => d,
-                Err(e) if ct.is_map() && mutator == Mutator::Delete => {
+                Err(_) if ct.is_map() && mutator == Mutator::Delete => {
                     // A map's keys may be deleted by giving just the keys.
+                    // If that fails too, ovsdb-server reports this second
+                    // error (so a bad map argument is a "syntax error").
                     t.value = None;
-                    Datum::from_json(&t, &a[2], crate::datum::reborrow(&mut named)).map_err(|_| e)?
+                    Datum::from_json(&t, &a[2], crate::datum::reborrow(&mut named))?
                 }
                 Err(e) => return Err(e),
             }

@@ -3,6 +3,7 @@
 //! checks (referential integrity, garbage collection, weak references, maxRows,
 //! index uniqueness) and returns the results plus the [`ChangeSet`] to apply.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -185,6 +186,20 @@ impl<'j> Op<'j> {
         let v = self.req(name)?;
         self.typed(name, v.as_object())
     }
+    fn req_id(&mut self, name: &'static str) -> Result<&'j str, OvsdbError> {
+        let v = self.req(name)?;
+        self.typed(name, v.as_str().filter(|s| is_id(s)))
+    }
+    fn req_array_value(&mut self, name: &'static str) -> Result<&'j Value, OvsdbError> {
+        let v = self.req(name)?;
+        self.typed(name, v.is_array().then_some(v))
+    }
+    fn opt_array(&mut self, name: &'static str) -> Result<Option<&'j Value>, OvsdbError> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some(v) => self.typed(name, v.is_array().then_some(v)).map(Some),
+        }
+    }
     fn opt_id(&mut self, name: &'static str) -> Result<Option<&'j str>, OvsdbError> {
         match self.opt(name) {
             None => Ok(None),
@@ -202,6 +217,14 @@ impl<'j> Op<'j> {
         }
         Ok(())
     }
+}
+
+/// ovsdb-server's datum order (for "sort"): shorter first, then element-wise.
+fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.keys().cmp(b.keys()))
+        .then_with(|| a.values().unwrap_or(&[]).cmp(b.values().unwrap_or(&[])))
 }
 
 fn is_id(s: &str) -> bool {
@@ -276,7 +299,7 @@ impl<'a> Exec<'a> {
             .as_object()
             .ok_or_else(|| OvsdbError::syntax(format!("{prefix}operation must be a JSON object")))?;
         let mut p = Op { obj, used: Vec::new(), prefix };
-        let name = p.req_str("op")?;
+        let name = p.req_id("op")?;
         match name {
             "insert" => self.insert(p),
             "select" => self.select(p),
@@ -302,7 +325,7 @@ impl<'a> Exec<'a> {
                 Ok(Value::Object(Map::new()))
             }
             "assert" => {
-                let lock = p.req_str("lock")?;
+                let lock = p.req_id("lock")?;
                 p.finish()?;
                 if (self.ctx.has_lock)(lock) {
                     Ok(Value::Object(Map::new()))
@@ -314,50 +337,49 @@ impl<'a> Exec<'a> {
         }
     }
 
+    // Every operation first reads all of its members (any missing or
+    // mistyped member, or one the operation does not know, is a "syntax
+    // error" that overrides whatever the operation would have said), and only
+    // then parses their contents, in the order ovsdb-server does: the first
+    // error found is the one reported, so the order decides the error tag.
+
     fn table(&self, p: &mut Op<'_>) -> Result<(usize, &'a TableSchema), OvsdbError> {
-        let name = p.req_str("table")?;
+        let name = p.req_id("table")?;
         let schema: &'a DatabaseSchema = self.schema;
         schema.table(name).ok_or_else(|| p.err(format_args!("No table named {name}.")))
     }
 
-    fn condition(&mut self, ts: &TableSchema, p: &mut Op<'_>) -> Result<Condition, OvsdbError> {
-        let w = p.req("where")?;
-        p.typed("where", w.as_array())?;
+    fn condition(&mut self, ts: &TableSchema, w: &Value) -> Result<Condition, OvsdbError> {
         let mut r = resolver(&mut self.symtab);
         Condition::from_json(ts, w, Some(&mut r))
     }
 
-    /// Parses a row object; `for_update` rejects immutable columns.
-    fn parse_row(
-        &mut self,
-        ts: &TableSchema,
-        json: &Map<String, Value>,
-        for_update: bool,
-    ) -> Result<Vec<(usize, Datum)>, OvsdbError> {
+    /// Parses a row object: every member must name a column ("unknown
+    /// column") and hold a valid datum for it.
+    fn parse_row(&mut self, ts: &TableSchema, json: &Value) -> Result<Vec<(usize, Datum)>, OvsdbError> {
+        let json = json.as_object().ok_or_else(|| OvsdbError::syntax("row must be JSON object"))?;
         let mut out = Vec::with_capacity(json.len());
         let mut r = resolver(&mut self.symtab);
         for (name, v) in json {
             let c = ts
                 .column(name)
                 .ok_or_else(|| OvsdbError::new("unknown column", format!("No column {name} in table {}.", ts.name)))?;
-            let col = &ts.columns[c];
-            if for_update && !col.mutable {
-                return Err(OvsdbError::constraint(format!("Cannot update immutable column {name} in table {}.", ts.name)));
-            }
-            out.push((c, Datum::from_json(&col.type_, v, Some(&mut r))?));
+            out.push((c, Datum::from_json(&ts.columns[c].type_, v, Some(&mut r))?));
         }
         Ok(out)
     }
 
-    fn columns(&self, ts: &TableSchema, p: &mut Op<'_>) -> Result<Option<Vec<usize>>, OvsdbError> {
-        let Some(v) = p.opt("columns") else { return Ok(None) };
-        let arr = v.as_array().ok_or_else(|| OvsdbError::syntax("array of distinct column names expected"))?;
+    /// A column set (`columns`, `sort`): distinct, known column names.
+    fn column_set(ts: &TableSchema, v: Option<&Value>) -> Result<Option<Vec<usize>>, OvsdbError> {
+        let Some(v) = v else { return Ok(None) };
+        let expected = || OvsdbError::syntax("array of distinct column names expected");
+        let arr = v.as_array().ok_or_else(expected)?;
         let mut cols = Vec::with_capacity(arr.len());
         for c in arr {
-            let name = c.as_str().ok_or_else(|| OvsdbError::syntax("array of distinct column names expected"))?;
+            let name = c.as_str().ok_or_else(expected)?;
             let i = ts.column(name).ok_or_else(|| OvsdbError::syntax(format!("{name} is not a valid column name")))?;
             if cols.contains(&i) {
-                return Err(OvsdbError::syntax("array of distinct column names expected"));
+                return Err(expected());
             }
             cols.push(i);
         }
@@ -366,19 +388,28 @@ impl<'a> Exec<'a> {
 
     fn insert(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
-        let row_json = match p.opt("row") {
+        let uuid_json = match p.opt("uuid") {
             None => None,
-            Some(v) => Some(p.typed("row", v.as_object())?),
+            Some(v) => Some(p.typed("uuid", v.as_str())?),
         };
         let uuid_name = p.opt_id("uuid-name")?;
-        let given = match p.opt("uuid") {
-            None => None,
-            Some(v) => {
-                let s = p.typed("uuid", v.as_str())?;
-                Some(Uuid::parse(s).ok_or_else(|| p.err(format_args!("\"{s}\" is not a valid UUID")))?)
-            }
-        };
+        // ovsdb-server 3.1 requires "row" (RFC 7047 makes it optional).
+        let row_json = p.req_object("row")?;
         p.finish()?;
+        let given = match uuid_json {
+            None => None,
+            Some(s) => Some(Uuid::parse(s).ok_or_else(|| OvsdbError::syntax(format!("\"{s}\" is not a valid UUID")))?),
+        };
+        // An explicit UUID is checked before the uuid-name.
+        if let Some(g) = given {
+            if self.uuid_taken(t, &g) {
+                return Err(OvsdbError::new(
+                    "duplicate uuid",
+                    "This UUID would duplicate a UUID already present within the table or deleted within the same transaction.",
+                )
+                .into());
+            }
+        }
         let uuid = match uuid_name {
             Some(name) => match self.symtab.get_mut(name) {
                 Some(sym) if sym.created => {
@@ -389,6 +420,8 @@ impl<'a> Exec<'a> {
                     .into())
                 }
                 Some(sym) => {
+                    // References made before this insert keep the UUID the
+                    // name had then, as in ovsdb-server.
                     sym.created = true;
                     if let Some(g) = given {
                         sym.uuid = g;
@@ -403,19 +436,23 @@ impl<'a> Exec<'a> {
             },
             None => given.unwrap_or_else(Uuid::random),
         };
-        if self.uuid_taken(t, &uuid) {
-            return Err(OvsdbError::new(
-                "duplicate uuid",
-                "This UUID would duplicate a UUID already present within the table or deleted within the same transaction.",
-            )
-            .into());
-        }
         let mut row = Row::new_default(ts, uuid, Uuid::random());
-        if let Some(rj) = row_json {
-            for (c, d) in self.parse_row(ts, rj, false)? {
-                // `_uuid` and `_version` are chosen by the database.
-                if c != COL_UUID && c != COL_VERSION {
-                    row.values[c] = d;
+        for (c, d) in self.parse_row(ts, &Value::Object(row_json.clone()))? {
+            // `_uuid` and `_version` are chosen by the database (a given
+            // value is parsed, then ignored, as ovsdb-server does).
+            if c != COL_UUID && c != COL_VERSION {
+                row.values[c] = d;
+            }
+        }
+        // Default values must satisfy the column constraints too (e.g. an
+        // enum without "" or a minInteger above 0): ovsdb-server checks
+        // every single-element datum of the new row.
+        for (c, col) in ts.columns.iter().enumerate().skip(2) {
+            let d = &row.values[c];
+            if d.len() == 1 {
+                col.type_.key.check(&d.keys()[0])?;
+                if let (Some(vt), Some(v)) = (&col.type_.value, d.values()) {
+                    vt.check(&v[0])?;
                 }
             }
         }
@@ -425,25 +462,50 @@ impl<'a> Exec<'a> {
 
     fn select(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
-        let cond = self.condition(ts, &mut p)?;
-        let cols = self.columns(ts, &mut p)?;
+        let w = p.req_array_value("where")?;
+        let cols_json = p.opt_array("columns")?;
+        // "sort" is an ovsdb-server extension: order rows by these columns.
+        let sort_json = p.opt_array("sort")?;
         p.finish()?;
+        let cond = self.condition(ts, w)?;
+        let cols = Self::column_set(ts, cols_json)?;
+        let sort = Self::column_set(ts, sort_json)?;
         let mut uuids = self.matching(t, &cond);
         uuids.sort();
-        let rows: Vec<Value> = uuids
-            .iter()
-            .filter_map(|u| self.get(t, u))
-            .map(|r| r.to_json(ts, cols.as_deref()))
-            .collect();
+        let mut rows: Vec<&Row> = uuids.iter().filter_map(|u| self.get(t, u)).collect();
+        // Without `_uuid` among the columns, rows are distinct on the
+        // selected columns (ovsdb-server's query_distinct).
+        if let Some(cols) = &cols {
+            if !cols.contains(&COL_UUID) {
+                let mut seen = HashSet::new();
+                rows.retain(|r| seen.insert(index_key(r, cols)));
+            }
+        }
+        if let Some(sort) = &sort {
+            rows.sort_by(|a, b| {
+                sort.iter().map(|&c| datum_cmp(&a.values[c], &b.values[c])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+            });
+        }
+        let rows: Vec<Value> = rows.iter().map(|r| r.to_json(ts, cols.as_deref())).collect();
         Ok(serde_json::json!({ "rows": rows }))
     }
 
     fn update(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
-        let cond = self.condition(ts, &mut p)?;
+        let w = p.req_array_value("where")?;
         let row_json = p.req_object("row")?;
         p.finish()?;
-        let values = self.parse_row(ts, row_json, true)?;
+        // The row is parsed (and checked for immutable columns) before the
+        // condition.
+        let values = self.parse_row(ts, &Value::Object(row_json.clone()))?;
+        if let Some((c, _)) = values.iter().find(|(c, _)| !ts.columns[*c].mutable) {
+            return Err(OvsdbError::constraint(format!(
+                "Cannot update immutable column {} in table {}.",
+                ts.columns[*c].name, ts.name
+            ))
+            .into());
+        }
+        let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
         for u in &uuids {
             let row = self.row_mut(t, *u);
@@ -456,14 +518,15 @@ impl<'a> Exec<'a> {
 
     fn mutate(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
-        let cond = self.condition(ts, &mut p)?;
-        let mj = p.req("mutations")?;
-        p.typed("mutations", mj.as_array())?;
+        let w = p.req_array_value("where")?;
+        let mj = p.req_array_value("mutations")?;
         p.finish()?;
+        // Mutations are parsed before the condition.
         let muts = {
             let mut r = resolver(&mut self.symtab);
             Mutation::parse_list(ts, mj, Some(&mut r))?
         };
+        let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
         for u in &uuids {
             let row = self.row_mut(t, *u);
@@ -476,9 +539,10 @@ impl<'a> Exec<'a> {
     }
 
     fn delete(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+        let w = p.req_array_value("where")?;
         let (t, ts) = self.table(&mut p)?;
-        let cond = self.condition(ts, &mut p)?;
         p.finish()?;
+        let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
         for u in &uuids {
             let db = self.db;
@@ -491,32 +555,34 @@ impl<'a> Exec<'a> {
     fn wait(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
         let timeout = match p.opt("timeout") {
             None => None,
-            Some(v) => Some(p.typed("timeout", v.as_u64())?),
+            Some(v) => Some(p.typed("timeout", v.as_i64())?),
         };
-        let (t, ts) = self.table(&mut p)?;
-        let cond = self.condition(ts, &mut p)?;
-        let cols = match self.columns(ts, &mut p)? {
-            Some(c) => c,
-            None => return Err(p.err("Required 'columns' member is missing.").into()),
-        };
+        let w = p.req_array_value("where")?;
+        let cols_json = p.opt_array("columns")?;
         let until = p.req_str("until")?;
         let rows_json = p.req_array("rows")?;
+        let (t, ts) = self.table(&mut p)?;
         p.finish()?;
+        let cond = self.condition(ts, w)?;
+        // Without "columns", every column (including `_uuid` and `_version`).
+        let cols = Self::column_set(ts, cols_json)?.unwrap_or_else(|| (0..ts.columns.len()).collect());
+        if timeout.is_some_and(|t| t < 0) {
+            return Err(OvsdbError::syntax("timeout must be nonnegative").into());
+        }
         let want_equal = match until {
             "==" => true,
             "!=" => false,
-            other => return Err(OvsdbError::syntax(format!("\"until\" must be \"==\" or \"!=\", not \"{other}\"")).into()),
+            _ => return Err(OvsdbError::syntax("\"until\" must be \"==\" or \"!=\"").into()),
         };
         let mut expected = HashSet::new();
         for rj in rows_json {
-            let obj = rj.as_object().ok_or_else(|| OvsdbError::syntax("rows must be an array of row objects"))?;
-            let parsed = self.parse_row(ts, obj, false)?;
-            let mut key = Vec::with_capacity(cols.len());
-            for &c in &cols {
-                let d = parsed.iter().find(|(pc, _)| *pc == c).map(|(_, d)| d.clone());
-                key.push(d.unwrap_or_else(|| Datum::default_for(&ts.columns[c].type_)));
+            // Columns a row leaves out compare as their default values.
+            let parsed = self.parse_row(ts, rj)?;
+            let mut row = Row::new_default(ts, Uuid::nil(), Uuid::nil());
+            for (c, d) in parsed {
+                row.values[c] = d;
             }
-            expected.insert(key);
+            expected.insert(index_key(&row, &cols));
         }
         let actual: HashSet<Vec<Datum>> =
             self.matching(t, &cond).iter().filter_map(|u| self.get(t, u)).map(|r| index_key(r, &cols)).collect();
@@ -526,7 +592,7 @@ impl<'a> Exec<'a> {
         if timeout == Some(0) || self.ctx.waits_expired {
             Err(OvsdbError::new("timed out", "\"wait\" timed out").into())
         } else {
-            Err(Stop::Block(timeout))
+            Err(Stop::Block(timeout.map(|t| t as u64)))
         }
     }
 
@@ -541,19 +607,30 @@ impl<'a> Exec<'a> {
                 _ => true,
             });
         }
-        // Net change of incoming strong references per (table, row).
+        // Net change of incoming strong references per (table, row). As in
+        // ovsdb-server, a row's references to itself do not count: they
+        // neither keep it from being garbage-collected nor from being deleted.
         let mut delta: HashMap<(usize, Uuid), i64> = HashMap::new();
         for t in 0..self.work.len() {
-            for w in self.work[t].values() {
+            for (src, w) in &self.work[t] {
                 for_each_ref_change(schema, t, w.old.as_deref(), w.new.as_ref(), |tt, u, strong, d| {
-                    if strong {
+                    if strong && !(tt == t && u == *src) {
                         *delta.entry((tt, u)).or_default() += d as i64;
                     }
                 });
             }
         }
+        // The database's counts include self-references; take them out.
+        let self_refs = |db: &Database, t: usize, u: Uuid| -> i64 {
+            let mut n = 0;
+            if let Some(r) = db.table(t).get(&u) {
+                for_each_ref(schema, t, r, |tt, d, strong| n += (strong && tt == t && d == u) as i64);
+            }
+            n
+        };
         let strong_count = |db: &Database, delta: &HashMap<(usize, Uuid), i64>, t: usize, u: Uuid| -> i64 {
-            db.table(t).refs_in.get(&u).map_or(0, |r| r.strong as i64) + delta.get(&(t, u)).copied().unwrap_or(0)
+            db.table(t).refs_in.get(&u).map_or(0, |r| r.strong as i64) - self_refs(db, t, u)
+                + delta.get(&(t, u)).copied().unwrap_or(0)
         };
         // Strong references must point at rows that exist; referenced rows
         // must not be deleted.
@@ -627,7 +704,7 @@ impl<'a> Exec<'a> {
             }
             if let Some(row) = gone {
                 for_each_ref(schema, t, &row, |tt, dst, strong| {
-                    if strong {
+                    if strong && !(tt == t && dst == u) {
                         *delta.entry((tt, dst)).or_default() -= 1;
                         if !schema.tables[tt].is_root {
                             candidates.push((tt, dst));
