@@ -607,6 +607,15 @@ impl<'a> Exec<'a> {
                 _ => true,
             });
         }
+        // Rows the operations changed. ovsdb-server gives these a new
+        // `_version` even if dropping weak references later turns them back
+        // into what they were.
+        let changed_by_ops: HashSet<(usize, Uuid)> = self
+            .work
+            .iter()
+            .enumerate()
+            .flat_map(|(t, w)| w.iter().filter(|(_, x)| x.old.is_some() && x.new.is_some()).map(move |(u, _)| (t, *u)))
+            .collect();
         // Net change of incoming strong references per (table, row). As in
         // ovsdb-server, a row's references to itself do not count: they
         // neither keep it from being garbage-collected nor from being deleted.
@@ -837,7 +846,7 @@ impl<'a> Exec<'a> {
                     Arc::new(r)
                 });
                 match (&x.old, &new) {
-                    (Some(o), Some(n)) if o.values[2..] == n.values[2..] => continue,
+                    (Some(o), Some(n)) if o.values[2..] == n.values[2..] && !changed_by_ops.contains(&(t, u)) => continue,
                     (None, None) => continue,
                     _ => {}
                 }
