@@ -182,6 +182,10 @@ impl Mutation {
     }
 }
 
+// Deliberate divergences from ovsdb-server 3.1 (pinned by the rovn-only tests
+// in tests/differential.rs): "*=" is exact (upstream crashes on a negative
+// times 0, refuses INT64_MAX * 1 and lets negative * negative wrap), and
+// INT64_MIN %= -1 is 0 (upstream: "range error").
 fn arith(m: Mutator, x: &Atom, y: &Atom) -> Result<Atom, OvsdbError> {
     match (x, y) {
         (Atom::Integer(x), Atom::Integer(y)) => {

@@ -1108,6 +1108,11 @@ fn differential_ovn_sb() {
     differential("ovn-sb", repo().join("schemas/ovn-sb.ovsschema"), 0x5eed_0003, 1500);
 }
 
+#[test]
+fn differential_vswitch() {
+    differential("vswitch", repo().join("schemas/vswitch.ovsschema"), 0x5eed_0004, 800);
+}
+
 // ---- rovn-only tests: where upstream ovsdb-server 3.1 is wrong ------------
 
 fn everything_db() -> Database {
