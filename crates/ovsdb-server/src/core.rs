@@ -1,0 +1,621 @@
+//! The server's deterministic core: databases, sessions, monitors, locks and
+//! blocked transactions. No sockets and no clock: the shell feeds it
+//! connections, messages and the current time, and collects [`Action`]s.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ovsdb::jsonrpc::Message;
+use ovsdb::log::Log;
+use ovsdb::monitor::{Monitor, Version};
+use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, RowChange, TxnContext, Uuid};
+use serde_json::{json, Value};
+
+/// A client connection, as numbered by the shell.
+pub type SessionId = u64;
+
+/// What the core asks the shell to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send these bytes (one JSON-RPC message) to a session.
+    Send(SessionId, Arc<Vec<u8>>),
+    /// Close a session.
+    Close(SessionId),
+}
+
+/// Transactions kept for `monitor_cond_since` resumption.
+const HISTORY: usize = 100;
+
+struct Db {
+    name: String,
+    db: Database,
+    log: Option<Log>,
+    /// Recent commits, oldest first: (transaction id, changes).
+    history: VecDeque<(Uuid, Arc<ChangeSet>)>,
+    /// Id of the last transaction (a fresh one at startup).
+    last_txn: Uuid,
+    read_only: bool,
+}
+
+struct MonitorEntry {
+    db: usize,
+    id: Value,
+    monitor: Monitor,
+    /// Monitors with equal keys produce equal updates: serialize once.
+    key: u64,
+}
+
+#[derive(Default)]
+struct Session {
+    /// Monitors by their `<json-value>` (serialized).
+    monitors: BTreeMap<String, MonitorEntry>,
+}
+
+struct Pending {
+    session: SessionId,
+    id: Value,
+    db: usize,
+    ops: Vec<Value>,
+    deadline: Option<Instant>,
+    /// True until the first attempt has blocked (its deadline is then set).
+    fresh: bool,
+}
+
+/// The server core.
+pub struct Core {
+    dbs: Vec<Db>,
+    by_name: HashMap<String, usize>,
+    sessions: HashMap<SessionId, Session>,
+    /// Lock name -> queue of sessions; the front one holds the lock.
+    locks: HashMap<String, VecDeque<SessionId>>,
+    pending: Vec<Pending>,
+    out: VecDeque<Action>,
+    server_id: Uuid,
+    /// The time of the latest event, for re-running blocked transactions.
+    now: Instant,
+}
+
+/// Errors opening databases.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A database file could not be opened.
+    #[error("{0}")]
+    Db(#[from] ovsdb::Error),
+    /// Two files hold databases of the same name.
+    #[error("{0}: a database named {1} is already open")]
+    Duplicate(PathBuf, String),
+}
+
+fn server_schema() -> DatabaseSchema {
+    DatabaseSchema::from_json(&json!({
+        "name": "_Server", "version": "1.2.0", "cksum": "3009684573 744",
+        "tables": {"Database": {"columns": {
+            "name": {"type": "string"},
+            "model": {"type": {"key": {"type": "string", "enum": ["set", ["standalone", "clustered", "relay"]]}}},
+            "connected": {"type": "boolean"},
+            "leader": {"type": "boolean"},
+            "schema": {"type": {"key": "string", "min": 0, "max": 1}},
+            "cid": {"type": {"key": "uuid", "min": 0, "max": 1}},
+            "sid": {"type": {"key": "uuid", "min": 0, "max": 1}},
+            "index": {"type": {"key": "integer", "min": 0, "max": 1}}}}}
+    }))
+    .expect("the _Server schema is valid")
+}
+
+impl Core {
+    /// A core serving the given database files (each opened with torn-tail
+    /// recovery; what was dropped is returned for logging).
+    pub fn open(files: &[PathBuf]) -> Result<(Core, Vec<String>), OpenError> {
+        let mut core = Core {
+            dbs: Vec::new(),
+            by_name: HashMap::new(),
+            sessions: HashMap::new(),
+            locks: HashMap::new(),
+            pending: Vec::new(),
+            out: VecDeque::new(),
+            server_id: Uuid::random(),
+            now: Instant::now(),
+        };
+        let mut notes = Vec::new();
+        for f in files {
+            let (log, db, report) = Log::open(f)?;
+            if let Some(d) = &report.dropped {
+                notes.push(format!("{}: {d}", f.display()));
+            }
+            let name = db.schema().name.clone();
+            if core.by_name.contains_key(&name) {
+                return Err(OpenError::Duplicate(f.clone(), name));
+            }
+            core.add_db(name, db, Some(log), false);
+        }
+        let server = Database::new(Arc::new(server_schema()));
+        core.add_db("_Server".into(), server, None, true);
+        core.refresh_server_db();
+        Ok((core, notes))
+    }
+
+    /// A core serving in-memory databases (for tests and benchmarks).
+    pub fn in_memory(dbs: Vec<Database>) -> Core {
+        let mut core = Core {
+            dbs: Vec::new(),
+            by_name: HashMap::new(),
+            sessions: HashMap::new(),
+            locks: HashMap::new(),
+            pending: Vec::new(),
+            out: VecDeque::new(),
+            server_id: Uuid::random(),
+            now: Instant::now(),
+        };
+        for db in dbs {
+            let name = db.schema().name.clone();
+            core.add_db(name, db, None, false);
+        }
+        core.add_db("_Server".into(), Database::new(Arc::new(server_schema())), None, true);
+        core.refresh_server_db();
+        core
+    }
+
+    fn add_db(&mut self, name: String, db: Database, log: Option<Log>, read_only: bool) {
+        self.by_name.insert(name.clone(), self.dbs.len());
+        self.dbs.push(Db { name, db, log, history: VecDeque::new(), last_txn: Uuid::random(), read_only });
+    }
+
+    /// Rewrites the `_Server` Database table from the open databases.
+    fn refresh_server_db(&mut self) {
+        let Some(&s) = self.by_name.get("_Server") else { return };
+        let mut ops = vec![json!({"op": "delete", "table": "Database", "where": []})];
+        for d in &self.dbs {
+            ops.push(json!({"op": "insert", "table": "Database", "row": {
+                "name": d.name, "model": "standalone", "connected": true, "leader": true,
+                "schema": d.db.schema().to_json().to_string()}}));
+        }
+        let (_, cs) = self.dbs[s].db.transact(&ops);
+        if let Some(cs) = cs {
+            self.committed(s, cs);
+        }
+    }
+
+    /// Names of the databases served (what `list_dbs` returns).
+    pub fn db_names(&self) -> Vec<String> {
+        self.dbs.iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// A database by name.
+    pub fn database(&self, name: &str) -> Option<&Database> {
+        self.by_name.get(name).map(|&i| &self.dbs[i].db)
+    }
+
+    /// Compacts every database's log.
+    pub fn compact(&mut self) -> Result<(), String> {
+        for d in &mut self.dbs {
+            if let Some(log) = &mut d.log {
+                log.compact(&d.db, None).map_err(|e| format!("{}: {e}", d.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Log sizes, for deciding when to compact: (database, bytes, records).
+    pub fn log_sizes(&self) -> Vec<(String, u64, u64)> {
+        self.dbs.iter().filter_map(|d| d.log.as_ref().map(|l| (d.name.clone(), l.len(), l.n_records()))).collect()
+    }
+
+    /// A new connection.
+    pub fn handle_connect(&mut self, s: SessionId) {
+        self.sessions.insert(s, Session::default());
+    }
+
+    /// A connection went away: its monitors, locks and waiting transactions go too.
+    pub fn handle_disconnect(&mut self, s: SessionId) {
+        self.sessions.remove(&s);
+        self.pending.retain(|p| p.session != s);
+        let names: Vec<String> = self.locks.iter().filter(|(_, q)| q.contains(&s)).map(|(n, _)| n.clone()).collect();
+        for n in names {
+            self.release_lock(s, &n);
+        }
+    }
+
+    /// The next action for the shell.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.out.pop_front()
+    }
+
+    /// When [`Core::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.pending.iter().filter_map(|p| p.deadline).min()
+    }
+
+    /// Time passed: blocked transactions whose wait timed out complete.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if self.pending.iter().any(|p| p.deadline.is_some_and(|d| d <= now)) {
+            self.retry_pending(now);
+        }
+    }
+
+    fn send(&mut self, s: SessionId, m: &Message) {
+        self.out.push_back(Action::Send(s, Arc::new(m.to_bytes())));
+    }
+
+    fn reply(&mut self, s: SessionId, id: Value, result: Value) {
+        self.send(s, &Message::Reply { result, id });
+    }
+
+    fn error(&mut self, s: SessionId, id: Value, error: Value) {
+        self.send(s, &Message::Error { error, id });
+    }
+
+    /// A message from a client.
+    pub fn handle_message(&mut self, s: SessionId, msg: Message, now: Instant) {
+        self.now = now;
+        match msg {
+            Message::Request { method, params, id } => self.request(s, &method, params, id, now),
+            Message::Notify { method, params } => {
+                if method == "cancel" {
+                    if let Some(id) = params.first() {
+                        if let Some(i) = self.pending.iter().position(|p| p.session == s && &p.id == id) {
+                            let p = self.pending.remove(i);
+                            self.error(s, p.id, json!("canceled"));
+                        }
+                    }
+                }
+            }
+            // Replies to our echo probes, and anything else unsolicited.
+            Message::Reply { .. } | Message::Error { .. } => {}
+        }
+    }
+
+    fn db_param(&mut self, s: SessionId, id: &Value, params: &[Value], method: &str) -> Option<usize> {
+        let name = params.first().and_then(Value::as_str);
+        match name.and_then(|n| self.by_name.get(n)) {
+            Some(&i) => Some(i),
+            None => {
+                let details = match name {
+                    Some(n) => format!("{method} request specifies unknown database {n}"),
+                    None => format!("{method} request must name a database"),
+                };
+                self.error(s, id.clone(), json!({"error": "unknown database", "details": details}));
+                None
+            }
+        }
+    }
+
+    fn request(&mut self, s: SessionId, method: &str, params: Vec<Value>, id: Value, now: Instant) {
+        match method {
+            "echo" => self.reply(s, id, Value::Array(params)),
+            "list_dbs" => {
+                let names = self.db_names();
+                self.reply(s, id, json!(names))
+            }
+            "get_schema" => {
+                if let Some(d) = self.db_param(s, &id, &params, "get_schema") {
+                    let schema = self.dbs[d].db.schema().to_json();
+                    self.reply(s, id, schema);
+                }
+            }
+            "get_server_id" => {
+                let sid = self.server_id.to_string();
+                self.reply(s, id, json!(sid))
+            }
+            "set_db_change_aware" => self.reply(s, id, json!({})),
+            "transact" => {
+                if let Some(d) = self.db_param(s, &id, &params, "transact") {
+                    let ops = params[1..].to_vec();
+                    self.pending.push(Pending { session: s, id, db: d, ops, deadline: None, fresh: true });
+                    let i = self.pending.len() - 1;
+                    self.attempt(i, now);
+                }
+            }
+            "monitor" | "monitor_cond" | "monitor_cond_since" => self.monitor(s, method, params, id),
+            "monitor_cancel" => {
+                let key = params.first().map(|v| v.to_string()).unwrap_or_default();
+                let removed = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&key)).is_some();
+                if removed {
+                    self.reply(s, id, json!({}));
+                } else {
+                    self.error(s, id, json!({"error": "unknown monitor"}));
+                }
+            }
+            "monitor_cond_change" => self.monitor_cond_change(s, params, id),
+            "lock" | "steal" | "unlock" => {
+                let Some(name) = params.first().and_then(Value::as_str).map(str::to_string) else {
+                    self.error(s, id, json!({"error": "syntax error", "details": format!("{method} requires a lock name")}));
+                    return;
+                };
+                match method {
+                    "lock" => {
+                        let q = self.locks.entry(name.clone()).or_default();
+                        if q.contains(&s) {
+                            self.error(s, id, json!({"error": "duplicate lock", "details": format!("lock {name} already requested")}));
+                            return;
+                        }
+                        q.push_back(s);
+                        let locked = q.front() == Some(&s);
+                        self.reply(s, id, json!({"locked": locked}));
+                    }
+                    "steal" => {
+                        let q = self.locks.entry(name.clone()).or_default();
+                        q.retain(|x| *x != s);
+                        let victim = q.front().copied();
+                        q.push_front(s);
+                        self.reply(s, id, json!({"locked": true}));
+                        if let Some(v) = victim {
+                            self.send(v, &Message::Notify { method: "stolen".into(), params: vec![json!(name)] });
+                        }
+                    }
+                    _ => {
+                        self.release_lock(s, &name);
+                        self.reply(s, id, json!({}));
+                    }
+                }
+            }
+            _ => self.error(s, id, json!("unknown method")),
+        }
+    }
+
+    fn release_lock(&mut self, s: SessionId, name: &str) {
+        let Some(q) = self.locks.get_mut(name) else { return };
+        let was_owner = q.front() == Some(&s);
+        q.retain(|x| *x != s);
+        let next = q.front().copied();
+        if q.is_empty() {
+            self.locks.remove(name);
+        }
+        if was_owner {
+            if let Some(n) = next {
+                self.send(n, &Message::Notify { method: "locked".into(), params: vec![json!(name)] });
+            }
+        }
+    }
+
+    fn holds_lock(&self, s: SessionId, name: &str) -> bool {
+        self.locks.get(name).and_then(|q| q.front()) == Some(&s)
+    }
+
+    /// Runs pending transaction `i`; removes it unless it is still blocked.
+    fn attempt(&mut self, i: usize, now: Instant) -> bool {
+        let (s, d) = (self.pending[i].session, self.pending[i].db);
+        let expired = self.pending[i].deadline.is_some_and(|t| t <= now);
+        let outcome = {
+            let has_lock = |name: &str| self.holds_lock(s, name);
+            let ctx = TxnContext { has_lock: &has_lock, waits_expired: expired };
+            self.dbs[d].db.execute(&self.pending[i].ops, &ctx)
+        };
+        match outcome {
+            Outcome::Blocked { timeout_ms } => {
+                let p = &mut self.pending[i];
+                if p.fresh {
+                    p.fresh = false;
+                    p.deadline = timeout_ms.map(|ms| now + Duration::from_millis(ms));
+                }
+                false
+            }
+            Outcome::Complete(prepared) => {
+                let p = self.pending.remove(i);
+                let mut results = prepared.results;
+                if let Some(cs) = prepared.changes {
+                    let db = &mut self.dbs[d];
+                    let err = if db.read_only {
+                        Some(json!({"error": "not allowed", "details": format!("database {} is read-only", db.name)}))
+                    } else if let Some(log) = &mut db.log {
+                        log.append(&cs, db.db.schema(), prepared.durable)
+                            .err()
+                            .map(|e| json!({"error": "I/O error", "details": e.to_string()}))
+                    } else {
+                        None
+                    };
+                    match err {
+                        Some(e) => results.push(e),
+                        None => {
+                            self.dbs[d].db.apply(&cs);
+                            self.committed(d, cs);
+                        }
+                    }
+                }
+                self.reply(s, p.id, Value::Array(results));
+                true
+            }
+        }
+    }
+
+    /// After a commit: history, monitors, and blocked transactions.
+    fn committed(&mut self, d: usize, cs: ChangeSet) {
+        let cs = Arc::new(cs);
+        let txn = Uuid::random();
+        let db = &mut self.dbs[d];
+        db.last_txn = txn;
+        db.history.push_back((txn, cs.clone()));
+        while db.history.len() > HISTORY {
+            db.history.pop_front();
+        }
+        let schema = db.db.schema().clone();
+        // Serialize each distinct update once, then wrap it per client.
+        let mut bodies: HashMap<u64, Option<Arc<String>>> = HashMap::new();
+        let mut sends = Vec::new();
+        let mut sessions: Vec<&SessionId> = self.sessions.keys().collect();
+        sessions.sort();
+        for s in sessions {
+            for m in self.sessions[s].monitors.values() {
+                if m.db != d {
+                    continue;
+                }
+                let body = bodies
+                    .entry(m.key)
+                    .or_insert_with(|| m.monitor.update(&schema, &cs).map(|v| Arc::new(v.to_string())))
+                    .clone();
+                if let Some(b) = body {
+                    sends.push((*s, notification(m.monitor.version, &m.id, txn, &b)));
+                }
+            }
+        }
+        for (s, bytes) in sends {
+            self.out.push_back(Action::Send(s, Arc::new(bytes)));
+        }
+        self.wake_pending(d);
+    }
+
+    /// Retries the blocked transactions on a database that just changed.
+    fn wake_pending(&mut self, d: usize) {
+        if self.pending.iter().any(|p| p.db == d && !p.fresh) {
+            self.retry_pending_on(Some(d));
+        }
+    }
+
+    fn retry_pending(&mut self, _now: Instant) {
+        self.retry_pending_on(None);
+    }
+
+    fn retry_pending_on(&mut self, d: Option<usize>) {
+        let now = self.now;
+        let mut i = 0;
+        while i < self.pending.len() {
+            if d.is_some_and(|d| self.pending[i].db != d) || self.pending[i].fresh {
+                i += 1;
+                continue;
+            }
+            if !self.attempt(i, now) {
+                i += 1;
+            }
+        }
+    }
+
+    fn monitor(&mut self, s: SessionId, method: &str, params: Vec<Value>, id: Value) {
+        let version = match method {
+            "monitor" => Version::V1,
+            "monitor_cond" => Version::V2,
+            _ => Version::V3,
+        };
+        let Some(d) = self.db_param(s, &id, &params, method) else { return };
+        let (Some(mon_id), Some(reqs)) = (params.get(1), params.get(2)) else {
+            self.error(s, id, json!({"error": "syntax error", "details": format!("{method} needs [db, id, requests]")}));
+            return;
+        };
+        let key_str = mon_id.to_string();
+        if self.sessions.get(&s).is_some_and(|ss| ss.monitors.contains_key(&key_str)) {
+            self.error(s, id, json!({"error": "duplicate monitor ID"}));
+            return;
+        }
+        let monitor = match Monitor::from_json(self.dbs[d].db.schema(), version, reqs) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error(s, id, e.to_json());
+                return;
+            }
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (d, method, reqs.to_string()).hash(&mut h);
+        let key = h.finish();
+        let db = &self.dbs[d];
+        let result = match version {
+            Version::V1 | Version::V2 => monitor.initial(&db.db),
+            Version::V3 => {
+                let since = params.get(3).and_then(|v| v.as_str()).and_then(Uuid::parse);
+                let pos = since.and_then(|t| db.history.iter().position(|(x, _)| *x == t));
+                match (since, pos) {
+                    (Some(t), _) if t == db.last_txn => json!([true, db.last_txn.to_string(), {}]),
+                    (_, Some(p)) => {
+                        let merged = merge(db.history.iter().skip(p + 1).map(|(_, c)| &**c));
+                        let up = monitor.update(db.db.schema(), &merged).unwrap_or(json!({}));
+                        json!([true, db.last_txn.to_string(), up])
+                    }
+                    _ => json!([false, db.last_txn.to_string(), monitor.initial(&db.db)]),
+                }
+            }
+        };
+        if let Some(ss) = self.sessions.get_mut(&s) {
+            ss.monitors.insert(key_str, MonitorEntry { db: d, id: mon_id.clone(), monitor, key });
+        }
+        self.reply(s, id, result);
+    }
+
+    fn monitor_cond_change(&mut self, s: SessionId, params: Vec<Value>, id: Value) {
+        let (Some(old), Some(new), Some(reqs)) = (params.first(), params.get(1), params.get(2)) else {
+            self.error(s, id, json!({"error": "syntax error", "details": "monitor_cond_change needs [id, new id, requests]"}));
+            return;
+        };
+        let (old_key, new_key) = (old.to_string(), new.to_string());
+        let Some(mut entry) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&old_key)) else {
+            self.error(s, id, json!({"error": "unknown monitor"}));
+            return;
+        };
+        if old_key != new_key && self.sessions.get(&s).is_some_and(|ss| ss.monitors.contains_key(&new_key)) {
+            if let Some(ss) = self.sessions.get_mut(&s) {
+                ss.monitors.insert(old_key, entry);
+            }
+            self.error(s, id, json!({"error": "duplicate monitor ID"}));
+            return;
+        }
+        let d = entry.db;
+        match entry.monitor.change_conditions(&self.dbs[d].db, reqs) {
+            Ok(update) => {
+                entry.id = new.clone();
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (entry.key, reqs.to_string()).hash(&mut h);
+                entry.key = h.finish();
+                if let Some(u) = update {
+                    let bytes = notification(entry.monitor.version, &entry.id, self.dbs[d].last_txn, &u.to_string());
+                    self.out.push_back(Action::Send(s, Arc::new(bytes)));
+                }
+                if let Some(ss) = self.sessions.get_mut(&s) {
+                    ss.monitors.insert(new_key, entry);
+                }
+                self.reply(s, id, json!({}));
+            }
+            Err(e) => {
+                if let Some(ss) = self.sessions.get_mut(&s) {
+                    ss.monitors.insert(old_key, entry);
+                }
+                self.error(s, id, e.to_json());
+            }
+        }
+    }
+}
+
+/// An update notification around an already-serialized `<table-updates>`.
+fn notification(v: Version, id: &Value, txn: Uuid, body: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 96);
+    let method = match v {
+        Version::V1 => "update",
+        Version::V2 => "update2",
+        Version::V3 => "update3",
+    };
+    out.extend_from_slice(b"{\"id\":null,\"method\":\"");
+    out.extend_from_slice(method.as_bytes());
+    out.extend_from_slice(b"\",\"params\":[");
+    out.extend_from_slice(id.to_string().as_bytes());
+    out.push(b',');
+    if v == Version::V3 {
+        out.extend_from_slice(format!("\"{txn}\",").as_bytes());
+    }
+    out.extend_from_slice(body.as_bytes());
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Composes consecutive change sets into one (oldest first).
+fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>) -> ChangeSet {
+    let mut rows: BTreeMap<(usize, Uuid), RowChange> = BTreeMap::new();
+    for cs in sets {
+        for (t, changes) in &cs.tables {
+            for ch in changes {
+                rows.entry((*t, ch.uuid))
+                    .and_modify(|e| e.new = ch.new.clone())
+                    .or_insert_with(|| ch.clone());
+            }
+        }
+    }
+    let mut tables: Vec<(usize, Vec<RowChange>)> = Vec::new();
+    for ((t, _), ch) in rows {
+        if ch.old.is_none() && ch.new.is_none() {
+            continue;
+        }
+        match tables.last_mut() {
+            Some((lt, v)) if *lt == t => v.push(ch),
+            _ => tables.push((t, vec![ch])),
+        }
+    }
+    ChangeSet { tables, comment: None }
+}
