@@ -6,7 +6,7 @@
 //!
 //! Layers, bottom up:
 //! - [`encode_record`] / [`decode_record`] / [`Records`]: framing only.
-//! - [`txn_from_json`] / [`snapshot_record`]: records to and from
+//! - [`txn_from_json`] / [`change_record`] / [`snapshot_record`]: records to and from
 //!   [`ChangeSet`]s (the `_is_diff` rules live here and in
 //!   [`ChangeSet::to_log_record`]).
 //! - [`Log`]: a file — create, open with torn-tail recovery, durable
@@ -267,6 +267,55 @@ pub fn txn_from_json(db: &Database, json: &Value) -> Result<ChangeSet, OvsdbErro
     Ok(ChangeSet {
         tables: tables.into_iter().map(|(t, rows)| (t, rows.into_values().collect())).collect(),
         comment,
+    })
+}
+
+/// The record for a committed change set: [`ChangeSet::to_log_record`],
+/// unless a diff would hold fewer elements than the column's `min` or more
+/// than its `max`. Upstream readers (OVS 3.1 ovsdb-server and ovsdb-tool)
+/// check diffs against the column type and refuse such records — even the
+/// ones ovsdb-server itself wrote — so the record is then written without
+/// `_is_diff`, every modified column as its full new value.
+pub fn change_record(cs: &ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> Value {
+    let mut rec = cs.to_log_record(schema, date_ms);
+    if diffs_fit(cs, schema) {
+        return rec;
+    }
+    for (t, rows) in &cs.tables {
+        let ts = &schema.tables[*t];
+        for ch in rows {
+            let (Some(_), Some(new)) = (&ch.old, &ch.new) else { continue };
+            let Some(Value::Object(o)) = rec.get_mut(&ts.name).and_then(|v| v.get_mut(ch.uuid.to_string())) else {
+                continue;
+            };
+            for (c, col) in ts.user_columns() {
+                if let Some(v) = o.get_mut(&col.name) {
+                    *v = new.values[c].to_json();
+                }
+            }
+        }
+    }
+    if let Value::Object(o) = &mut rec {
+        o.remove("_is_diff");
+    }
+    rec
+}
+
+/// True if every diff of `cs` has an element count its column type allows.
+fn diffs_fit(cs: &ChangeSet, schema: &DatabaseSchema) -> bool {
+    cs.tables.iter().all(|(t, rows)| {
+        let ts = &schema.tables[*t];
+        rows.iter().all(|ch| match (&ch.old, &ch.new) {
+            (Some(old), Some(new)) => ts.user_columns().all(|(c, col)| {
+                let ty = &col.type_;
+                if col.ephemeral || ty.max <= 1 || old.values[c] == new.values[c] {
+                    return true;
+                }
+                let n = old.values[c].diff(&new.values[c]).len() as u64;
+                n >= ty.min as u64 && n <= ty.max as u64
+            }),
+            _ => true,
+        })
     })
 }
 
@@ -567,7 +616,7 @@ impl Log {
     /// record is on stable storage. Returns the record's offset. If the
     /// write fails, whatever part of the record made it is removed again.
     pub fn append(&mut self, cs: &ChangeSet, schema: &DatabaseSchema, durable: bool) -> Result<u64> {
-        self.append_json(&cs.to_log_record(schema, now_ms()), durable)
+        self.append_json(&change_record(cs, schema, now_ms()), durable)
     }
 
     /// Appends a record given as JSON (see [`Log::append`]).

@@ -218,9 +218,53 @@ fn upstream_files_read_by_rovn() {
     assert_same(&contents(&db), &expect, "rovn reads the server's file differently");
     assert!(db.n_rows() > 5);
 
-    // Upstream compaction writes a snapshot without `_is_diff`.
-    run(Command::new(&tool).arg("compact").arg(&path));
+    // Upstream compaction writes a snapshot without `_is_diff`. OVS 3.1
+    // cannot read back diffs with more elements than the column allows
+    // (which its own server writes, e.g. ints {1,2} -> {5,6,7}); rovn can,
+    // as checked above, so then there is nothing upstream to compare with.
+    let out = Command::new(&tool).arg("compact").arg(&path).output().unwrap();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("members but"), "ovsdb-tool compact failed: {err}");
+        eprintln!("note: upstream ovsdb-tool cannot read its server's oversized diff ({}); skipping", err.trim());
+        return;
+    }
     let (db, report) = Log::read(&path).unwrap();
     assert_eq!(report.records, 2);
     assert_same(&contents(&db), &expect, "rovn reads ovsdb-tool's compacted file differently");
+}
+
+/// Diffs with more elements than the column allows (or fewer than it
+/// needs) are written as full values, which upstream can read.
+#[test]
+fn oversized_diffs_stay_readable_upstream() {
+    let Some(tool) = upstream("ovsdb-tool") else { return };
+    let dir = TempDir::new("log-interop-oversized");
+    let path = dir.path("db");
+    let schema = schema();
+    let mut log = Log::create(&path, &schema).unwrap();
+    let mut db = Database::new(schema.clone());
+    for txn in [
+        json!(["LogTest", {"op": "insert", "table": "Node", "row": {"name": "x", "ints": ["set", [1, 2]], "tags": ["set", ["a"]]}}]),
+        json!(["LogTest", {"op": "update", "table": "Node", "where": [], "row": {"ints": ["set", [5, 6, 7]], "tags": ["set", ["b"]]}}]),
+        json!(["LogTest", {"op": "update", "table": "Node", "where": [], "row": {"ints": ["set", [5, 6]], "tags": ["set", ["b", "c"]]}}]),
+    ] {
+        let cs = commit(&mut db, &txn).unwrap();
+        log.append(&cs, &schema, false).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    let recs: Vec<Value> = Records::new(&bytes).map(|r| r.unwrap().json).collect();
+    let row = |r: &Value| r["Node"].as_object().unwrap().values().next().unwrap().clone();
+    // {1,2} -> {5,6,7} would be a 5-element diff of a column of at most 4.
+    assert_eq!(recs[2].get("_is_diff"), None);
+    assert_eq!(row(&recs[2])["ints"], json!(["set", [5, 6, 7]]));
+    assert_eq!(row(&recs[2])["tags"], json!("b"));
+    // {5,6,7} -> {5,6} fits: a diff.
+    assert_eq!(recs[3]["_is_diff"], json!(true));
+    assert_eq!(row(&recs[3])["ints"], json!(7));
+    assert_eq!(row(&recs[3])["tags"], json!("c"));
+    let q = parse(&run(Command::new(&tool).arg("query").arg(&path).arg(select_all(&schema).to_string())));
+    assert_same(&from_selects(&schema, &q), &contents(&db), "ovsdb-tool reads oversized diffs");
+    let (db2, _) = Log::read(&path).unwrap();
+    assert_same(&contents(&db2), &contents(&db), "rovn reads its own full-value records");
 }
