@@ -378,7 +378,7 @@ fn cmd_crash_writer(_: &Opts, args: &[String]) -> Result<Status> {
         let mut out = stdout.lock();
         writeln!(out, "{seq}")?;
         out.flush()?;
-        if compact_every > 0 && seq % compact_every == 0 {
+        if compact_every > 0 && seq.is_multiple_of(compact_every) {
             log.compact(&db, Some("compacted by the crash writer"))?;
         }
     }
