@@ -16,6 +16,9 @@
 //! record (torn, wrong checksum, bad JSON, does not apply) ends the log
 //! there. [`Log::open`] truncates the file at that point, [`Log::read`]
 //! leaves it alone; both say what was dropped in the [`OpenReport`].
+//!
+//! Writers (`create`, `open`, snapshots) lock the file the way upstream
+//! does (`.NAME.~lock~`); readers (`read`, `read_schema`) do not.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -390,11 +393,64 @@ pub struct OpenReport {
     pub dropped: Option<Dropped>,
 }
 
-/// A standalone database file open for appending.
+/// An exclusive lock on a database file, held on `.NAME.~lock~` beside it
+/// the way upstream's lockfiles work, so that rovn and upstream's
+/// ovsdb-server and ovsdb-tool never write the same file at once. Linux
+/// open-file-description locks conflict with upstream's POSIX record locks,
+/// and also between two opens within one process.
+#[derive(Debug)]
+struct LockFile {
+    _file: File,
+}
+
+/// `.NAME.~lock~` in the directory of `path`.
+fn lock_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.~lock~"))
+}
+
+impl LockFile {
+    fn acquire(path: &Path) -> Result<LockFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        let lp = lock_path(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lp)
+            .map_err(|e| io_err(&lp, "cannot create lock file", e))?;
+        // SAFETY: `flock` is plain data; all-zero is a valid value.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        #[cfg(target_os = "linux")]
+        let cmd = libc::F_OFD_SETLK;
+        #[cfg(not(target_os = "linux"))]
+        let cmd = libc::F_SETLK;
+        // SAFETY: a valid descriptor and a pointer to a live `flock`.
+        if unsafe { libc::fcntl(file.as_raw_fd(), cmd, &fl) } == -1 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::EACCES) => log_err(
+                    path,
+                    "database is locked by another process or Log (ovsdb-server serving it?)",
+                ),
+                _ => io_err(&lp, "cannot lock", e),
+            });
+        }
+        Ok(LockFile { _file: file })
+    }
+}
+
+/// A standalone database file open for appending, and locked.
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
     file: File,
+    _lock: LockFile,
     /// Offset of the end of the last good record.
     end: u64,
     /// Records in the file, schema included.
@@ -503,6 +559,21 @@ fn sync_dir(path: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, "fsync of directory failed", e))
 }
 
+/// Writes `db` as schema + snapshot to `path.tmp`, renames it over `path`
+/// and reopens it (the caller holds the lock).
+fn replace_file(path: &Path, db: &Database, comment: Option<&str>) -> Result<(File, u64)> {
+    let tmp = tmp_path(path);
+    let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
+    let (_, end) = write_new(&tmp, &recs, false)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(path, "rename failed", e));
+    }
+    sync_dir(path)?;
+    let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| io_err(path, "open failed", e))?;
+    Ok((file, end))
+}
+
 /// `path` with `.tmp` appended (the compaction scratch file).
 fn tmp_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
@@ -515,33 +586,28 @@ impl Log {
     /// Fails if the file exists.
     pub fn create(path: impl AsRef<Path>, schema: &DatabaseSchema) -> Result<Log> {
         let path = path.as_ref();
+        let lock = LockFile::acquire(path)?;
         let (file, end) = write_new(path, &[schema.to_json()], true)?;
-        Ok(Log { path: path.to_path_buf(), file, end, records: 1, broken: None })
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 1, broken: None })
     }
 
     /// Creates a database file holding `db`'s schema and one snapshot
     /// record of its rows. Fails if the file exists.
     pub fn create_snapshot(path: impl AsRef<Path>, db: &Database, comment: Option<&str>) -> Result<Log> {
         let path = path.as_ref();
+        let lock = LockFile::acquire(path)?;
         let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
         let (file, end) = write_new(path, &recs, true)?;
-        Ok(Log { path: path.to_path_buf(), file, end, records: 2, broken: None })
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None })
     }
 
     /// Atomically replaces the file at `path` (which need not be open) with
     /// `db`'s schema and a snapshot of its rows.
     pub fn replace_with_snapshot(path: impl AsRef<Path>, db: &Database, comment: Option<&str>) -> Result<Log> {
         let path = path.as_ref();
-        let tmp = tmp_path(path);
-        let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
-        let (_, end) = write_new(&tmp, &recs, false)?;
-        if let Err(e) = std::fs::rename(&tmp, path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io_err(path, "rename failed", e));
-        }
-        sync_dir(path)?;
-        let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| io_err(path, "open failed", e))?;
-        Ok(Log { path: path.to_path_buf(), file, end, records: 2, broken: None })
+        let lock = LockFile::acquire(path)?;
+        let (file, end) = replace_file(path, db, comment)?;
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None })
     }
 
     /// Opens a database file for appending and replays it. A bad tail is
@@ -551,13 +617,15 @@ impl Log {
         let path = path.as_ref();
         let mut file =
             OpenOptions::new().read(true).write(true).open(path).map_err(|e| io_err(path, "open failed", e))?;
+        let lock = LockFile::acquire(path)?;
         let buf = read_all(path, &mut file)?;
         let (db, mut report) = replay(path, &buf)?;
         if let Some(d) = &mut report.dropped {
             file.set_len(d.offset).and_then(|_| file.sync_all()).map_err(|e| io_err(path, "truncate failed", e))?;
             d.truncated = true;
         }
-        let log = Log { path: path.to_path_buf(), file, end: report.good_bytes, records: report.records, broken: None };
+        let log =
+            Log { path: path.to_path_buf(), file, _lock: lock, end: report.good_bytes, records: report.records, broken: None };
         Ok((log, db, report))
     }
 
@@ -645,7 +713,11 @@ impl Log {
         if let Some(why) = &self.broken {
             return Err(log_err(&self.path, format!("log is unusable after a failed write: {why}")));
         }
-        *self = Log::replace_with_snapshot(&self.path, db, comment)?;
+        // Keep holding the same lock: reopening it would be refused.
+        let (file, end) = replace_file(&self.path, db, comment)?;
+        self.file = file;
+        self.end = end;
+        self.records = 2;
         Ok(())
     }
 

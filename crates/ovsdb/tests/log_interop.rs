@@ -153,6 +153,10 @@ fn rovn_files_work_with_upstream() {
 
     // Served by the real server; then the server writes to it.
     let mut srv = Server::start(&server, &dir, &path);
+    // While upstream serves the file, rovn will not write it (but may read it).
+    let e = Log::open(&path).unwrap_err().to_string();
+    assert!(e.contains("locked"), "{e}");
+    assert!(Log::read(&path).is_ok());
     let got = srv.client(&client, &select_all(&schema));
     assert_same(&from_selects(&schema, &got), &expect, "ovsdb-server serves other contents");
     let nodes: Vec<String> = db.table_by_name("Node").unwrap().1.rows.keys().map(|u| u.to_string()).collect();

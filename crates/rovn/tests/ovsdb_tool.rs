@@ -291,3 +291,41 @@ fn top_level_help_and_version() {
     assert!(u.err.contains("unknown command 'frobnicate'"), "{}", u.err);
     assert_eq!(exec(ROVN, Vec::<&str>::new()).code, 1);
 }
+
+/// A writer holds the upstream-style lock: neither upstream ovsdb-tool nor
+/// another rovn writer may write the file meanwhile; readers may.
+#[test]
+fn writers_exclude_each_other() {
+    use std::io::BufRead;
+    let dir = TempDir::new("tool-lock");
+    let db = dir.path("db");
+    rovn_ok(["create".as_ref(), db.as_os_str(), schema_path().as_os_str()]);
+    let mut writer = std::process::Command::new(ROVN)
+        .args(["ovsdb-tool", "_crash-writer"])
+        .arg(&db)
+        .args(["Seq", "n"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Keep the pipe open: the writer stops (and unlocks) when it cannot print.
+    let mut acks = std::io::BufReader::new(writer.stdout.take().unwrap());
+    let mut first = String::new();
+    acks.read_line(&mut first).unwrap();
+    assert_eq!(first, "1\n");
+    let t = r#"["LogTest",{"op":"insert","table":"Seq","row":{"n":-1}}]"#;
+    let ours = rovn_tool(["transact".as_ref(), db.as_os_str(), t.as_ref()]);
+    let q = rovn_tool(["query".as_ref(), db.as_os_str(), t.as_ref()]);
+    let theirs = upstream("ovsdb-tool").map(|tool| exec(&tool, ["transact".as_ref(), db.as_os_str(), t.as_ref()]));
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    drop(acks);
+    assert_eq!(ours.code, 1);
+    assert!(ours.err.contains("locked"), "{}", ours.err);
+    assert_eq!(q.code, 0, "{}", q.err);
+    if let Some(theirs) = theirs {
+        assert_eq!(theirs.code, 1, "upstream wrote a locked file: {}", theirs.out);
+        assert!(theirs.err.contains("lock"), "{}", theirs.err);
+    }
+    // Once the writer is gone, writing works again.
+    assert!(rovn_ok(["transact".as_ref(), db.as_os_str(), t.as_ref()]).contains("uuid"));
+}
