@@ -67,6 +67,15 @@ impl Server {
 
     /// Binds the remotes and serves until `shutdown` resolves.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        self.run_with(shutdown, || {}).await
+    }
+
+    /// Like [`Server::run`], calling `ready` once every remote is listening.
+    pub async fn run_with(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        ready: impl FnOnce(),
+    ) -> std::io::Result<()> {
         let (tx, mut rx) = mpsc::channel::<Event>(4096);
         let next_id = Arc::new(std::sync::atomic::AtomicU64::new(1));
         for r in &self.remotes {
@@ -109,6 +118,7 @@ impl Server {
             }
         }
         drop(tx);
+        ready();
         let mut core = self.core;
         let mut writers: HashMap<SessionId, mpsc::Sender<Arc<Vec<u8>>>> = HashMap::new();
         tokio::pin!(shutdown);

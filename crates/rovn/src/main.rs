@@ -1,13 +1,19 @@
 //! The `rovn` command: one binary, one subcommand per component. The
 //! subcommands are thin shells over the library crates.
 
+mod daemon;
 mod json;
+mod logging;
+mod ovsdb_server;
 mod ovsdb_tool;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Subcommands and a one-line description of each.
-const SUBCOMMANDS: &[(&str, &str)] = &[("ovsdb-tool", "manage OVSDB database files (like ovsdb-tool(1))")];
+const SUBCOMMANDS: &[(&str, &str)] = &[
+    ("ovsdb-server", "serve OVSDB databases (like ovsdb-server(1); standalone, no SSL yet)"),
+    ("ovsdb-tool", "manage OVSDB database files (like ovsdb-tool(1))"),
+];
 
 fn usage() -> String {
     let mut s = format!("rovn {VERSION}: Open Virtual Network in Rust\nusage: rovn COMMAND [ARG...]\n\nCommands:\n");
@@ -42,6 +48,7 @@ fn main() {
             println!("rovn {VERSION}");
             0
         }
+        Some("ovsdb-server") => ovsdb_server::main(&args[1..]),
         Some("ovsdb-tool") => ovsdb_tool::main(&args[1..]),
         Some(other) => {
             eprintln!("rovn: unknown command '{other}'; use --help for help");

@@ -1,0 +1,183 @@
+//! `rovn ovsdb-server`: serves OVSDB database files, with ovsdb-server(1)'s
+//! command line.
+
+use std::path::PathBuf;
+
+use ovsdb_server::{Core, Remote, Server};
+
+const USAGE: &str = "\
+usage: rovn ovsdb-server [DATABASE...] [OPTIONS]
+Serve the OVSDB databases in the DATABASE files (default: $OVS_DBDIR/conf.db).
+
+Options:
+  --remote=REMOTE        listen on REMOTE: punix:PATH or ptcp:PORT[:IP] (repeatable)
+  --pidfile[=FILE]       write the process id to FILE ($OVS_RUNDIR/ovsdb-server.pid)
+  --log-file[=FILE]      log to FILE ($OVS_LOGDIR/ovsdb-server.log) instead of stderr
+  --detach               run in the background once the remotes are listening
+  --no-chdir             with --detach, do not change to the root directory
+  --unixctl=SOCKET       accepted for compatibility (no control socket yet)
+  -v, --verbose[=LEVEL]  more logging (LEVEL: error, warn, info, debug, trace)
+  -h, --help             show this help
+";
+
+struct Options {
+    dbs: Vec<PathBuf>,
+    remotes: Vec<Remote>,
+    pidfile: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+    detach: bool,
+    no_chdir: bool,
+    level: String,
+}
+
+fn env_dir(var: &str, default: &str) -> PathBuf {
+    PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_string()))
+}
+
+fn parse(args: &[String]) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        dbs: Vec::new(),
+        remotes: Vec::new(),
+        pidfile: None,
+        log_file: None,
+        detach: false,
+        no_chdir: false,
+        level: "info".into(),
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        // Options that take a value accept `--opt=V` and `--opt V`.
+        let mut value = |what: &str| -> Result<String, String> {
+            if let Some(v) = &inline {
+                return Ok(v.clone());
+            }
+            let v = args.get(i).cloned().ok_or_else(|| format!("option {what} requires an argument"))?;
+            i += 1;
+            Ok(v)
+        };
+        match name {
+            "-h" | "--help" => return Ok(None),
+            "--remote" => {
+                let r = value("--remote")?;
+                if r.starts_with("db:") {
+                    tracing::warn!("remote {r}: remotes read from the database are not supported yet; ignoring it");
+                } else if r.starts_with("pssl:") || r.starts_with("ssl:") {
+                    return Err(format!("{r}: SSL remotes are not supported yet"));
+                } else {
+                    o.remotes.push(Remote::parse(&r)?);
+                }
+            }
+            "--pidfile" => {
+                o.pidfile = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_RUNDIR", "/var/run/openvswitch").join("ovsdb-server.pid")))
+            }
+            "--log-file" => {
+                o.log_file = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")))
+            }
+            "--detach" => o.detach = true,
+            "--no-chdir" => o.no_chdir = true,
+            "--unixctl" => {
+                let _ = value("--unixctl")?;
+            }
+            "--private-key" | "--certificate" | "--ca-cert" | "--bootstrap-ca-cert" => {
+                return Err(format!("{name}: SSL is not supported yet"));
+            }
+            "-v" | "--verbose" => o.level = inline.unwrap_or_else(|| "debug".into()),
+            _ if name.starts_with("-v") => o.level = name[2..].to_string(),
+            _ if name.starts_with('-') => return Err(format!("unknown option {a} (try --help)")),
+            _ => o.dbs.push(PathBuf::from(a)),
+        }
+    }
+    if o.dbs.is_empty() {
+        o.dbs.push(env_dir("OVS_DBDIR", "/etc/openvswitch").join("conf.db"));
+    }
+    Ok(Some(o))
+}
+
+/// Runs the subcommand; returns the exit status.
+pub fn main(args: &[String]) -> i32 {
+    let o = match parse(args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("rovn ovsdb-server: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = crate::logging::init(&o.level, o.log_file.as_deref()) {
+        eprintln!("rovn ovsdb-server: {e}");
+        return 1;
+    }
+    let (core, notes) = match Core::open(&o.dbs) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rovn ovsdb-server: {e}");
+            return 1;
+        }
+    };
+    for n in notes {
+        tracing::warn!("{n}");
+    }
+    if o.remotes.is_empty() {
+        tracing::warn!("no --remote given: no client can connect");
+    }
+    let ready_pipe = if o.detach {
+        match crate::daemon::detach(o.no_chdir) {
+            Ok(crate::daemon::Side::Parent(status)) => return status,
+            Ok(crate::daemon::Side::Child(p)) => Some(p),
+            Err(e) => {
+                eprintln!("rovn ovsdb-server: --detach failed: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let pidfile = o.pidfile.clone();
+    let dbs: Vec<String> = core.db_names();
+    let result = rt.block_on(async move {
+        let server = Server::new(core, o.remotes);
+        server
+            .run_with(crate::daemon::termination(), move || {
+                if let Some(p) = &pidfile {
+                    if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
+                        tracing::error!("{}: cannot write pidfile: {e}", p.display());
+                    }
+                }
+                tracing::info!(databases = ?dbs, "rovn ovsdb-server {} ready", env!("CARGO_PKG_VERSION"));
+                if let Some(p) = ready_pipe {
+                    p.signal_ready();
+                }
+            })
+            .await
+    });
+    if let Some(p) = &o.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!("exiting");
+            0
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("rovn ovsdb-server: {e}");
+            1
+        }
+    }
+}
