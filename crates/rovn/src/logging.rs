@@ -15,7 +15,10 @@ pub fn init(level: &str, file: Option<&Path>) -> Result<(), String> {
                 .map_err(|e| format!("{}: cannot open log file: {e}", p.display()))?;
             builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        None => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            builder.with_ansi(ansi).with_writer(std::io::stderr).init()
+        }
     }
     Ok(())
 }
