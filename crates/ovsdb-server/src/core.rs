@@ -109,16 +109,7 @@ impl Core {
     /// A core serving the given database files (each opened with torn-tail
     /// recovery; what was dropped is returned for logging).
     pub fn open(files: &[PathBuf]) -> Result<(Core, Vec<String>), OpenError> {
-        let mut core = Core {
-            dbs: Vec::new(),
-            by_name: HashMap::new(),
-            sessions: HashMap::new(),
-            locks: HashMap::new(),
-            pending: Vec::new(),
-            out: VecDeque::new(),
-            server_id: Uuid::random(),
-            now: Instant::now(),
-        };
+        let mut core = Core::empty();
         let mut notes = Vec::new();
         for f in files {
             let (log, db, report) = Log::open(f)?;
@@ -139,7 +130,18 @@ impl Core {
 
     /// A core serving in-memory databases (for tests and benchmarks).
     pub fn in_memory(dbs: Vec<Database>) -> Core {
-        let mut core = Core {
+        let mut core = Core::empty();
+        for db in dbs {
+            let name = db.schema().name.clone();
+            core.add_db(name, db, None, false);
+        }
+        core.add_db("_Server".into(), Database::new(Arc::new(server_schema())), None, true);
+        core.refresh_server_db();
+        core
+    }
+
+    fn empty() -> Core {
+        Core {
             dbs: Vec::new(),
             by_name: HashMap::new(),
             sessions: HashMap::new(),
@@ -148,14 +150,7 @@ impl Core {
             out: VecDeque::new(),
             server_id: Uuid::random(),
             now: Instant::now(),
-        };
-        for db in dbs {
-            let name = db.schema().name.clone();
-            core.add_db(name, db, None, false);
         }
-        core.add_db("_Server".into(), Database::new(Arc::new(server_schema())), None, true);
-        core.refresh_server_db();
-        core
     }
 
     fn add_db(&mut self, name: String, db: Database, log: Option<Log>, read_only: bool) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ovsdb::log::Log;
-use ovsdb::{Database, DatabaseSchema, Outcome, TxnContext};
+use ovsdb::{Database, DatabaseSchema, Outcome, Prepared, TxnContext};
 use serde_json::{json, Value};
 
 fn nb_schema() -> Arc<DatabaseSchema> {
@@ -31,6 +31,14 @@ fn lsp_add(ls: &str, i: usize) -> Vec<Value> {
         json!({"op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ["uuid", ls]]],
                "mutations": [["ports", "insert", ["set", [["named-uuid", "p"]]]]]}),
     ]
+}
+
+/// Executes a transaction that has no `wait`.
+fn execute(db: &Database, ops: &[Value]) -> Prepared {
+    match db.execute(ops, &TxnContext::default()) {
+        Outcome::Complete(p) => p,
+        Outcome::Blocked { .. } => unreachable!("no waits"),
+    }
 }
 
 fn report(what: &str, n: usize, unit: &str, secs: f64) {
@@ -102,10 +110,7 @@ fn main() {
             } else {
                 lsp_add(&ls, i)
             };
-            let p = match db.execute(&ops, &TxnContext::default()) {
-                Outcome::Complete(p) => p,
-                Outcome::Blocked { .. } => unreachable!("no waits"),
-            };
+            let p = execute(&db, &ops);
             let cs = p.changes.expect("transaction failed");
             log.append(&cs, db.schema(), durable).expect("append");
             db.apply(&cs);
@@ -121,14 +126,11 @@ fn main() {
     let mut log = Log::create(&path, db2.schema()).expect("create log");
     let mut db = Database::new(db2.schema().clone());
     let t = Instant::now();
-    let p = match db.execute(&ops, &TxnContext::default()) {
-        Outcome::Complete(p) => p,
-        Outcome::Blocked { .. } => unreachable!("no waits"),
-    };
-    let cs = p.changes.expect("bulk load failed");
+    let cs = execute(&db, &ops).changes.expect("bulk load failed");
     log.append(&cs, db.schema(), true).expect("append");
     db.apply(&cs);
     report("bulk load, one transaction, logged with fsync", n + 1, "rows", t.elapsed().as_secs_f64());
+    drop(log);
     let t = Instant::now();
     let (_, reopened, _) = Log::open(&path).expect("reopen");
     report("reopen (replay) of the bulk-loaded file", reopened.n_rows(), "rows", t.elapsed().as_secs_f64());
