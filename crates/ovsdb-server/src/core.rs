@@ -14,6 +14,8 @@ use ovsdb::monitor::{Monitor, Version};
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, RowChange, TxnContext, Uuid};
 use serde_json::{json, Value};
 
+use crate::compaction;
+
 /// A client connection, as numbered by the shell.
 pub type SessionId = u64;
 
@@ -38,6 +40,8 @@ struct Db {
     /// Id of the last transaction (a fresh one at startup).
     last_txn: Uuid,
     read_only: bool,
+    /// Growth of the log since its last compaction.
+    compaction: compaction::State,
 }
 
 struct MonitorEntry {
@@ -76,6 +80,8 @@ pub struct Core {
     server_id: Uuid,
     /// The time of the latest event, for re-running blocked transactions.
     now: Instant,
+    /// When to compact logs automatically.
+    policy: compaction::Policy,
 }
 
 /// Errors opening databases.
@@ -150,12 +156,14 @@ impl Core {
             out: VecDeque::new(),
             server_id: Uuid::random(),
             now: Instant::now(),
+            policy: compaction::Policy::default(),
         }
     }
 
     fn add_db(&mut self, name: String, db: Database, log: Option<Log>, read_only: bool) {
         self.by_name.insert(name.clone(), self.dbs.len());
-        self.dbs.push(Db { name, db, log, history: VecDeque::new(), last_txn: Uuid::random(), read_only });
+        let compaction = compaction::State::new(log.as_ref().map_or(0, Log::len), self.now);
+        self.dbs.push(Db { name, db, log, history: VecDeque::new(), last_txn: Uuid::random(), read_only, compaction });
     }
 
     /// Rewrites the `_Server` Database table from the open databases.
@@ -185,12 +193,84 @@ impl Core {
 
     /// Compacts every database's log.
     pub fn compact(&mut self) -> Result<(), String> {
-        for d in &mut self.dbs {
-            if let Some(log) = &mut d.log {
-                log.compact(&d.db, None).map_err(|e| format!("{}: {e}", d.name))?;
-            }
+        for i in 0..self.dbs.len() {
+            self.compact_one(i)?;
         }
         Ok(())
+    }
+
+    /// Compacts the log of the database `name`, or of every database
+    /// (`ovsdb-server/compact [DB]`). Errors are the text to show.
+    pub fn compact_named(&mut self, name: Option<&str>) -> Result<(), String> {
+        match name {
+            None => self.compact(),
+            Some(n) => match self.by_name.get(n) {
+                Some(&i) => self.compact_one(i),
+                None => Err("no database by that name".into()),
+            },
+        }
+    }
+
+    fn compact_one(&mut self, i: usize) -> Result<(), String> {
+        let now = self.now;
+        let d = &mut self.dbs[i];
+        if let Some(log) = &mut d.log {
+            log.compact(&d.db, None).map_err(|e| format!("{}: {e}", d.name))?;
+            d.compaction = compaction::State::new(log.len(), now);
+        }
+        Ok(())
+    }
+
+    /// Sets when logs are compacted automatically.
+    pub fn set_compaction_policy(&mut self, policy: compaction::Policy) {
+        self.policy = policy;
+    }
+
+    /// After a commit was logged: compacts the log if it has grown enough.
+    fn logged(&mut self, i: usize) {
+        let (now, policy) = (self.now, self.policy);
+        let d = &mut self.dbs[i];
+        d.compaction.commits += 1;
+        let Some(size) = d.log.as_ref().map(Log::len) else { return };
+        if d.compaction.due(&policy, size, now) {
+            match self.compact_one(i) {
+                Ok(()) => tracing::info!(
+                    "{}: compacted the database log ({size} -> {} bytes)",
+                    self.dbs[i].name,
+                    self.dbs[i].log.as_ref().map_or(0, Log::len)
+                ),
+                // Appending goes on; try again after the next interval.
+                Err(e) => {
+                    tracing::warn!("automatic compaction failed: {e}");
+                    self.dbs[i].compaction.since = now;
+                }
+            }
+        }
+    }
+
+    /// What `memory/show` reports: (name, count) pairs in name order —
+    /// atoms and cells in every database, weak references, monitors, and
+    /// sessions (only when there are some, as upstream).
+    pub fn memory_usage(&self) -> Vec<(&'static str, u64)> {
+        let (mut atoms, mut cells, mut weak) = (0u64, 0u64, 0u64);
+        for d in &self.dbs {
+            for t in 0..d.db.schema().tables.len() {
+                let table = d.db.table(t);
+                for row in table.rows.values() {
+                    cells += row.values.len() as u64;
+                    for v in &row.values {
+                        atoms += (v.len() * if v.is_map() { 2 } else { 1 }) as u64;
+                    }
+                }
+                weak += table.refs_in.values().map(|r| r.weak.values().map(|&n| n as u64).sum::<u64>()).sum::<u64>();
+            }
+        }
+        let monitors = self.sessions.values().map(|s| s.monitors.len() as u64).sum();
+        let mut out = vec![("atoms", atoms), ("cells", cells), ("monitors", monitors), ("n-weak-refs", weak)];
+        if !self.sessions.is_empty() {
+            out.push(("sessions", self.sessions.len() as u64));
+        }
+        out
     }
 
     /// Log sizes, for deciding when to compact: (database, bytes, records).
@@ -220,14 +300,25 @@ impl Core {
 
     /// When [`Core::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.iter().filter_map(|p| p.deadline).min()
+        let compactions = self.dbs.iter().filter(|d| d.log.is_some()).filter_map(|d| d.compaction.deadline(&self.policy));
+        self.pending.iter().filter_map(|p| p.deadline).chain(compactions).min()
     }
 
-    /// Time passed: blocked transactions whose wait timed out complete.
+    /// Time passed: blocked transactions whose wait timed out complete, and
+    /// logs due for their periodic compaction are compacted.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         if self.pending.iter().any(|p| p.deadline.is_some_and(|d| d <= now)) {
             self.retry_pending(now);
+        }
+        for i in 0..self.dbs.len() {
+            let d = &self.dbs[i];
+            if d.compaction.deadline(&self.policy).is_some_and(|t| t <= now) && d.log.is_some() {
+                if let Err(e) = self.compact_one(i) {
+                    tracing::warn!("periodic compaction failed: {e}");
+                    self.dbs[i].compaction.since = now;
+                }
+            }
         }
     }
 
@@ -407,6 +498,7 @@ impl Core {
                         None => {
                             self.dbs[d].db.apply(&cs);
                             self.committed(d, cs);
+                            self.logged(d);
                         }
                     }
                 }

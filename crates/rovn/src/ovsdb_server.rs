@@ -15,8 +15,10 @@ Options:
   --log-file[=FILE]      log to FILE ($OVS_LOGDIR/ovsdb-server.log) instead of stderr
   --detach               run in the background once the remotes are listening
   --no-chdir             with --detach, do not change to the root directory
-  --unixctl=SOCKET       accepted for compatibility (no control socket yet)
-  -v, --verbose[=LEVEL]  more logging (LEVEL: error, warn, info, debug, trace)
+  --unixctl=SOCKET       control socket for ovs-appctl (default:
+                         $OVS_RUNDIR/ovsdb-server.PID.ctl; `none`: no socket)
+  -v, --verbose[=SPEC]   log levels as ovsdb-server(1) SPECs, e.g. dbg,
+                         ovsdb_server:file:dbg (no SPEC: everything at dbg)
   -h, --help             show this help
 ";
 
@@ -27,11 +29,28 @@ struct Options {
     log_file: Option<PathBuf>,
     detach: bool,
     no_chdir: bool,
-    level: String,
+    /// `-v` specs, in order.
+    verbose: Vec<String>,
+    /// `None` for `--unixctl=none`; `Some(None)` for the default path.
+    unixctl: Option<Option<PathBuf>>,
 }
 
 fn env_dir(var: &str, default: &str) -> PathBuf {
     PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.to_string()))
+}
+
+fn rundir() -> PathBuf {
+    env_dir("OVS_RUNDIR", "/var/run/openvswitch")
+}
+
+/// A path for a run-time file: relative ones are under $OVS_RUNDIR.
+fn in_rundir(p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() {
+        p
+    } else {
+        rundir().join(p)
+    }
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -42,7 +61,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         log_file: None,
         detach: false,
         no_chdir: false,
-        level: "info".into(),
+        verbose: Vec::new(),
+        unixctl: Some(None),
     };
     let mut i = 0;
     while i < args.len() {
@@ -74,7 +94,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 }
             }
             "--pidfile" => {
-                o.pidfile = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_RUNDIR", "/var/run/openvswitch").join("ovsdb-server.pid")))
+                o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid")))
             }
             "--log-file" => {
                 o.log_file = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")))
@@ -82,13 +102,14 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--detach" => o.detach = true,
             "--no-chdir" => o.no_chdir = true,
             "--unixctl" => {
-                let _ = value("--unixctl")?;
+                let v = value("--unixctl")?;
+                o.unixctl = if v == "none" { None } else { Some(Some(in_rundir(&v))) };
             }
             "--private-key" | "--certificate" | "--ca-cert" | "--bootstrap-ca-cert" => {
                 return Err(format!("{name}: SSL is not supported yet"));
             }
-            "-v" | "--verbose" => o.level = inline.unwrap_or_else(|| "debug".into()),
-            _ if name.starts_with("-v") => o.level = name[2..].to_string(),
+            "-v" | "--verbose" => o.verbose.push(inline.unwrap_or_default()),
+            _ if name.starts_with("-v") => o.verbose.push(name[2..].to_string()),
             _ if name.starts_with('-') => return Err(format!("unknown option {a} (try --help)")),
             _ => o.dbs.push(PathBuf::from(a)),
         }
@@ -112,7 +133,7 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    if let Err(e) = crate::logging::init(&o.level, o.log_file.as_deref()) {
+    if let Err(e) = crate::logging::init(&o.verbose, o.log_file.as_deref()) {
         eprintln!("rovn ovsdb-server: {e}");
         return 1;
     }
@@ -150,8 +171,16 @@ pub fn main(args: &[String]) -> i32 {
     };
     let pidfile = o.pidfile.clone();
     let dbs: Vec<String> = core.db_names();
+    let mut server = Server::new(core, o.remotes);
+    if let Some(ctl) = o.unixctl {
+        // The default name holds the daemon's pid, known only now.
+        let ctl = ctl.unwrap_or_else(|| rundir().join(format!("ovsdb-server.{}.ctl", std::process::id())));
+        server = server.unixctl(ctl);
+    }
+    for (name, usage, min, max, handler) in crate::logging::commands() {
+        server = server.command(name, usage, min, max, handler);
+    }
     let result = rt.block_on(async move {
-        let server = Server::new(core, o.remotes);
         server
             .run_with(crate::daemon::termination(), move || {
                 if let Some(p) = &pidfile {
