@@ -62,12 +62,13 @@ pub enum Match {
 }
 
 impl Match {
-    /// `&&` of `ms`, flattening nested `&&`.
+    /// `&&` of `ms`, flattening nested `&&` and dropping repeats (a symbol
+    /// used twice brings its prerequisites twice).
     pub fn and(ms: Vec<Match>) -> Match {
         Match::join(ms, true)
     }
 
-    /// `||` of `ms`, flattening nested `||`.
+    /// `||` of `ms`, flattening nested `||` and dropping repeats.
     pub fn or(ms: Vec<Match>) -> Match {
         Match::join(ms, false)
     }
@@ -75,10 +76,15 @@ impl Match {
     fn join(ms: Vec<Match>, and: bool) -> Match {
         let mut out = Vec::new();
         for m in ms {
-            match m {
-                Match::And(inner) if and => out.extend(inner),
-                Match::Or(inner) if !and => out.extend(inner),
-                m => out.push(m),
+            let parts = match m {
+                Match::And(inner) if and => inner,
+                Match::Or(inner) if !and => inner,
+                m => vec![m],
+            };
+            for p in parts {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
             }
         }
         match out.len() {
@@ -118,7 +124,11 @@ impl fmt::Display for Match {
             Match::Cmp { field, op, value, mask } => {
                 write_bits(f, field)?;
                 if *mask == width_mask(field.width) {
-                    write!(f, " {op} {value}")
+                    if *value < 0x10000 {
+                        write!(f, " {op} {value}")
+                    } else {
+                        write!(f, " {op} {value:#x}")
+                    }
                 } else {
                     write!(f, " {op} {value:#x}/{mask:#x}")
                 }

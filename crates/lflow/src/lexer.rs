@@ -106,7 +106,7 @@ pub fn prefix_mask(prefix: u32, w: u32) -> u128 {
     if prefix == 0 {
         0
     } else {
-        all & !(all >> prefix.min(w))
+        all & !all.checked_shr(prefix.min(w)).unwrap_or(0)
     }
 }
 
@@ -703,8 +703,8 @@ fn ethernet_at(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
 fn ipv4_at(src: &str, start: usize) -> Result<Option<(u32, usize)>> {
     let bytes = src.as_bytes();
     let mut i = start;
-    let mut v: u32 = 0;
-    for part in 0..4 {
+    let mut octets = [(0, 0); 4];
+    for (part, octet) in octets.iter_mut().enumerate() {
         if part > 0 {
             if bytes.get(i) != Some(&b'.') {
                 return Ok(None);
@@ -715,14 +715,18 @@ fn ipv4_at(src: &str, start: usize) -> Result<Option<(u32, usize)>> {
         while bytes.get(i).is_some_and(|b| b.is_ascii_digit()) {
             i += 1;
         }
-        if s == i || i - s > 3 {
+        if s == i {
             return Ok(None);
         }
-        let n: u32 = src[s..i].parse().unwrap_or(256);
-        if n > 255 || (i - s > 1 && bytes[s] == b'0') {
+        *octet = (s, i);
+    }
+    let mut v: u32 = 0;
+    for (s, e) in octets {
+        let n: u32 = src[s..e].parse().unwrap_or(256);
+        if n > 255 || (e - s > 1 && bytes[s] == b'0') {
             return Err(Error::lex(
                 Span::new(start, i),
-                format!("invalid IPv4 address: octet `{}` must be 0 to 255 without leading zeros", &src[s..i]),
+                format!("invalid IPv4 address: octet `{}` must be 0 to 255 without leading zeros", &src[s..e]),
             ));
         }
         v = (v << 8) | n;
@@ -876,7 +880,7 @@ mod tests {
             ("12ab", 0, 4, "invalid numeric constant"),
             ("007", 0, 3, "leading zeros"),
             ("1.2", 0, 3, "invalid numeric constant"),
-            ("10.256.0.1", 0, 6, "octet `256` must be 0 to 255"),
+            ("10.256.0.1", 0, 10, "octet `256` must be 0 to 255"),
             ("10.0.0.0/33", 9, 11, "prefix length 33"),
             ("10.0.0.1/8", 0, 10, "outside its mask"),
             ("10.0.0.0/ff::", 9, 13, "incompatible formats"),
