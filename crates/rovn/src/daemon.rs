@@ -87,3 +87,60 @@ pub async fn termination() {
         _ = wait(&mut hup) => tracing::info!("received SIGHUP"),
     }
 }
+
+/// A pidfile, locked as upstream daemons lock theirs (a POSIX record lock
+/// held by the daemon: `ovs-appctl -t NAME` trusts a pidfile only while
+/// its locker is the pid it names). Removed when dropped.
+pub struct Pidfile {
+    path: std::path::PathBuf,
+    _file: std::fs::File,
+}
+
+/// The pid holding a write lock on `f`, if any.
+fn locker(f: &std::fs::File) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a zeroed flock is a valid argument; F_GETLK fills it in.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    // SAFETY: fcntl on a descriptor we own, with a valid flock.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) };
+    (r == 0 && fl.l_type != libc::F_UNLCK as libc::c_short).then_some(fl.l_pid)
+}
+
+impl Pidfile {
+    /// Writes and locks `path` holding this process's pid; fails if a
+    /// running process holds it locked.
+    pub fn create(path: &std::path::Path) -> std::io::Result<Pidfile> {
+        use std::os::fd::AsRawFd;
+        if let Ok(old) = std::fs::File::open(path) {
+            if let Some(pid) = locker(&old) {
+                return Err(std::io::Error::other(format!("{}: already locked by pid {pid}", path.display())));
+            }
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        let mut f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
+        // SAFETY: a zeroed flock is valid; we fill in a whole-file write lock.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        // SAFETY: fcntl on a descriptor we own, with a valid flock.
+        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &fl) } != 0 {
+            let e = std::io::Error::last_os_error();
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        f.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(Pidfile { path: path.to_path_buf(), _file: f })
+    }
+}
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

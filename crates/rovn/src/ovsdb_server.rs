@@ -169,7 +169,15 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let pidfile = o.pidfile.clone();
+    // Written by the daemon itself (after --detach), which holds its lock.
+    let pidfile = match o.pidfile.as_deref().map(crate::daemon::Pidfile::create).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("cannot create pidfile: {e}");
+            eprintln!("rovn ovsdb-server: cannot create pidfile: {e}");
+            return 1;
+        }
+    };
     let dbs: Vec<String> = core.db_names();
     let mut server = Server::new(core, o.remotes);
     if let Some(ctl) = o.unixctl {
@@ -183,11 +191,6 @@ pub fn main(args: &[String]) -> i32 {
     let result = rt.block_on(async move {
         server
             .run_with(crate::daemon::termination(), move || {
-                if let Some(p) = &pidfile {
-                    if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-                        tracing::error!("{}: cannot write pidfile: {e}", p.display());
-                    }
-                }
                 tracing::info!(databases = ?dbs, "rovn ovsdb-server {} ready", env!("CARGO_PKG_VERSION"));
                 if let Some(p) = ready_pipe {
                     p.signal_ready();
@@ -195,9 +198,7 @@ pub fn main(args: &[String]) -> i32 {
             })
             .await
     });
-    if let Some(p) = &o.pidfile {
-        let _ = std::fs::remove_file(p);
-    }
+    drop(pidfile);
     match result {
         Ok(()) => {
             tracing::info!("exiting");

@@ -4,63 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use common::{shipped, upstream, TempDir, ROVN};
-
-/// A daemon started with --detach and stopped by the pid in its pidfile.
-struct Daemon {
-    pidfile: PathBuf,
-}
-
-impl Daemon {
-    fn start(program: &str, db: &Path, dir: &TempDir, sock: &Path) -> Daemon {
-        let pidfile = dir.path(&format!("{}.pid", Path::new(program).file_name().unwrap().to_string_lossy()));
-        let out = Command::new(program)
-            .args(if program == ROVN { vec!["ovsdb-server"] } else { vec![] })
-            .arg(db)
-            .arg(format!("--remote=punix:{}", sock.display()))
-            .arg(format!("--pidfile={}", pidfile.display()))
-            .arg(format!("--unixctl={}", dir.path("ctl").display()))
-            .arg(format!("--log-file={}", dir.path("server.log").display()))
-            .args(["--detach", "--no-chdir"])
-            .env("OVS_RUNDIR", &dir.0)
-            .output()
-            .expect("start server");
-        assert!(out.status.success(), "{program} failed to start: {}", String::from_utf8_lossy(&out.stderr));
-        let t = Instant::now();
-        while !sock.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "{program}: no socket");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Daemon { pidfile }
-    }
-
-    fn pid(&self) -> i32 {
-        std::fs::read_to_string(&self.pidfile).unwrap().trim().parse().unwrap()
-    }
-
-    fn kill(&self, signal: i32) {
-        let pid = self.pid();
-        // SAFETY: kill(2) on the pid our own daemon wrote.
-        unsafe { libc::kill(pid, signal) };
-        let t = Instant::now();
-        // SAFETY: signal 0 only checks that the process exists.
-        while unsafe { libc::kill(pid, 0) } == 0 && t.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.pidfile.exists() {
-            self.kill(libc::SIGTERM);
-        }
-    }
-}
+use common::{shipped, upstream, Daemon, TempDir, ROVN};
 
 fn nbctl(sock: &Path, args: &[&str]) -> String {
     let out = Command::new("ovn-nbctl")

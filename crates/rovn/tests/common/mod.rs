@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 pub const ROVN: &str = env!("CARGO_BIN_EXE_rovn");
 
@@ -174,4 +176,79 @@ pub fn assert_lines_eq(got: &str, want: &str, what: &str) {
         g.get(i),
         w.get(i)
     );
+}
+
+/// An ovsdb-server (rovn's or upstream's) started with --detach, and
+/// stopped by the pid in its pidfile when dropped.
+pub struct Daemon {
+    pub pidfile: PathBuf,
+    /// Its OVS_RUNDIR.
+    pub rundir: PathBuf,
+}
+
+impl Daemon {
+    /// `program` (ROVN or "ovsdb-server") serving `db` on `sock`.
+    pub fn start(program: &str, db: &Path, dir: &TempDir, sock: &Path) -> Daemon {
+        Daemon::start_with(program, dir, sock, [db.as_os_str().to_owned(), format!("--remote=punix:{}", sock.display()).into()])
+    }
+
+    /// `program` with `args`, its pidfile and control socket at their
+    /// default places under OVS_RUNDIR=`dir` (so `ovs-appctl -t
+    /// ovsdb-server` finds it), logging to `dir`/server.log; returns once
+    /// `sock` exists.
+    pub fn start_with<I: IntoIterator<Item = OsString>>(program: &str, dir: &TempDir, sock: &Path, args: I) -> Daemon {
+        let out = Command::new(program)
+            .args(if program == ROVN { vec!["ovsdb-server"] } else { vec![] })
+            .args(args)
+            .arg("--pidfile")
+            .arg(format!("--log-file={}", dir.path("server.log").display()))
+            .args(["--detach", "--no-chdir"])
+            .env("OVS_RUNDIR", &dir.0)
+            .output()
+            .expect("start server");
+        assert!(out.status.success(), "{program} failed to start: {}", String::from_utf8_lossy(&out.stderr));
+        let t = Instant::now();
+        while !sock.exists() {
+            assert!(t.elapsed() < Duration::from_secs(10), "{program}: no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Daemon { pidfile: dir.path("ovsdb-server.pid"), rundir: dir.0.clone() }
+    }
+
+    pub fn pid(&self) -> i32 {
+        std::fs::read_to_string(&self.pidfile).unwrap().trim().parse().unwrap()
+    }
+
+    /// Whether the process is still there.
+    pub fn alive(pid: i32) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        unsafe { libc::kill(pid, 0) == 0 }
+    }
+
+    /// Sends `signal` and waits (up to 10 s) for the process to go.
+    pub fn kill(&self, signal: i32) {
+        let pid = self.pid();
+        // SAFETY: kill(2) on the pid our own daemon wrote.
+        unsafe { libc::kill(pid, signal) };
+        let t = Instant::now();
+        while Daemon::alive(pid) && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `ovs-appctl -t ovsdb-server ARGS...`, found through OVS_RUNDIR.
+    pub fn appctl(&self, args: &[&str]) -> Ran {
+        let mut c = Command::new("ovs-appctl");
+        c.args(["--timeout=10", "-t", "ovsdb-server"]).args(args).env("OVS_RUNDIR", &self.rundir);
+        ran(c.output().expect("run ovs-appctl"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = std::fs::read_to_string(&self.pidfile).ok().and_then(|s| s.trim().parse::<i32>().ok());
+        if pid.is_some_and(|p| p > 1) {
+            self.kill(libc::SIGTERM);
+        }
+    }
 }

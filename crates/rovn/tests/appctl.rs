@@ -1,0 +1,224 @@
+//! `ovs-appctl` against `rovn ovsdb-server`: the same commands give the same
+//! answers as against the real ovsdb-server, and they do what they say
+//! (exit, compact, add/remove/list remotes, reconnect, vlog).
+
+mod common;
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{shipped, upstream, Daemon, Ran, TempDir, ROVN};
+use serde_json::json;
+
+fn have_tools() -> bool {
+    upstream("ovs-appctl").is_some() && upstream("ovsdb-server").is_some() && upstream("ovn-nbctl").is_some()
+}
+
+/// An NB database in `dir` served by `program` on `dir`/nb.sock.
+fn serve_nb(program: &str, dir: &TempDir) -> Daemon {
+    let db = dir.path("nb.db");
+    let st = Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
+    assert!(st.success());
+    let sock = dir.path("nb.sock");
+    Daemon::start_with(program, dir, &sock, [db.into_os_string(), OsString::from(format!("--remote=punix:{}", sock.display()))])
+}
+
+fn ok(r: Ran, what: &str) -> String {
+    assert_eq!(r.code, 0, "{what}: {}{}", r.err, r.out);
+    r.out
+}
+
+fn nbctl(sock: &Path, args: &[&str]) -> Ran {
+    let mut c = Command::new("ovn-nbctl");
+    c.arg(format!("--db=unix:{}", sock.display())).arg("--timeout=10").args(args);
+    common::ran(c.output().expect("run ovn-nbctl"))
+}
+
+/// Runs `n` transactions over one raw connection, pipelined.
+fn raw_transactions(sock: &Path, n: usize) {
+    let mut s = UnixStream::connect(sock).unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(
+        json!({"id": 0, "method": "transact", "params": ["OVN_Northbound",
+            {"op": "insert", "table": "Logical_Switch", "row": {"name": "busy"}}]})
+        .to_string()
+        .as_bytes(),
+    );
+    for i in 1..n {
+        let m = json!({"id": i, "method": "transact", "params": ["OVN_Northbound",
+            {"op": "update", "table": "Logical_Switch", "where": [["name", "==", "busy"]],
+             "row": {"external_ids": ["map", [["seq", i.to_string()], ["pad", "z".repeat(100)]]]}}]});
+        out.extend_from_slice(m.to_string().as_bytes());
+    }
+    s.write_all(&out).unwrap();
+    let mut framer = ovsdb::jsonrpc::Framer::new(1 << 20);
+    let (mut got, mut buf) = (0, [0u8; 65536]);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while got < n {
+        let k = s.read(&mut buf).expect("replies");
+        assert!(k > 0, "server closed the connection");
+        framer.push(&buf[..k]);
+        while let Some(v) = framer.next_value() {
+            let v = v.unwrap();
+            assert!(v["result"].as_array().is_some_and(|r| r.iter().all(|x| x.get("error").is_none())), "{v}");
+            got += 1;
+        }
+    }
+}
+
+/// The replies upstream's and rovn's servers must agree on, byte for byte
+/// (directory names and ovs-appctl's own target line aside).
+const SCRIPT: &[&[&str]] = &[
+    &["ovsdb-server/list-dbs"],
+    &["ovsdb-server/list-remotes"],
+    &["memory/show"],
+    &["ovsdb-server/compact", "nosuch"],
+    &["ovsdb-server/compact"],
+    &["ovsdb-server/compact", "OVN_Northbound"],
+    &["ovsdb-server/compact", "a", "b"],
+    &["ovsdb-server/remove-remote", "punix:DIR/nosuch.sock"],
+    &["ovsdb-server/add-remote", "punix:DIR/extra.sock"],
+    &["ovsdb-server/add-remote", "punix:DIR/extra.sock"],
+    &["ovsdb-server/list-remotes"],
+    &["ovsdb-server/remove-remote", "punix:DIR/extra.sock"],
+    &["ovsdb-server/list-remotes"],
+    &["ovsdb-server/add-remote"],
+    &["ovsdb-server/list-dbs", "x"],
+    &["nosuch"],
+    &["exit", "now"],
+    &["vlog/set", "nosuch:dbg"],
+    &["vlog/set", "syslog:bogus"],
+    &["vlog/set", "ANY:file:dbg"],
+    &["vlog/set", "dbg"],
+    &["vlog/set", "info"],
+    &["vlog/set", "ovsdb_server:file:warn"],
+    &["vlog/set"],
+];
+
+#[test]
+fn appctl_answers_as_the_real_server() {
+    if !have_tools() {
+        return;
+    }
+    let mut transcripts = Vec::new();
+    for program in [ROVN, "ovsdb-server"] {
+        let dir = TempDir::new("appctl-diff");
+        let d = serve_nb(program, &dir);
+        let dirname = dir.0.display().to_string();
+        let mut t = String::new();
+        for cmd in SCRIPT {
+            let args: Vec<String> = cmd.iter().map(|a| a.replace("DIR", &dirname)).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let r = d.appctl(&args);
+            let err: Vec<&str> = r.err.lines().filter(|l| !l.starts_with("ovs-appctl: ")).collect();
+            t.push_str(&format!("$ {}\n{}{}exit {}\n", cmd.join(" "), r.out, err.join("\n") + "\n", r.code).replace(&dirname, "DIR"));
+        }
+        transcripts.push(t);
+    }
+    common::assert_lines_eq(&transcripts[0], &transcripts[1], "rovn (got) vs ovsdb-server (want)");
+}
+
+#[test]
+fn appctl_commands_do_what_they_say() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("appctl");
+    let d = serve_nb(ROVN, &dir);
+    let sock = dir.path("nb.sock");
+
+    let version = ok(d.appctl(&["version"]), "version");
+    assert!(version.starts_with("ovsdb-server (rovn) "), "{version}");
+    let commands = ok(d.appctl(&["list-commands"]), "list-commands");
+    for c in [
+        "exit", "memory/show", "ovsdb-server/compact", "ovsdb-server/add-remote", "ovsdb-server/remove-remote",
+        "ovsdb-server/list-remotes", "ovsdb-server/list-dbs", "ovsdb-server/reconnect", "vlog/set", "vlog/list",
+        "vlog/reopen", "list-commands", "version",
+    ] {
+        assert!(commands.lines().any(|l| l.split_whitespace().next() == Some(c)), "{c} missing:\n{commands}");
+    }
+
+    // A new remote takes clients; removing it closes it.
+    let extra = dir.path("extra.sock");
+    ok(d.appctl(&["ovsdb-server/add-remote", &format!("punix:{}", extra.display())]), "add-remote");
+    assert_eq!(
+        ok(d.appctl(&["ovsdb-server/list-remotes"]), "list-remotes"),
+        format!("punix:{}\npunix:{}\n", extra.display(), sock.display())
+    );
+    ok(nbctl(&extra, &["ls-add", "via-extra"]), "ovn-nbctl on the new remote");
+    ok(d.appctl(&["ovsdb-server/remove-remote", &format!("punix:{}", extra.display())]), "remove-remote");
+    assert!(!extra.exists(), "the removed remote's socket is gone");
+    assert_ne!(nbctl(&extra, &["--timeout=1", "ls-list"]).code, 0);
+
+    // memory/show counts the session of a connected client.
+    let mut idle = UnixStream::connect(&sock).unwrap();
+    let t = Instant::now();
+    loop {
+        let m = ok(d.appctl(&["memory/show"]), "memory/show");
+        if m.contains("sessions:1") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "{m}");
+    }
+    // reconnect drops every client.
+    ok(d.appctl(&["ovsdb-server/reconnect"]), "reconnect");
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(idle.read(&mut [0u8; 16]).unwrap(), 0, "reconnect closes client connections");
+
+    // Compaction shrinks the file and keeps the data.
+    raw_transactions(&sock, 500);
+    let db = dir.path("nb.db");
+    let before = std::fs::metadata(&db).unwrap().len();
+    ok(d.appctl(&["ovsdb-server/compact"]), "compact");
+    let after = std::fs::metadata(&db).unwrap().len();
+    assert!(after * 5 < before, "compaction: {before} -> {after} bytes");
+    ok(d.appctl(&["ovsdb-server/compact", "OVN_Northbound"]), "compact OVN_Northbound");
+    let ids = ok(nbctl(&sock, &["get", "Logical_Switch", "busy", "external_ids:seq"]), "get");
+    assert_eq!(ids.trim(), "\"499\"");
+    let names = ok(nbctl(&sock, &["--bare", "--columns=name", "list", "Logical_Switch"]), "list");
+    let mut names: Vec<&str> = names.split_whitespace().collect();
+    names.sort();
+    assert_eq!(names, ["busy", "via-extra"]);
+
+    // vlog: debug logging on and off, per destination.
+    let log = dir.path("server.log");
+    let debug_lines = || std::fs::read_to_string(&log).unwrap().lines().filter(|l| l.contains("DEBUG")).count();
+    ok(d.appctl(&["vlog/set", "info"]), "vlog/set info");
+    let quiet = debug_lines();
+    ok(d.appctl(&["ovsdb-server/list-dbs"]), "list-dbs");
+    assert_eq!(debug_lines(), quiet, "no debug lines at info");
+    ok(d.appctl(&["vlog/set", "ANY:file:dbg"]), "vlog/set ANY:file:dbg");
+    ok(d.appctl(&["ovsdb-server/list-dbs"]), "list-dbs");
+    assert!(debug_lines() > quiet, "debug lines at file:dbg");
+    let list = ok(d.appctl(&["vlog/list"]), "vlog/list");
+    assert!(list.lines().any(|l| l.starts_with("ovsdb_server ") && l.trim_end().ends_with("DBG")), "{list}");
+    ok(d.appctl(&["vlog/set", "file:info"]), "vlog/set file:info");
+    let quiet = debug_lines();
+    ok(d.appctl(&["ovsdb-server/list-dbs"]), "list-dbs");
+    assert_eq!(debug_lines(), quiet);
+    ok(d.appctl(&["vlog/set", "dbg"]), "vlog/set dbg");
+    ok(d.appctl(&["ovsdb-server/list-dbs"]), "list-dbs");
+    assert!(debug_lines() > quiet);
+    // vlog/reopen: a rotated log gets a fresh file.
+    std::fs::rename(&log, dir.path("server.log.1")).unwrap();
+    ok(d.appctl(&["vlog/reopen"]), "vlog/reopen");
+    ok(d.appctl(&["ovsdb-server/list-dbs"]), "list-dbs");
+    assert!(log.exists(), "vlog/reopen creates the log file again");
+
+    // exit: the process goes, with its pidfile and sockets.
+    let pid = d.pid();
+    let ctl = dir.path(&format!("ovsdb-server.{pid}.ctl"));
+    assert!(ctl.exists(), "default control socket name");
+    assert_eq!(ok(d.appctl(&["exit"]), "exit"), "");
+    let t = Instant::now();
+    while Daemon::alive(pid) {
+        assert!(t.elapsed() < Duration::from_secs(5), "still running after exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!d.pidfile.exists(), "pidfile removed");
+    assert!(!ctl.exists() && !sock.exists(), "sockets removed");
+}
