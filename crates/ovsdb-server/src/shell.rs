@@ -503,7 +503,7 @@ mod tests {
         for s in ["punix:/tmp/x.sock", "ptcp:6641", "ptcp:6641:127.0.0.1", "ptcp:0:[::1]"] {
             let r = Remote::parse(s).unwrap();
             let printed = r.to_string();
-            assert_eq!(printed.replace('[', "").replace(']', ""), s.replace('[', "").replace(']', ""));
+            assert_eq!(printed.replace(['[', ']'], ""), s.replace(['[', ']'], ""));
             assert_eq!(Remote::parse(&printed).unwrap(), r);
         }
         assert_eq!(Remote::parse("ptcp:6641:0.0.0.0").unwrap().to_string(), "ptcp:6641");
