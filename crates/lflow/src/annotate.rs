@@ -249,11 +249,17 @@ impl<'a> Annotator<'a> {
         }
     }
 
+    /// A predicate acts as a 1-bit field: `ip4[0]` is `ip4` (as upstream).
     fn no_bits_on_predicate(&self, sym: &Symbol, f: &FieldRef) -> Result<()> {
-        if f.bits != Bits::All {
-            return Err(Error::semantic(f.span, format!("cannot select bits of predicate `{}`", sym.name)));
+        let (lo, hi) = match f.bits {
+            Bits::All => return Ok(()),
+            Bits::Bit(b) => (b, b),
+            Bits::Range(lo, hi) => (lo, hi),
+        };
+        if hi == 0 {
+            return Ok(());
         }
-        Ok(())
+        Err(Error::semantic(f.span, format!("cannot select bits {lo} to {hi} of predicate `{}` (a 1-bit value)", sym.name)))
     }
 
     fn cmp(&mut self, f: &FieldRef, op: RelOp, operand: &Operand, pos: bool, span: Span) -> Result<Match> {

@@ -146,7 +146,7 @@ impl Value {
 pub enum Operand {
     /// A single value.
     Value(Value),
-    /// `{a, b, c}` (commas optional); may be empty.
+    /// `{a, b, c}` (commas optional); never empty.
     Set(Vec<Value>, Span),
 }
 

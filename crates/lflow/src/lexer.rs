@@ -570,13 +570,9 @@ impl<'a> Lexer<'a> {
                     ))
                 }
             };
+            // Like upstream, 1-bits outside the mask are allowed (`10.0.0.1/8`)
+            // and ignored when matching; the tree keeps what was written.
             let c = Constant { value, format, mask: Some(mask) };
-            if c.value & !c.mask_bits() != 0 {
-                return Err(Error::lex(
-                    Span::new(start, mend),
-                    format!("value {} has 1-bits outside its mask", Constant::new(value, format)),
-                ));
-            }
             self.pos = mend;
             return Ok(Some(c));
         }
@@ -657,11 +653,12 @@ impl<'a> Lexer<'a> {
                 format!("decimal constant `{digits}` must not have leading zeros (write hex as 0x...)"),
             ));
         }
-        match digits.parse::<u128>() {
-            Ok(v) => Ok(Some((v, Format::Decimal, digits_end))),
+        // Upstream limits decimals to 64 bits; wider values are written in hex.
+        match digits.parse::<u64>() {
+            Ok(v) => Ok(Some((v as u128, Format::Decimal, digits_end))),
             Err(_) => Err(Error::lex(
                 Span::new(start, digits_end),
-                "decimal constant does not fit in 128 bits",
+                "decimal constants must be less than 2**64; write wider values in hex (0x...)",
             )),
         }
     }
@@ -778,7 +775,7 @@ mod tests {
                 c(u128::MAX, Format::Hex, None),
                 "0xffffffffffffffffffffffffffffffff",
             ),
-            ("340282366920938463463374607431768211455", c(u128::MAX, Format::Decimal, None), "340282366920938463463374607431768211455"),
+            ("18446744073709551615", c(u64::MAX as u128, Format::Decimal, None), "18446744073709551615"),
             ("0x8/0xc", c(8, Format::Hex, Some(Mask::Bits(0xc, Format::Hex))), "0x8/0xc"),
             ("4/12", c(4, Format::Decimal, Some(Mask::Bits(12, Format::Decimal))), "4/12"),
             ("10.0.0.1", c(0x0a000001, Format::Ipv4, None), "10.0.0.1"),
@@ -882,12 +879,11 @@ mod tests {
             ("1.2", 0, 3, "invalid numeric constant"),
             ("10.256.0.1", 0, 10, "octet `256` must be 0 to 255"),
             ("10.0.0.0/33", 9, 11, "prefix length 33"),
-            ("10.0.0.1/8", 0, 10, "outside its mask"),
             ("10.0.0.0/ff::", 9, 13, "incompatible formats"),
             ("0x1/10.0.0.0", 4, 12, "incompatible formats"),
             ("1:2:3::4::5", 0, 11, "invalid IPv6"),
             ("0x1000000000000000000000000000000000", 0, 36, "more than 128 bits"),
-            ("340282366920938463463374607431768211456", 0, 39, "128 bits"),
+            ("18446744073709551616", 0, 20, "less than 2**64"),
             ("$", 0, 1, "address set name"),
             ("@ x", 0, 1, "port group name"),
             ("^", 0, 1, "template variable name"),
@@ -927,5 +923,7 @@ mod tests {
         assert_eq!(k("10.0.0.0/8").mask_bits(), 0xff000000);
         assert_eq!(k("fe80::/10").mask_bits(), 0xffc0 << 112);
         assert_eq!(k("7").mask_bits(), u128::MAX);
+        // Bits outside the mask are kept as written (and ignored by matching).
+        assert_eq!(k("10.0.0.1/8").value, 0x0a000001);
     }
 }

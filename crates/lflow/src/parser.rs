@@ -5,14 +5,14 @@
 //!
 //! ```text
 //! expr     := not ( ("&&" not)* | ("||" not)* )      -- mixing && and || needs ()
-//! not      := "!" not | primary                      -- ! before a relation needs ()
+//! not      := "!" primary | primary                  -- ! before a relation needs ()
 //! primary  := "(" expr ")"
 //!           | "is_chassis_resident" "(" STRING ")"
 //!           | "true" | "false" | "0" | "1"
 //!           | field [relop operand]
 //!           | operand relop field [relop value]       -- `80 == tcp.src`, `1 <= f <= 9`
 //! field    := ID ["[" INT [".." INT] "]"]
-//! operand  := value | "{" (value [","])* "}"
+//! operand  := value | "{" (value [","])+ "}"
 //! value    := CONST | STRING | $ID | @ID | ^ID
 //! ```
 //!
@@ -147,6 +147,10 @@ impl Parser {
     fn not_expr(&mut self) -> Result<(Expr, bool)> {
         let start = self.here();
         if self.eat(&Token::Not) {
+            if self.peek() == Some(&Token::Not) {
+                // Upstream rejects `!!x`; `!(!x)` is the accepted spelling.
+                return Err(Error::syntax(self.here(), "`!` cannot directly follow `!`: write `!(!x)`"));
+            }
             let (inner, bare_relation) = self.not_expr()?;
             if bare_relation {
                 return Err(Error::syntax(
@@ -300,6 +304,9 @@ impl Parser {
             return Ok(Operand::Value(self.value()?));
         }
         let mut values = Vec::new();
+        if self.peek() == Some(&Token::RCurly) {
+            return Err(Error::syntax(self.here(), "a set needs at least one element"));
+        }
         while !self.eat(&Token::RCurly) {
             if self.at_end() {
                 return Err(self.unexpected("`}` closing the set"));

@@ -4,7 +4,7 @@
 //! elements, constants in the form they were written but normalized (hex in
 //! lower case without leading zeros, IPv6 compressed per RFC 5952, Ethernet
 //! as six lower-case pairs), and parentheses exactly where the grammar needs
-//! them (an `&&`/`||` inside another, any relation or `&&`/`||` under `!`).
+//! them (an `&&`/`||` inside another; a relation, `&&`, `||` or `!` under `!`).
 //! `parse_expr(&print(e))` gives back `e` (ignoring spans) for every tree the
 //! parser can produce, and printing is idempotent.
 
@@ -55,7 +55,7 @@ fn write_expr(out: &mut String, e: &Expr) {
         Expr::Not(inner, _) => {
             out.push('!');
             let needs_parens =
-                matches!(**inner, Expr::Cmp { .. } | Expr::Range { .. } | Expr::And(_) | Expr::Or(_));
+                matches!(**inner, Expr::Cmp { .. } | Expr::Range { .. } | Expr::And(_) | Expr::Or(_) | Expr::Not(..));
             write_maybe_parens(out, inner, needs_parens);
         }
         Expr::And(es) | Expr::Or(es) => {

@@ -1,0 +1,345 @@
+//! Real logical flows: upstream ovn-northd 23.03 compiles a small topology
+//! (switch with ACLs on port groups and address sets, DHCPv4/v6, a router
+//! with NAT, a gateway port and load balancers), and every `match` it writes
+//! must parse, print back to the same tree, and annotate; every `actions`
+//! must at least tokenize (actions are parsed by a later module).
+//!
+//! The flows are also kept in `tests/data/northd-23.03-flows.jsonl`, so
+//! the second test checks them without the upstream binaries. Regenerate
+//! that file with `LFLOW_BLESS=1 cargo test -p lflow --test upstream_flows`.
+//!
+//! Without the upstream binaries the first test is skipped with a message,
+//! except under `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use lflow::annotate::annotate;
+use lflow::lexer::tokenize;
+use lflow::print::print;
+use lflow::{parse_expr, Symtab};
+use serde_json::Value as Json;
+
+const FIXTURE: &str = "tests/data/northd-23.03-flows.jsonl";
+const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
+const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
+const TOOLS: &[&str] = &["ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl"];
+
+/// One logical flow, as kept in the fixture.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Flow {
+    pipeline: String,
+    table: i64,
+    stage: String,
+    priority: i64,
+    matches: String,
+    actions: String,
+}
+
+impl Flow {
+    fn to_json(&self) -> String {
+        serde_json::json!({
+            "pipeline": self.pipeline,
+            "table": self.table,
+            "stage": self.stage,
+            "priority": self.priority,
+            "match": self.matches,
+            "actions": self.actions,
+        })
+        .to_string()
+    }
+
+    fn from_json(j: &Json) -> Option<Flow> {
+        Some(Flow {
+            pipeline: j.get("pipeline")?.as_str()?.into(),
+            table: j.get("table")?.as_i64()?,
+            stage: j.get("stage")?.as_str()?.into(),
+            priority: j.get("priority")?.as_i64()?,
+            matches: j.get("match")?.as_str()?.into(),
+            actions: j.get("actions")?.as_str()?.into(),
+        })
+    }
+}
+
+/// Checks every flow; returns a report of failures (empty when all pass).
+fn check_flows(flows: &[Flow]) -> Vec<String> {
+    let symtab = Symtab::ovn();
+    let mut failures = Vec::new();
+    for f in flows {
+        let m = &f.matches;
+        let e = match parse_expr(m) {
+            Ok(e) => e,
+            Err(err) => {
+                failures.push(format!("{} parse:\n{}", f.stage, err.render(m)));
+                continue;
+            }
+        };
+        let printed = print(&e);
+        match parse_expr(&printed) {
+            Ok(back) if back.without_spans() == e.without_spans() => {}
+            other => failures.push(format!("{}: {m:?} printed as {printed:?} which gives {other:?}", f.stage)),
+        }
+        if let Err(err) = annotate(&e, symtab) {
+            failures.push(format!("{} annotate:\n{}", f.stage, err.render(m)));
+        }
+        if let Err(err) = tokenize(&f.actions) {
+            failures.push(format!("{} actions:\n{}", f.stage, err.render(&f.actions)));
+        }
+    }
+    failures
+}
+
+#[test]
+fn committed_fixture_parses_and_annotates() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let flows: Vec<Flow> = text
+        .lines()
+        .map(|l| {
+            let j: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            Flow::from_json(&j).unwrap_or_else(|| panic!("bad flow {l}"))
+        })
+        .collect();
+    assert!(flows.len() > 200, "fixture has only {} flows", flows.len());
+    let failures = check_flows(&flows);
+    assert!(failures.is_empty(), "{} of {} flows fail:\n{}", failures.len(), flows.len(), failures.join("\n"));
+}
+
+#[test]
+fn upstream_northd_flows_parse_and_annotate() {
+    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| which(t).is_none()).collect();
+    let schemas = Path::new(NB_SCHEMA).exists() && Path::new(SB_SCHEMA).exists();
+    if !missing.is_empty() || !schemas {
+        let why = format!(
+            "upstream OVN 23.03 is not installed (missing: {missing:?}, schemas present: {schemas}); \
+             install ovn-central and openvswitch-switch (see PEERS.md)"
+        );
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{why}");
+        }
+        eprintln!("SKIPPED upstream_northd_flows_parse_and_annotate: {why}");
+        return;
+    }
+
+    let sb = Sandbox::start();
+    sb.build_topology();
+    let flows = sb.logical_flows();
+    assert!(flows.len() > 200, "northd wrote only {} flows", flows.len());
+    let failures = check_flows(&flows);
+    assert!(failures.is_empty(), "{} of {} flows fail:\n{}", failures.len(), flows.len(), failures.join("\n"));
+
+    if std::env::var("LFLOW_BLESS").as_deref() == Ok("1") {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+        let mut text: String = flows.iter().map(|f| f.to_json() + "\n").collect();
+        if text.is_empty() {
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {} flows to {}", flows.len(), path.display());
+    }
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// NB and SB ovsdb-servers plus ovn-northd in a private directory. Dropping
+/// it stops the daemons (by the pids in their pidfiles) and removes the
+/// directory, also when the test panics.
+struct Sandbox {
+    dir: PathBuf,
+}
+
+const DAEMONS: &[&str] = &["northd", "nb", "sb"];
+
+impl Sandbox {
+    fn start() -> Sandbox {
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("lflow-northd-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let sb = Sandbox { dir };
+        let d = sb.dir.display().to_string();
+        sb.run("ovsdb-tool", &["create", &format!("{d}/nb.db"), NB_SCHEMA]);
+        sb.run("ovsdb-tool", &["create", &format!("{d}/sb.db"), SB_SCHEMA]);
+        for db in ["nb", "sb"] {
+            sb.run(
+                "ovsdb-server",
+                &[
+                    &format!("--remote=punix:{d}/{db}.sock"),
+                    &format!("--pidfile={d}/{db}.pid"),
+                    &format!("--log-file={d}/{db}.log"),
+                    &format!("--unixctl={d}/{db}.ctl"),
+                    "--detach",
+                    "--no-chdir",
+                    &format!("{d}/{db}.db"),
+                ],
+            );
+        }
+        sb.run(
+            "ovn-northd",
+            &[
+                &format!("--ovnnb-db=unix:{d}/nb.sock"),
+                &format!("--ovnsb-db=unix:{d}/sb.sock"),
+                &format!("--pidfile={d}/northd.pid"),
+                &format!("--log-file={d}/northd.log"),
+                &format!("--unixctl={d}/northd.ctl"),
+                "--detach",
+                "--no-chdir",
+            ],
+        );
+        sb
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
+        for var in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVN_RUNDIR", "OVN_DBDIR", "OVN_LOGDIR"] {
+            c.env(var, &self.dir);
+        }
+        c
+    }
+
+    /// Runs a command to completion; panics with its stderr on failure.
+    fn run(&self, program: &str, args: &[&str]) -> String {
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        if !out.status.success() {
+            panic!("{program} {args:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        }
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn nbctl(&self, args: &[&str]) -> String {
+        let db = format!("--db=unix:{}/nb.sock", self.dir.display());
+        let mut all = vec![db.as_str(), "--timeout=30"];
+        all.extend_from_slice(args);
+        self.run("ovn-nbctl", &all)
+    }
+
+    fn build_topology(&self) {
+        let n = |args: &[&str]| self.nbctl(args);
+        n(&["ls-add", "sw0"]);
+        n(&["lsp-add", "sw0", "vm1", "--", "lsp-set-addresses", "vm1", "00:00:00:00:00:01 10.0.0.11 fd00::11"]);
+        n(&["lsp-set-port-security", "vm1", "00:00:00:00:00:01 10.0.0.11 fd00::11"]);
+        n(&["lsp-add", "sw0", "vm2", "--", "lsp-set-addresses", "vm2", "00:00:00:00:00:02 10.0.0.12"]);
+        n(&["lsp-add", "sw0", "vm3", "--", "lsp-set-addresses", "vm3", "unknown"]);
+        n(&["pg-add", "pg_web", "vm1", "vm2"]);
+        n(&["create", "Address_Set", "name=as_clients", r#"addresses="10.0.1.1","10.0.1.0/28""#]);
+        n(&[
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "1002",
+            "outport == @pg_web && ip4 && tcp.dst == {80, 443} && ip4.src == $as_clients",
+            "allow-related",
+        ]);
+        n(&["acl-add", "pg_web", "to-lport", "1001", "outport == @pg_web && ip4.src == $pg_web_ip4 && icmp4", "allow"]);
+        n(&[
+            "--log",
+            "--name=deny_web",
+            "--severity=warning",
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "900",
+            "outport == @pg_web && ip",
+            "drop",
+        ]);
+        n(&["acl-add", "sw0", "from-lport", "1000", r#"inport == "vm3" && ip6 && udp.dst == 53"#, "reject"]);
+        n(&["acl-add", "sw0", "from-lport", "999", r#"inport == "vm1" && 1024 <= tcp.src <= 49151"#, "allow"]);
+        n(&["lr-add", "lr0"]);
+        n(&["lrp-add", "lr0", "lrp0", "00:00:00:00:ff:01", "10.0.0.1/24", "fd00::1/64"]);
+        n(&["lsp-add", "sw0", "sw0-lr0", "--", "lsp-set-type", "sw0-lr0", "router"]);
+        n(&["lsp-set-addresses", "sw0-lr0", "router", "--", "lsp-set-options", "sw0-lr0", "router-port=lrp0"]);
+        n(&["ls-add", "public"]);
+        n(&["lrp-add", "lr0", "lrp-pub", "00:00:00:00:ff:02", "172.16.0.1/24"]);
+        n(&["lsp-add", "public", "pub-lr0", "--", "lsp-set-type", "pub-lr0", "router"]);
+        n(&["lsp-set-addresses", "pub-lr0", "router", "--", "lsp-set-options", "pub-lr0", "router-port=lrp-pub"]);
+        n(&["lsp-add", "public", "ln", "--", "lsp-set-type", "ln", "localnet", "--", "lsp-set-addresses", "ln", "unknown"]);
+        n(&["lsp-set-options", "ln", "network_name=phys"]);
+        n(&["lrp-set-gateway-chassis", "lrp-pub", "hv1", "10"]);
+        n(&["lr-nat-add", "lr0", "snat", "172.16.0.100", "10.0.0.0/24"]);
+        n(&["lr-nat-add", "lr0", "dnat_and_snat", "172.16.0.110", "10.0.0.11", "vm1", "00:00:00:00:aa:01"]);
+        n(&["lb-add", "lb0", "172.16.0.200:80", "10.0.0.11:8080,10.0.0.12:8080", "tcp"]);
+        n(&["lb-add", "lb1", "[fd00::100]:80", "[fd00::11]:8080", "tcp"]);
+        n(&["lr-lb-add", "lr0", "lb0"]);
+        n(&["ls-lb-add", "sw0", "lb0"]);
+        n(&["ls-lb-add", "sw0", "lb1"]);
+        n(&["lr-route-add", "lr0", "0.0.0.0/0", "172.16.0.254"]);
+        let d4 = n(&[
+            "create",
+            "DHCP_Options",
+            "cidr=10.0.0.0/24",
+            r#"options={lease_time="3600", router="10.0.0.1", server_id="10.0.0.1", server_mac="00:00:00:00:ff:01"}"#,
+        ]);
+        n(&["lsp-set-dhcpv4-options", "vm1", &d4]);
+        let d6 = n(&["create", "DHCP_Options", r#"cidr="fd00::/64""#, r#"options={server_id="00:00:00:00:ff:01"}"#]);
+        n(&["lsp-set-dhcpv6-options", "vm1", &d6]);
+        n(&["--wait=sb", "sync"]);
+    }
+
+    fn logical_flows(&self) -> Vec<Flow> {
+        let out = self.run(
+            "ovn-sbctl",
+            &[
+                &format!("--db=unix:{}/sb.sock", self.dir.display()),
+                "--timeout=30",
+                "--format=json",
+                "--columns=pipeline,table_id,priority,match,actions,external_ids",
+                "list",
+                "Logical_Flow",
+            ],
+        );
+        let j: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("ovn-sbctl output: {e}"));
+        let rows = j.get("data").and_then(Json::as_array).cloned().unwrap_or_default();
+        let mut flows: Vec<Flow> = rows
+            .iter()
+            .map(|r| {
+                let s = |i: usize| r.get(i).and_then(Json::as_str).unwrap_or_default().to_string();
+                let n = |i: usize| r.get(i).and_then(Json::as_i64).unwrap_or(-1);
+                // external_ids is ["map", [[key, value], ...]].
+                let stage = r
+                    .get(5)
+                    .and_then(|m| m.get(1))
+                    .and_then(Json::as_array)
+                    .and_then(|pairs| {
+                        pairs.iter().find(|p| p.get(0).and_then(Json::as_str) == Some("stage-name"))
+                    })
+                    .and_then(|p| p.get(1))
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                Flow { pipeline: s(0), table: n(1), stage, priority: n(2), matches: s(3), actions: s(4) }
+            })
+            .collect();
+        flows.sort();
+        flows.dedup();
+        flows
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for daemon in DAEMONS {
+            let pidfile = self.dir.join(format!("{daemon}.pid"));
+            let Ok(text) = std::fs::read_to_string(&pidfile) else { continue };
+            let Ok(pid) = text.trim().parse::<u32>() else { continue };
+            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
