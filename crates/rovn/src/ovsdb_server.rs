@@ -180,10 +180,15 @@ pub fn main(args: &[String]) -> i32 {
     };
     let dbs: Vec<String> = core.db_names();
     let mut server = Server::new(core, o.remotes);
-    if let Some(ctl) = o.unixctl {
-        // The default name holds the daemon's pid, known only now.
-        let ctl = ctl.unwrap_or_else(|| rundir().join(format!("ovsdb-server.{}.ctl", std::process::id())));
-        server = server.unixctl(ctl);
+    match o.unixctl {
+        Some(Some(ctl)) => server = server.unixctl(ctl),
+        // The default name holds the daemon's pid, known only now. Unlike
+        // an explicit --unixctl, a missing run directory is not fatal.
+        Some(None) if rundir().is_dir() => {
+            server = server.unixctl(rundir().join(format!("ovsdb-server.{}.ctl", std::process::id())))
+        }
+        Some(None) => tracing::warn!("{}: no such directory; no control socket (set OVS_RUNDIR)", rundir().display()),
+        None => {}
     }
     for (name, usage, min, max, handler) in crate::logging::commands() {
         server = server.command(name, usage, min, max, handler);
