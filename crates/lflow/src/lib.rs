@@ -132,15 +132,24 @@ impl Error {
     }
 
     pub(crate) fn lex(span: Span, message: impl Into<String>) -> Error {
-        Error::Lex { span, message: message.into() }
+        Error::Lex {
+            span,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn syntax(span: Span, message: impl Into<String>) -> Error {
-        Error::Syntax { span, message: message.into() }
+        Error::Syntax {
+            span,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn semantic(span: Span, message: impl Into<String>) -> Error {
-        Error::Semantic { span, message: message.into() }
+        Error::Semantic {
+            span,
+            message: message.into(),
+        }
     }
 }
 
