@@ -355,15 +355,18 @@ impl Core {
     }
 
     fn db_param(&mut self, s: SessionId, id: &Value, params: &[Value], method: &str) -> Option<usize> {
-        let name = params.first().and_then(Value::as_str);
-        match name.and_then(|n| self.by_name.get(n)) {
+        let all = Value::Array(params.to_vec());
+        let Some(name) = params.first().and_then(Value::as_str) else {
+            let e = syntax_error(&format!("{method} request params must begin with <db-name>"), &all);
+            self.error(s, id.clone(), e);
+            return None;
+        };
+        match self.by_name.get(name) {
             Some(&i) => Some(i),
             None => {
-                let details = match name {
-                    Some(n) => format!("{method} request specifies unknown database {n}"),
-                    None => format!("{method} request must name a database"),
-                };
-                self.error(s, id.clone(), json!({"error": "unknown database", "details": details}));
+                let details = format!("{method} request specifies unknown database {name}");
+                let e = json!({"error": "unknown database", "details": details, "syntax": all.to_string()});
+                self.error(s, id.clone(), e);
                 None
             }
         }
@@ -390,6 +393,11 @@ impl Core {
             "transact" => {
                 if let Some(d) = self.db_param(s, &id, &params, "transact") {
                     let ops = params[1..].to_vec();
+                    if self.dbs[d].read_only {
+                        let results = self.read_only_transact(d, &ops);
+                        self.reply(s, id, Value::Array(results));
+                        return;
+                    }
                     self.pending.push(Pending { session: s, id, db: d, ops, deadline: None, fresh: true });
                     let i = self.pending.len() - 1;
                     self.attempt(i, now);
@@ -397,34 +405,51 @@ impl Core {
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => self.monitor(s, method, params, id),
             "monitor_cancel" => {
-                let key = params.first().map(|v| v.to_string()).unwrap_or_default();
+                // ovsdb-server answers these two with a bare string.
+                if params.len() != 1 {
+                    self.error(s, id, json!("invalid parameters"));
+                    return;
+                }
+                let key = params[0].to_string();
                 let removed = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&key)).is_some();
                 if removed {
                     self.reply(s, id, json!({}));
                 } else {
-                    self.error(s, id, json!({"error": "unknown monitor"}));
+                    self.error(s, id, json!("unknown monitor"));
                 }
             }
             "monitor_cond_change" => self.monitor_cond_change(s, params, id),
             "lock" | "steal" | "unlock" => {
-                let Some(name) = params.first().and_then(Value::as_str).map(str::to_string) else {
-                    self.error(s, id, json!({"error": "syntax error", "details": format!("{method} requires a lock name")}));
-                    return;
+                let all = Value::Array(params.clone());
+                let name = match params.as_slice() {
+                    [Value::String(n)] => n.clone(),
+                    _ => {
+                        self.error(s, id, syntax_error(&format!("{method} request params must be <id>"), &all));
+                        return;
+                    }
                 };
+                let mine = self.locks.get(&name).is_some_and(|q| q.contains(&s));
+                match method {
+                    _ if mine == (method == "unlock") => {}
+                    "unlock" => {
+                        let e = syntax_error("unlock: \"unlock\" without \"lock\" or \"steal\"", &all);
+                        self.error(s, id, e);
+                        return;
+                    }
+                    _ => {
+                        self.error(s, id, syntax_error(&format!("must issue \"unlock\" before new \"{method}\""), &all));
+                        return;
+                    }
+                }
                 match method {
                     "lock" => {
                         let q = self.locks.entry(name.clone()).or_default();
-                        if q.contains(&s) {
-                            self.error(s, id, json!({"error": "duplicate lock", "details": format!("lock {name} already requested")}));
-                            return;
-                        }
                         q.push_back(s);
                         let locked = q.front() == Some(&s);
                         self.reply(s, id, json!({"locked": locked}));
                     }
                     "steal" => {
                         let q = self.locks.entry(name.clone()).or_default();
-                        q.retain(|x| *x != s);
                         let victim = q.front().copied();
                         q.push_front(s);
                         self.reply(s, id, json!({"locked": true}));
@@ -459,6 +484,25 @@ impl Core {
 
     fn holds_lock(&self, s: SessionId, name: &str) -> bool {
         self.locks.get(name).and_then(|q| q.front()) == Some(&s)
+    }
+
+    /// A transaction on a read-only database (`_Server`): its operations up
+    /// to the first that would write run as usual; that one is refused.
+    fn read_only_transact(&mut self, d: usize, ops: &[Value]) -> Vec<Value> {
+        let writes = |op: &Value| matches!(op.get("op").and_then(Value::as_str), Some("insert" | "update" | "mutate" | "delete"));
+        let k = ops.iter().position(writes).unwrap_or(ops.len());
+        let ctx = TxnContext { has_lock: &|_| false, waits_expired: true };
+        let mut results = match self.dbs[d].db.execute(&ops[..k], &ctx) {
+            Outcome::Complete(p) if p.failed => return p.results,
+            Outcome::Complete(p) => p.results,
+            Outcome::Blocked { .. } => return vec![json!({"error": "timed out", "details": "\"wait\" timed out"})],
+        };
+        if let Some(op) = ops.get(k) {
+            let name = op["op"].as_str().unwrap_or_default();
+            let details = format!("{name} operation not allowed on table in reserved database {}", self.dbs[d].name);
+            results.push(json!({"error": "not allowed", "details": details}));
+        }
+        results
     }
 
     /// Runs pending transaction `i`; removes it unless it is still blocked.
@@ -576,13 +620,16 @@ impl Core {
             _ => Version::V3,
         };
         let Some(d) = self.db_param(s, &id, &params, method) else { return };
-        let (Some(mon_id), Some(reqs)) = (params.get(1), params.get(2)) else {
-            self.error(s, id, json!({"error": "syntax error", "details": format!("{method} needs [db, id, requests]")}));
+        if version == Version::V3 && params.len() != 4 {
+            self.error(s, id, syntax_error("invalid parameters", &Value::Array(params)));
             return;
-        };
+        }
+        // A missing id or request object reads as null, which is refused
+        // below (upstream 3.1 crashes on a one-element `monitor`).
+        let (mon_id, reqs) = (params.get(1).unwrap_or(&Value::Null), params.get(2).unwrap_or(&Value::Null));
         let key_str = mon_id.to_string();
         if self.sessions.get(&s).is_some_and(|ss| ss.monitors.contains_key(&key_str)) {
-            self.error(s, id, json!({"error": "duplicate monitor ID"}));
+            self.error(s, id, syntax_error("duplicate monitor ID", mon_id));
             return;
         }
         let monitor = match Monitor::from_json(self.dbs[d].db.schema(), version, reqs) {
@@ -592,6 +639,20 @@ impl Core {
                 return;
             }
         };
+        let since = match params.get(3) {
+            Some(Value::String(t)) => match Uuid::parse(t) {
+                Some(u) => Some(u),
+                None => {
+                    self.error(s, id, syntax_error("last-txn-id must be UUID format.", &params[3]));
+                    return;
+                }
+            },
+            Some(v) if version == Version::V3 => {
+                self.error(s, id, syntax_error("last-txn-id must be string", v));
+                return;
+            }
+            _ => None,
+        };
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (d, method, reqs.to_string()).hash(&mut h);
         let key = h.finish();
@@ -599,7 +660,6 @@ impl Core {
         let result = match version {
             Version::V1 | Version::V2 => monitor.initial(&db.db),
             Version::V3 => {
-                let since = params.get(3).and_then(|v| v.as_str()).and_then(Uuid::parse);
                 let pos = since.and_then(|t| db.history.iter().position(|(x, _)| *x == t));
                 match (since, pos) {
                     (Some(t), _) if t == db.last_txn => json!([true, db.last_txn.to_string(), {}]),
@@ -619,20 +679,20 @@ impl Core {
     }
 
     fn monitor_cond_change(&mut self, s: SessionId, params: Vec<Value>, id: Value) {
-        let (Some(old), Some(new), Some(reqs)) = (params.first(), params.get(1), params.get(2)) else {
-            self.error(s, id, json!({"error": "syntax error", "details": "monitor_cond_change needs [id, new id, requests]"}));
+        let [old, new, reqs] = params.as_slice() else {
+            self.error(s, id, syntax_error("invalid parameters", &Value::Array(params)));
             return;
         };
         let (old_key, new_key) = (old.to_string(), new.to_string());
         let Some(mut entry) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&old_key)) else {
-            self.error(s, id, json!({"error": "unknown monitor"}));
+            self.error(s, id, syntax_error("unknown monitor session", old));
             return;
         };
         if old_key != new_key && self.sessions.get(&s).is_some_and(|ss| ss.monitors.contains_key(&new_key)) {
             if let Some(ss) = self.sessions.get_mut(&s) {
                 ss.monitors.insert(old_key, entry);
             }
-            self.error(s, id, json!({"error": "duplicate monitor ID"}));
+            self.error(s, id, syntax_error("duplicate monitor ID", new));
             return;
         }
         let d = entry.db;
@@ -659,6 +719,11 @@ impl Core {
             }
         }
     }
+}
+
+/// A "syntax error" reply naming the offending JSON, as ovsdb-server sends.
+fn syntax_error(details: &str, syntax: &Value) -> Value {
+    json!({"error": "syntax error", "details": details, "syntax": syntax.to_string()})
 }
 
 /// An update notification around an already-serialized `<table-updates>`.

@@ -12,12 +12,19 @@ pub struct OvsdbError {
     pub tag: &'static str,
     /// A sentence a person can act on.
     pub details: String,
+    /// The offending JSON, serialized (ovsdb-server's `"syntax"` member).
+    pub syntax: Option<String>,
 }
 
 impl OvsdbError {
     /// Builds an error with the given tag and details.
     pub fn new(tag: &'static str, details: impl Into<String>) -> Self {
-        OvsdbError { tag, details: details.into() }
+        OvsdbError { tag, details: details.into(), syntax: None }
+    }
+    /// The same error naming the offending JSON.
+    pub fn at(mut self, json: &serde_json::Value) -> Self {
+        self.syntax = Some(json.to_string());
+        self
     }
     /// `"syntax error"`: the request is not well-formed.
     pub fn syntax(details: impl Into<String>) -> Self {
@@ -41,7 +48,11 @@ impl OvsdbError {
     }
     /// The error as a JSON object for a transaction result.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({"error": self.tag, "details": self.details})
+        let mut o = serde_json::json!({"error": self.tag, "details": self.details});
+        if let Some(s) = &self.syntax {
+            o["syntax"] = serde_json::Value::from(s.as_str());
+        }
+        o
     }
 }
 

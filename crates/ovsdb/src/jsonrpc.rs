@@ -79,9 +79,10 @@ impl Message {
                     Some(Value::Array(a)) => a,
                     _ => return Err(RpcError::Invalid(format!("\"params\" of \"{method}\" must be an array"))),
                 };
+                // A missing id is taken as null (a notification), as
+                // ovsdb-server and the python client do.
                 match id {
-                    None => Err(RpcError::Invalid("request has no \"id\"".into())),
-                    Some(Value::Null) => Ok(Message::Notify { method, params }),
+                    None | Some(Value::Null) => Ok(Message::Notify { method, params }),
                     Some(id) => Ok(Message::Request { method, params, id }),
                 }
             }
@@ -100,13 +101,14 @@ impl Message {
         }
     }
 
-    /// The message as JSON, in the form OVSDB peers send.
+    /// The message as JSON, in the form OVSDB peers send (an error reply
+    /// has no `"result"` member, as ovsdb-server sends it).
     pub fn to_json(&self) -> Value {
         match self {
             Message::Request { method, params, id } => json!({"method": method, "params": params, "id": id}),
             Message::Notify { method, params } => json!({"method": method, "params": params, "id": null}),
             Message::Reply { result, id } => json!({"result": result, "error": null, "id": id}),
-            Message::Error { error, id } => json!({"result": null, "error": error, "id": id}),
+            Message::Error { error, id } => json!({"error": error, "id": id}),
         }
     }
 
@@ -292,12 +294,16 @@ mod tests {
             json!([]),
             json!({"method": 1, "params": [], "id": 1}),
             json!({"method": "x", "params": {}, "id": 1}),
-            json!({"method": "x", "params": []}),
             json!({"result": 1, "error": "e", "id": 1}),
             json!({"result": 1}),
             json!({"method": "x", "params": [], "id": 1, "extra": 0}),
         ] {
             assert!(Message::from_json(bad.clone()).is_err(), "{bad}");
         }
+        assert_eq!(
+            Message::from_json(json!({"method": "x", "params": []})),
+            Ok(Message::Notify { method: "x".into(), params: vec![] })
+        );
+        assert_eq!(Message::Error { error: json!("e"), id: json!(1) }.to_json(), json!({"error": "e", "id": 1}));
     }
 }

@@ -13,7 +13,7 @@ use crate::database::{ChangeSet, Database};
 use crate::datum::Datum;
 use crate::error::OvsdbError;
 use crate::row::Row;
-use crate::schema::{DatabaseSchema, TableSchema, COL_UUID, COL_VERSION};
+use crate::schema::{DatabaseSchema, TableSchema, COL_VERSION};
 
 /// Which notification format a monitor speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,8 +122,10 @@ pub struct Monitor {
 
 impl Monitor {
     /// Parses `<monitor-requests>` (V1) or `<monitor-cond-requests>` (V2/V3).
+    /// Errors are worded as ovsdb-server words them.
     pub fn from_json(schema: &DatabaseSchema, version: Version, requests: &Value) -> Result<Monitor, OvsdbError> {
-        let obj = requests.as_object().ok_or_else(|| OvsdbError::syntax("monitor requests must be an object"))?;
+        let obj =
+            requests.as_object().ok_or_else(|| OvsdbError::syntax("monitor-requests must be object").at(requests))?;
         let mut tables = Vec::with_capacity(obj.len());
         for (tname, reqs) in obj {
             let (t, ts) =
@@ -132,53 +134,64 @@ impl Monitor {
                 Value::Array(a) => a.iter().collect(),
                 v => vec![v],
             };
+            // An empty array watches nothing in the table (as upstream).
             let mut spec = TableSpec { table: t, columns: Vec::new(), select: Select::NONE, filter: Filter::Any(Vec::new()) };
-            if reqs.is_empty() {
-                return Err(OvsdbError::syntax(format!("empty monitor request for table {tname}")));
-            }
+            let failed = |what: String| OvsdbError::syntax(format!("Parsing table {tname} failed: {what}"));
             for r in reqs {
-                let o = r.as_object().ok_or_else(|| OvsdbError::syntax("monitor request must be an object"))?;
+                let o = r.as_object().ok_or_else(|| failed("Object expected.".into()))?;
                 for k in o.keys() {
                     let ok = matches!(k.as_str(), "columns" | "select") || (k == "where" && version != Version::V1);
                     if !ok {
-                        return Err(OvsdbError::syntax(format!("unknown member \"{k}\" in monitor request")));
+                        return Err(failed(format!("Member '{k}' is present but not allowed here.")).at(r));
                     }
                 }
                 match o.get("columns") {
+                    // Every column but _uuid (so _version too, as upstream).
                     None => {
-                        for (c, _) in ts.user_columns() {
-                            if !spec.columns.contains(&c) {
-                                spec.columns.push(c);
+                        for c in 1..ts.columns.len() {
+                            if spec.columns.contains(&c) {
+                                return Err(OvsdbError::syntax("column name mentioned more than once")
+                                    .at(&Value::from(ts.columns[c].name.clone())));
                             }
+                            spec.columns.push(c);
                         }
                     }
-                    Some(Value::Array(cols)) => {
+                    Some(cols_json @ Value::Array(cols)) => {
                         for c in cols {
-                            let name = c.as_str().ok_or_else(|| OvsdbError::syntax("column names must be strings"))?;
+                            let name = c
+                                .as_str()
+                                .ok_or_else(|| OvsdbError::syntax("array of column names expected").at(cols_json))?;
                             let ci = ts.column(name).ok_or_else(|| {
-                                OvsdbError::syntax(format!("{name} is not a valid column name in table {tname}"))
+                                OvsdbError::syntax(format!("{name} is not a valid column name")).at(cols_json)
                             })?;
-                            if ci != COL_UUID && !spec.columns.contains(&ci) {
-                                spec.columns.push(ci);
+                            if spec.columns.contains(&ci) {
+                                return Err(OvsdbError::syntax("column name mentioned more than once").at(cols_json));
                             }
+                            spec.columns.push(ci);
                         }
                     }
-                    Some(_) => return Err(OvsdbError::syntax("\"columns\" must be an array")),
+                    Some(_) => return Err(failed("Type mismatch for member 'columns'.".into()).at(r)),
                 }
                 let select = match o.get("select") {
                     None => Select::ALL,
-                    Some(Value::Object(s)) => {
+                    Some(sj @ Value::Object(s)) => {
                         let flag = |n: &str| -> Result<bool, OvsdbError> {
                             match s.get(n) {
                                 None => Ok(true),
                                 Some(Value::Bool(b)) => Ok(*b),
-                                Some(_) => Err(OvsdbError::syntax(format!("\"{n}\" must be a boolean"))),
+                                Some(_) => Err(OvsdbError::syntax(format!(
+                                    "Parsing table {tname} select failed: Type mismatch for member '{n}'."
+                                ))
+                                .at(sj)),
                             }
                         };
                         Select { initial: flag("initial")?, insert: flag("insert")?, delete: flag("delete")?, modify: flag("modify")? }
                     }
-                    Some(_) => return Err(OvsdbError::syntax("\"select\" must be an object")),
+                    Some(_) => return Err(failed("Type mismatch for member 'select'.".into()).at(r)),
                 };
+                if o.get("where").is_some_and(|w| !w.is_array()) {
+                    return Err(failed("Type mismatch for member 'where'.".into()).at(r));
+                }
                 spec.select = spec.select.union(select);
                 spec.filter.add(ts, o.get("where"))?;
             }
@@ -306,7 +319,9 @@ impl Monitor {
             return Err(OvsdbError::syntax("monitor_cond_change applies only to conditional monitors"));
         }
         let schema = db.schema().clone();
-        let obj = requests.as_object().ok_or_else(|| OvsdbError::syntax("condition updates must be an object"))?;
+        let obj = requests
+            .as_object()
+            .ok_or_else(|| OvsdbError::syntax("monitor-cond-change-requests must be object"))?;
         let mut new_specs = self.tables.clone();
         for (tname, reqs) in obj {
             let (t, ts) =
@@ -314,16 +329,15 @@ impl Monitor {
             let spec = new_specs
                 .iter_mut()
                 .find(|s| s.table == t)
-                .ok_or_else(|| OvsdbError::syntax(format!("table {tname} is not monitored")))?;
-            let reqs: Vec<&Value> = match reqs {
-                Value::Array(a) => a.iter().collect(),
-                v => vec![v],
+                .ok_or_else(|| OvsdbError::syntax(format!("no table named {tname} in monitor session")))?;
+            let Value::Array(reqs) = reqs else {
+                return Err(OvsdbError::syntax(format!("table {tname} no monitor-cond-change JSON array")));
             };
             let mut filter = Filter::Any(Vec::new());
             for r in reqs {
-                let o = r.as_object().ok_or_else(|| OvsdbError::syntax("condition update must be an object"))?;
+                let o = r.as_object().ok_or_else(|| OvsdbError::syntax("Object expected.").at(r))?;
                 if o.contains_key("columns") {
-                    return Err(OvsdbError::syntax("changing the columns of a monitor is not supported"));
+                    return Err(OvsdbError::syntax("changing columns is unsupported").at(r));
                 }
                 filter.add(ts, o.get("where"))?;
             }

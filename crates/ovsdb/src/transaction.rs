@@ -297,7 +297,7 @@ impl<'a> Exec<'a> {
         let prefix = format!("Parsing ovsdb operation {} of {} failed: ", i + 1, n);
         let obj = json
             .as_object()
-            .ok_or_else(|| OvsdbError::syntax(format!("{prefix}operation must be a JSON object")))?;
+            .ok_or_else(|| OvsdbError::syntax(format!("{prefix}Object expected.")))?;
         let mut p = Op { obj, used: Vec::new(), prefix };
         let name = p.req_id("op")?;
         match name {

@@ -125,8 +125,26 @@ fn select_flags_and_bad_requests() {
         json!({"Weak": {"columns": ["nope"]}}),
         json!({"Weak": {"where": []}}),
         json!({"Weak": {"select": {"insert": 1}}}),
-        json!({"Weak": []}),
+        json!({"Weak": [{"columns": ["k"]}, {"columns": ["k", "tag"]}]}),
+        json!({"Weak": {"columns": "k"}}),
     ] {
         assert!(Monitor::from_json(&schema, Version::V1, &bad).is_err(), "{bad}");
     }
+    // An empty request list watches nothing (as ovsdb-server).
+    let none = Monitor::from_json(&schema, Version::V2, &json!({"Weak": []})).unwrap();
+    assert_eq!(none.initial(&d), json!({}));
+}
+
+#[test]
+fn default_columns_include_version_and_uuid_can_be_asked_for() {
+    let mut d = db();
+    let schema = d.schema().clone();
+    let (res, _) = run(&mut d, json!([{"op": "insert", "table": "Weak", "row": {"k": 5}}]));
+    let w = res[0]["uuid"][1].as_str().unwrap().to_string();
+    let all = Monitor::from_json(&schema, Version::V2, &json!({"Weak": {}})).unwrap();
+    let init = all.initial(&d);
+    assert!(init["Weak"][&w]["initial"]["_version"].is_array(), "{init}");
+    assert!(init["Weak"][&w]["initial"].get("_uuid").is_none(), "{init}");
+    let with_uuid = Monitor::from_json(&schema, Version::V1, &json!({"Weak": {"columns": ["_uuid", "k"]}})).unwrap();
+    assert_eq!(with_uuid.initial(&d), json!({"Weak": {w.clone(): {"new": {"_uuid": ["uuid", w], "k": 5}}}}));
 }
