@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod rpc;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -219,10 +221,14 @@ impl Daemon {
         std::fs::read_to_string(&self.pidfile).unwrap().trim().parse().unwrap()
     }
 
-    /// Whether the process is still there.
+    /// Whether the process is still there (a zombie waiting for init to
+    /// reap it, which can take a second here, counts as gone).
     pub fn alive(pid: i32) -> bool {
         // SAFETY: signal 0 only checks that the process exists.
-        unsafe { libc::kill(pid, 0) == 0 }
+        let exists = unsafe { libc::kill(pid, 0) == 0 };
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')));
+        exists && !zombie
     }
 
     /// Sends `signal` and waits (up to 10 s) for the process to go.
@@ -251,4 +257,84 @@ impl Drop for Daemon {
             self.kill(libc::SIGTERM);
         }
     }
+}
+
+/// Whether every upstream binary in `bins` is installed (see [`upstream`]).
+pub fn upstreams(bins: &[&str]) -> bool {
+    bins.iter().all(|b| upstream(b).is_some())
+}
+
+/// A server (rovn's or upstream's) on a fresh database of one of the
+/// shipped schemas, in its own scratch directory; stopped when dropped.
+pub struct Served {
+    /// None only while restarting.
+    pub daemon: Option<Daemon>,
+    pub program: String,
+    pub db: PathBuf,
+    pub sock: PathBuf,
+    pub dir: TempDir,
+}
+
+impl Served {
+    /// `program` (ROVN or "ovsdb-server") serving a new database of `schema`.
+    pub fn start(program: &str, schema: &str) -> Served {
+        let dir = TempDir::new(if program == ROVN { "rovn-srv" } else { "ovs-srv" });
+        let db = dir.path("db");
+        let r = rovn_tool([OsString::from("create"), db.clone().into(), shipped(schema).into()]);
+        assert_eq!(r.code, 0, "create: {}", r.err);
+        let sock = dir.path("db.sock");
+        let daemon = Some(Daemon::start(program, &db, &dir, &sock));
+        Served { daemon, program: program.to_string(), db, sock, dir }
+    }
+
+    /// `unix:SOCKET`, for clients' --db.
+    pub fn target(&self) -> String {
+        format!("unix:{}", self.sock.display())
+    }
+
+    /// Stops the server (SIGTERM).
+    pub fn stop(&mut self) {
+        drop(self.daemon.take());
+        let _ = std::fs::remove_file(&self.sock);
+    }
+
+    /// Starts it again on the same database file and socket.
+    pub fn start_again(&mut self) {
+        assert!(self.daemon.is_none(), "still running");
+        self.daemon = Some(Daemon::start(&self.program, &self.db, &self.dir, &self.sock));
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path("server.log")).unwrap_or_default()
+    }
+
+    /// Whether the server process is still running.
+    pub fn alive(&self) -> bool {
+        self.daemon.as_ref().is_some_and(|d| Daemon::alive(d.pid()))
+    }
+}
+
+/// `PROG --db=TARGET --timeout=10 ARGS...` (ovs-vsctl, ovn-nbctl, ovn-sbctl).
+pub fn ctl(prog: &str, target: &str, args: &[&str]) -> Ran {
+    let mut c = Command::new(prog);
+    c.arg(format!("--db={target}")).arg("--timeout=10").args(args);
+    ran(c.output().unwrap_or_else(|e| panic!("run {prog}: {e}")))
+}
+
+/// Text with every UUID replaced by `<uuid>`.
+pub fn strip_uuids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if i + 36 <= s.len() && s.is_char_boundary(i + 36) && rpc::is_uuid(&s[i..i + 36]) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            let c = s[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }
