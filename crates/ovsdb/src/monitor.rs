@@ -71,33 +71,32 @@ impl Filter {
         }
     }
 
-    /// Adds one request's `where` (requests are OR-ed). For monitors the
-    /// array may hold `true`/`false` besides clauses; absent or empty means
-    /// every row.
+    /// Adds one request's `where`. Unlike a transaction's `where`, a
+    /// monitor's is a disjunction (ovsdb-server(7) §4.1.12: a row is
+    /// watched if it matches one of the conditions); `true` stands for
+    /// every row, `false` for none; absent or empty means every row.
+    /// Requests are OR-ed too.
     fn add(&mut self, ts: &TableSchema, json: Option<&Value>) -> Result<(), OvsdbError> {
-        let mut never = false;
-        let cond = match json {
-            None => Condition::default(),
-            Some(json) => {
-                let arr = json.as_array().ok_or_else(|| OvsdbError::syntax("\"where\" must be an array"))?;
-                let mut clauses = Vec::with_capacity(arr.len());
-                for c in arr {
-                    match c {
-                        Value::Bool(b) => never |= !b,
-                        c => clauses.push(c.clone()),
-                    }
-                }
-                Condition::from_json(ts, &Value::Array(clauses), None)?
-            }
+        let arr = match json {
+            None => &[][..],
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(_) => return Err(OvsdbError::syntax("\"where\" must be an array")),
         };
-        if never {
-            // A false clause: this request covers no row.
+        if arr.is_empty() {
+            *self = Filter::All;
             return Ok(());
         }
-        match self {
-            Filter::All => {}
-            Filter::Any(_) if cond.clauses.is_empty() => *self = Filter::All,
-            Filter::Any(v) => v.push(cond),
+        for c in arr {
+            match c {
+                Value::Bool(true) => *self = Filter::All,
+                Value::Bool(false) => {}
+                c => {
+                    let cond = Condition::from_json(ts, &Value::Array(vec![c.clone()]), None)?;
+                    if let Filter::Any(v) = self {
+                        v.push(cond);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -107,9 +106,37 @@ impl Filter {
 #[derive(Debug, Clone, PartialEq)]
 struct TableSpec {
     table: usize,
-    columns: Vec<usize>,
+    /// Each watched column with the kinds of change its request selected
+    /// (a request's `select` applies to its own columns, as upstream).
+    columns: Vec<(usize, Select)>,
+    /// The union of the columns' selections.
     select: Select,
     filter: Filter,
+}
+
+/// A kind of change, to pick the columns that report it.
+#[derive(Clone, Copy)]
+enum Kind {
+    Initial,
+    Insert,
+    Delete,
+    Modify,
+}
+
+impl TableSpec {
+    /// The columns whose request selected `kind`.
+    fn cols(&self, kind: Kind) -> Vec<usize> {
+        self.columns
+            .iter()
+            .filter(|(_, s)| match kind {
+                Kind::Initial => s.initial,
+                Kind::Insert => s.insert,
+                Kind::Delete => s.delete,
+                Kind::Modify => s.modify,
+            })
+            .map(|(c, _)| *c)
+            .collect()
+    }
 }
 
 /// One client monitor.
@@ -138,6 +165,7 @@ impl Monitor {
             let mut spec = TableSpec { table: t, columns: Vec::new(), select: Select::NONE, filter: Filter::Any(Vec::new()) };
             let failed = |what: String| OvsdbError::syntax(format!("Parsing table {tname} failed: {what}"));
             for r in reqs {
+                let first_col = spec.columns.len();
                 let o = r.as_object().ok_or_else(|| failed("Object expected.".into()))?;
                 for k in o.keys() {
                     let ok = matches!(k.as_str(), "columns" | "select") || (k == "where" && version != Version::V1);
@@ -149,11 +177,11 @@ impl Monitor {
                     // Every column but _uuid (so _version too, as upstream).
                     None => {
                         for c in 1..ts.columns.len() {
-                            if spec.columns.contains(&c) {
+                            if spec.columns.iter().any(|(x, _)| *x == c) {
                                 return Err(OvsdbError::syntax("column name mentioned more than once")
                                     .at(&Value::from(ts.columns[c].name.clone())));
                             }
-                            spec.columns.push(c);
+                            spec.columns.push((c, Select::NONE));
                         }
                     }
                     Some(cols_json @ Value::Array(cols)) => {
@@ -164,10 +192,10 @@ impl Monitor {
                             let ci = ts.column(name).ok_or_else(|| {
                                 OvsdbError::syntax(format!("{name} is not a valid column name")).at(cols_json)
                             })?;
-                            if spec.columns.contains(&ci) {
+                            if spec.columns.iter().any(|(x, _)| *x == ci) {
                                 return Err(OvsdbError::syntax("column name mentioned more than once").at(cols_json));
                             }
-                            spec.columns.push(ci);
+                            spec.columns.push((ci, Select::NONE));
                         }
                     }
                     Some(_) => return Err(failed("Type mismatch for member 'columns'.".into()).at(r)),
@@ -192,10 +220,13 @@ impl Monitor {
                 if o.get("where").is_some_and(|w| !w.is_array()) {
                     return Err(failed("Type mismatch for member 'where'.".into()).at(r));
                 }
+                for c in &mut spec.columns[first_col..] {
+                    c.1 = select;
+                }
                 spec.select = spec.select.union(select);
                 spec.filter.add(ts, o.get("where"))?;
             }
-            spec.columns.sort_unstable();
+            spec.columns.sort_unstable_by_key(|(c, _)| *c);
             tables.push(spec);
         }
         tables.sort_by_key(|s| s.table);
@@ -217,11 +248,12 @@ impl Monitor {
                 continue;
             }
             rows.sort_by_key(|r| r.uuid());
+            let cols = spec.cols(Kind::Initial);
             let mut t = Map::new();
             for r in rows {
                 let v = match self.version {
-                    Version::V1 => single("new", row_json(ts, r, &spec.columns, false)),
-                    _ => single("initial", row_json(ts, r, &spec.columns, true)),
+                    Version::V1 => single("new", row_json(ts, r, &cols, false)),
+                    _ => single("initial", row_json(ts, r, &cols, true)),
                 };
                 t.insert(r.uuid().to_string(), v);
             }
@@ -241,6 +273,8 @@ impl Monitor {
             }
             let Some(spec) = specs.peek().filter(|s| s.table == *t) else { continue };
             let ts = &schema.tables[*t];
+            let (insert_cols, delete_cols, modify_cols) =
+                (spec.cols(Kind::Insert), spec.cols(Kind::Delete), spec.cols(Kind::Modify));
             let mut rows = Map::new();
             for ch in changes {
                 let old = ch.old.as_deref().filter(|r| spec.filter.matches(ts, r));
@@ -252,8 +286,8 @@ impl Monitor {
                             continue;
                         }
                         match self.version {
-                            Version::V1 => single("new", row_json(ts, n, &spec.columns, false)),
-                            _ => single("insert", row_json(ts, n, &spec.columns, true)),
+                            Version::V1 => single("new", row_json(ts, n, &insert_cols, false)),
+                            _ => single("insert", row_json(ts, n, &insert_cols, true)),
                         }
                     }
                     (Some(o), None) => {
@@ -261,7 +295,7 @@ impl Monitor {
                             continue;
                         }
                         match self.version {
-                            Version::V1 => single("old", row_json(ts, o, &spec.columns, false)),
+                            Version::V1 => single("old", row_json(ts, o, &delete_cols, false)),
                             _ => single("delete", Value::Null),
                         }
                     }
@@ -270,7 +304,7 @@ impl Monitor {
                             continue;
                         }
                         let changed: Vec<usize> =
-                            spec.columns.iter().copied().filter(|&c| o.values[c] != n.values[c]).collect();
+                            modify_cols.iter().copied().filter(|&c| o.values[c] != n.values[c]).collect();
                         if changed.is_empty() {
                             continue;
                         }
@@ -278,7 +312,7 @@ impl Monitor {
                             Version::V1 => {
                                 let mut m = Map::new();
                                 m.insert("old".into(), row_json(ts, o, &changed, false));
-                                m.insert("new".into(), row_json(ts, n, &spec.columns, false));
+                                m.insert("new".into(), row_json(ts, n, &modify_cols, false));
                                 Value::Object(m)
                             }
                             _ => {
@@ -360,7 +394,7 @@ impl Monitor {
             let mut t = Map::new();
             for (r, was, is) in rows {
                 if is && !was && new.select.insert {
-                    t.insert(r.uuid().to_string(), single("insert", row_json(ts, r, &new.columns, true)));
+                    t.insert(r.uuid().to_string(), single("insert", row_json(ts, r, &new.cols(Kind::Insert), true)));
                 } else if was && !is && new.select.delete {
                     t.insert(r.uuid().to_string(), single("delete", Value::Null));
                 }

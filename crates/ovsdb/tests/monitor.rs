@@ -148,3 +148,60 @@ fn default_columns_include_version_and_uuid_can_be_asked_for() {
     let with_uuid = Monitor::from_json(&schema, Version::V1, &json!({"Weak": {"columns": ["_uuid", "k"]}})).unwrap();
     assert_eq!(with_uuid.initial(&d), json!({"Weak": {w.clone(): {"new": {"_uuid": ["uuid", w], "k": 5}}}}));
 }
+
+#[test]
+fn a_monitor_where_is_a_disjunction() {
+    let mut d = db();
+    let schema = d.schema().clone();
+    let (r, _) = run(
+        &mut d,
+        json!([{"op": "insert", "table": "Weak", "row": {"k": 1}},
+               {"op": "insert", "table": "Weak", "row": {"k": 2}},
+               {"op": "insert", "table": "Weak", "row": {"k": 3}}]),
+    );
+    let uuids: Vec<String> = r.iter().map(|x| x["uuid"][1].as_str().unwrap().to_string()).collect();
+    let rows_of = |m: &Monitor| -> Vec<String> {
+        let mut v: Vec<String> = m.initial(&d)["Weak"].as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    // Clauses are OR-ed (ovn-controller asks for "datapath == A, datapath == B, ...").
+    let m = Monitor::from_json(&schema, Version::V2, &json!({"Weak": [{"where": [["k", "==", 1], ["k", "==", 3]]}]})).unwrap();
+    assert_eq!(rows_of(&m), sorted(vec![uuids[0].clone(), uuids[2].clone()]));
+    // `false` adds nothing, `true` everything.
+    let m = Monitor::from_json(&schema, Version::V2, &json!({"Weak": [{"where": [["k", "==", 2], false]}]})).unwrap();
+    assert_eq!(rows_of(&m), vec![uuids[1].clone()]);
+    let m = Monitor::from_json(&schema, Version::V2, &json!({"Weak": [{"where": [["k", "==", 2], true]}]})).unwrap();
+    assert_eq!(rows_of(&m), sorted(uuids.clone()));
+    let m = Monitor::from_json(&schema, Version::V2, &json!({"Weak": [{"where": [false]}]})).unwrap();
+    assert_eq!(rows_of(&m), Vec::<String>::new());
+}
+
+#[test]
+fn each_request_selects_for_its_own_columns() {
+    let mut d = db();
+    let schema = d.schema().clone();
+    // `k` is reported on every kind of change, `tag` only on modifications.
+    let m = Monitor::from_json(
+        &schema,
+        Version::V1,
+        &json!({"Weak": [{"columns": ["k"]},
+                         {"columns": ["tag"], "select": {"initial": false, "insert": false, "delete": false}}]}),
+    )
+    .unwrap();
+    let (r, cs) = run(&mut d, json!([{"op": "insert", "table": "Weak", "row": {"k": 1, "tag": "a"}}]));
+    let w = r[0]["uuid"][1].as_str().unwrap().to_string();
+    assert_eq!(m.update(&schema, &cs.unwrap()), Some(json!({"Weak": {w.clone(): {"new": {"k": 1}}}})));
+    assert_eq!(m.initial(&d), json!({"Weak": {w.clone(): {"new": {"k": 1}}}}));
+    let (_, cs) = run(&mut d, json!([{"op": "update", "table": "Weak", "where": [], "row": {"tag": "b"}}]));
+    assert_eq!(
+        m.update(&schema, &cs.unwrap()),
+        Some(json!({"Weak": {w.clone(): {"old": {"tag": "a"}, "new": {"k": 1, "tag": "b"}}}}))
+    );
+    let (_, cs) = run(&mut d, json!([{"op": "delete", "table": "Weak", "where": []}]));
+    assert_eq!(m.update(&schema, &cs.unwrap()), Some(json!({"Weak": {w: {"old": {"k": 1}}}})));
+}

@@ -24,8 +24,7 @@ fn transcript(prog: &str, server: &Served, script: &[&[&str]]) -> Vec<String> {
     let mut first_uuid: Option<String> = None;
     let mut out = Vec::new();
     for cmd in script {
-        let args: Vec<String> =
-            cmd.iter().map(|a| a.replace("$DP", first_uuid.as_deref().unwrap_or("$DP"))).collect();
+        let args: Vec<String> = cmd.iter().map(|a| a.replace("$DP", first_uuid.as_deref().unwrap_or("$DP"))).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = ctl(prog, &server.target(), &args);
         if first_uuid.is_none() && r.out.trim().len() == 36 {
@@ -65,7 +64,14 @@ const VSCTL: &[&[&str]] = &[
     &["--no-wait", "add-br", "br0"],
     &["--no-wait", "add-port", "br0", "p1", "--", "set", "Interface", "p1", "type=internal"],
     &["--no-wait", "add-port", "br0", "p2"],
-    &["--no-wait", "set", "Interface", "p1", "external_ids:iface-id=lp1", "external_ids:attached-mac=00:00:00:00:00:01"],
+    &[
+        "--no-wait",
+        "set",
+        "Interface",
+        "p1",
+        "external_ids:iface-id=lp1",
+        "external_ids:attached-mac=00:00:00:00:00:01",
+    ],
     &["--no-wait", "set", "Open_vSwitch", ".", "external_ids:system-id=hv1", "external_ids:ovn-encap-ip=192.168.0.1"],
     &["--no-wait", "add", "Bridge", "br0", "protocols", "OpenFlow13", "OpenFlow15"],
     &["list", "Interface", "p1"],
@@ -115,7 +121,14 @@ const SBCTL: &[&[&str]] = &[
     &["set", "Chassis", "hv1", "external_ids:foo=bar", "other_config:ovn-bridge-mappings=phys:br-phy"],
     &["--columns=name,external_ids,other_config", "list", "Chassis", "hv1"],
     &["--bare", "--columns=ip,type", "find", "Encap", "chassis_name=hv2"],
-    &["create", "Port_Binding", "logical_port=lp1", "datapath=$DP", "tunnel_key=1", "mac=\"00:00:00:00:00:01 10.0.0.1\""],
+    &[
+        "create",
+        "Port_Binding",
+        "logical_port=lp1",
+        "datapath=$DP",
+        "tunnel_key=1",
+        "mac=\"00:00:00:00:00:01 10.0.0.1\"",
+    ],
     &["create", "Port_Binding", "logical_port=lp2", "datapath=$DP", "tunnel_key=2", "type=patch", "options:peer=lp9"],
     &["lsp-bind", "lp1", "hv1"],
     &["lsp-bind", "lp1", "hv2"],
