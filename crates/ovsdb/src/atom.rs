@@ -167,10 +167,10 @@ fn parse_uuid_json(
     Err(syntax_at(json, "expected [\"uuid\", <string>] or [\"named-uuid\", <string>]"))
 }
 
-/// A "syntax error" about a piece of JSON.
+/// A "syntax error" about a piece of JSON (named in the error's `syntax`
+/// member, as ovsdb-server does).
 pub(crate) fn syntax_at(json: &Value, msg: impl Into<String>) -> OvsdbError {
-    let _ = json;
-    OvsdbError::syntax(msg)
+    OvsdbError::syntax(msg).at(json)
 }
 
 impl PartialEq for Atom {

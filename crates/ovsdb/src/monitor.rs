@@ -91,7 +91,8 @@ impl Filter {
                 Value::Bool(true) => *self = Filter::All,
                 Value::Bool(false) => {}
                 c => {
-                    let cond = Condition::from_json(ts, &Value::Array(vec![c.clone()]), None)?;
+                    let cond = Condition::from_json(ts, &Value::Array(vec![c.clone()]), None)
+                        .map_err(|e| if e.syntax.is_none() { e.at(c) } else { e })?;
                     if let Filter::Any(v) = self {
                         v.push(cond);
                     }

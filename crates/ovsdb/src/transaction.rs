@@ -333,7 +333,7 @@ impl<'a> Exec<'a> {
                     Err(OvsdbError::new("not owner", format!("Asserted lock {lock} not held.")).into())
                 }
             }
-            other => Err(p.err(format_args!("No operation \"{other}\"")).into()),
+            other => Err(p.err(format_args!("No operation \"{other}\"")).at(json).into()),
         }
     }
 

@@ -1,0 +1,345 @@
+//! Bad input against `rovn ovsdb-server`: malformed or wrong requests get
+//! the same error replies as from the real ovsdb-server 3.1 (or the same
+//! closed connection), except where upstream is wrong (recorded below);
+//! and no abuse — garbage, oversized or deeply nested messages, peers
+//! vanishing mid-message or mid-transaction, hundreds of half-open
+//! connections — takes the server down or disturbs a well-behaved client.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use common::rpc::{is_uuid, Rpc};
+use common::{upstreams, Served, ROVN};
+use ovsdb::jsonrpc::Message;
+use serde_json::{json, Value};
+
+/// What a server answered to one case: every message up to the reply to a
+/// final echo, or the connection closing.
+fn answers(served: &Served, msgs: &[&str]) -> Vec<Value> {
+    let mut c = Rpc::connect(&served.sock);
+    for m in msgs {
+        if !c.send_raw(m.as_bytes()) {
+            return vec![json!("closed")];
+        }
+    }
+    c.send_raw(br#"{"method":"echo","params":["end"],"id":"end"}"#);
+    let mut out = Vec::new();
+    loop {
+        match c.recv(Duration::from_secs(5)) {
+            None => {
+                out.push(json!("closed"));
+                return out;
+            }
+            Some(Message::Reply { id, .. }) if id == "end" => return out,
+            Some(m) => out.push(mask(&m.to_json())),
+        }
+    }
+}
+
+/// UUIDs masked (row order and ids differ between servers).
+fn mask(v: &Value) -> Value {
+    match v {
+        Value::String(s) if is_uuid(s) => json!("<uuid>"),
+        Value::Array(a) => Value::Array(a.iter().map(mask).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), mask(x))).collect()),
+        v => v.clone(),
+    }
+}
+
+const NB: &str = "OVN_Northbound";
+
+/// Requests that must be answered exactly as upstream answers them.
+fn cases() -> Vec<(&'static str, Vec<String>)> {
+    let r = |method: &str, params: Value| json!({"method": method, "params": params, "id": 1}).to_string();
+    let mon = |method: &str, reqs: Value| r(method, json!([NB, "m", reqs]));
+    vec![
+        ("unknown method", vec![r("nosuch", json!([]))]),
+        ("unknown method, notification", vec![json!({"method": "nosuch", "params": [], "id": null}).to_string()]),
+        ("params not an array", vec![r#"{"method":"echo","params":{},"id":1}"#.into()]),
+        ("transact params not an array", vec![r#"{"method":"transact","params":"x","id":1}"#.into()]),
+        ("transact without db", vec![r("transact", json!([]))]),
+        ("transact, db not a string", vec![r("transact", json!([1]))]),
+        ("transact, unknown db", vec![r("transact", json!(["Nope"]))]),
+        ("transact, no operations", vec![r("transact", json!([NB]))]),
+        ("transact, operation not an object", vec![r("transact", json!([NB, 5])), r("transact", json!([NB, "x"]))]),
+        ("transact, unknown operation", vec![r("transact", json!([NB, {"op": "bogus"}]))]),
+        ("get_schema without db", vec![r("get_schema", json!([])), r("get_schema", json!([5]))]),
+        ("get_schema, unknown db", vec![r("get_schema", json!(["Nope"]))]),
+        ("get_schema _Server", vec![r("get_schema", json!(["_Server"]))]),
+        ("list_dbs with params", vec![r("list_dbs", json!([1, 2]))]),
+        ("monitor, unknown db", vec![r("monitor", json!(["Nope", "m", {}]))]),
+        ("monitor_cond, unknown db", vec![r("monitor_cond", json!(["Nope", "m", {}]))]),
+        ("monitor, requests not an object", vec![mon("monitor", json!(5))]),
+        ("monitor, unknown table", vec![mon("monitor", json!({"Nope": {}}))]),
+        ("monitor, request not an object", vec![mon("monitor", json!({"ACL": 5}))]),
+        ("monitor, unknown member", vec![mon("monitor", json!({"ACL": {"bogus": 1}}))]),
+        ("monitor, where in v1", vec![mon("monitor", json!({"ACL": {"where": []}}))]),
+        ("monitor, unknown column", vec![mon("monitor", json!({"ACL": {"columns": ["nope"]}}))]),
+        ("monitor, columns not an array", vec![mon("monitor", json!({"ACL": {"columns": "x"}}))]),
+        ("monitor, column not a string", vec![mon("monitor_cond", json!({"ACL": {"columns": [5]}}))]),
+        ("monitor, column twice", vec![mon("monitor", json!({"ACL": [{"columns": ["name"]}, {"columns": ["name"]}]}))]),
+        ("monitor, select not an object", vec![mon("monitor", json!({"ACL": {"select": 5}}))]),
+        ("monitor, select flag not a boolean", vec![mon("monitor", json!({"ACL": {"select": {"insert": 5}}}))]),
+        ("monitor, empty request list", vec![mon("monitor", json!({"ACL": []}))]),
+        ("monitor_cond, where not an array", vec![mon("monitor_cond", json!({"ACL": {"where": 5}}))]),
+        (
+            "monitor_cond, where on an unknown column",
+            vec![mon("monitor_cond", json!({"ACL": {"where": [["nope", "==", 1]]}}))],
+        ),
+        (
+            "monitor_cond, where of the wrong type",
+            vec![mon("monitor_cond", json!({"ACL": {"where": [["name", "==", 1]]}}))],
+        ),
+        ("monitor_cond_since without last id", vec![mon("monitor_cond_since", json!({"ACL": {}}))]),
+        ("monitor_cond_since, unknown db", vec![r("monitor_cond_since", json!(["Nope", "m", {}, null]))]),
+        ("monitor_cond_since, id not a string", vec![r("monitor_cond_since", json!([NB, "m", {"ACL": {}}, 5]))]),
+        ("monitor_cond_since, id not a uuid", vec![r("monitor_cond_since", json!([NB, "m", {"ACL": {}}, "notauuid"]))]),
+        ("duplicate monitor id", vec![mon("monitor_cond", json!({"ACL": {}})), mon("monitor", json!({"ACL": {}}))]),
+        ("monitor_cancel without id", vec![r("monitor_cancel", json!([]))]),
+        ("monitor_cancel, unknown id", vec![r("monitor_cancel", json!(["zz"]))]),
+        (
+            "monitor_cancel twice",
+            vec![
+                mon("monitor_cond", json!({"ACL": {}})),
+                r("monitor_cancel", json!(["m"])),
+                r("monitor_cancel", json!(["m"])),
+            ],
+        ),
+        ("monitor_cond_change, wrong params", vec![r("monitor_cond_change", json!(["m"]))]),
+        ("monitor_cond_change, unknown monitor", vec![r("monitor_cond_change", json!(["zz", "zz", {}]))]),
+        (
+            "monitor_cond_change, requests not an object",
+            vec![mon("monitor_cond", json!({"ACL": {}})), r("monitor_cond_change", json!(["m", "m", 5]))],
+        ),
+        (
+            "monitor_cond_change, unknown table",
+            vec![mon("monitor_cond", json!({"ACL": {}})), r("monitor_cond_change", json!(["m", "m", {"Nope": [{}]}]))],
+        ),
+        (
+            "monitor_cond_change, table not monitored",
+            vec![mon("monitor_cond", json!({"ACL": {}})), r("monitor_cond_change", json!(["m", "m", {"NAT": [{}]}]))],
+        ),
+        (
+            "monitor_cond_change, not an array",
+            vec![
+                mon("monitor_cond", json!({"ACL": {}})),
+                r("monitor_cond_change", json!(["m", "m", {"ACL": {"where": [true]}}])),
+            ],
+        ),
+        (
+            "monitor_cond_change, columns",
+            vec![
+                mon("monitor_cond", json!({"ACL": {}})),
+                r("monitor_cond_change", json!(["m", "m", {"ACL": [{"columns": ["name"]}]}])),
+            ],
+        ),
+        (
+            "monitor_cond_change, new id taken",
+            vec![
+                mon("monitor_cond", json!({"ACL": {}})),
+                r("monitor_cond", json!([NB, "n", {"ACL": {}}])),
+                r("monitor_cond_change", json!(["m", "n", {}])),
+            ],
+        ),
+        ("lock without name", vec![r("lock", json!([])), r("steal", json!([5])), r("unlock", json!(["x", "y"]))]),
+        ("lock twice", vec![r("lock", json!(["l"])), r("lock", json!(["l"])), r("steal", json!(["l"]))]),
+        ("unlock twice", vec![r("steal", json!(["l"])), r("unlock", json!(["l"])), r("unlock", json!(["l"]))]),
+        ("request without id", vec![r#"{"method":"echo","params":["x"]}"#.into()]),
+        (
+            "_Server is read-only",
+            vec![r(
+                "transact",
+                json!(["_Server", {"op": "select", "table": "Database", "where": [["name", "==", "_Server"]], "columns": ["name"]},
+                                                          {"op": "delete", "table": "Database", "where": []}]),
+            )],
+        ),
+        ("malformed JSON", vec!["{bad json}".into()]),
+        ("not an object", vec!["[1,2]".into()]),
+        ("a string", vec![r#""str""#.into()]),
+        ("unknown member", vec![r#"{"method":"echo","params":[],"id":1,"x":2}"#.into()]),
+        ("no method", vec![r#"{"id":1}"#.into()]),
+        ("reply with both result and error", vec![r#"{"result":1,"error":2,"id":1}"#.into()]),
+    ]
+}
+
+#[test]
+fn bad_requests_get_the_same_answers_as_from_the_real_server() {
+    if !upstreams(&["ovsdb-server"]) {
+        return;
+    }
+    let (ours, real) = std::thread::scope(|sc| {
+        let real = sc.spawn(|| Served::start("ovsdb-server", "ovn-nb.ovsschema"));
+        (Served::start(ROVN, "ovn-nb.ovsschema"), real.join().expect("start ovsdb-server"))
+    });
+    let mut failures = Vec::new();
+    for (name, msgs) in cases() {
+        let msgs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+        let (got, want) = (answers(&ours, &msgs), answers(&real, &msgs));
+        if got != want {
+            failures.push(format!("{name}:\n  rovn:     {}\n  upstream: {}", json!(got), json!(want)));
+        }
+    }
+    assert!(failures.is_empty(), "rovn and ovsdb-server answer differently:\n{}", failures.join("\n"));
+    assert!(real.alive() && ours.alive());
+}
+
+/// Where upstream is wrong, rovn does what the specification says.
+#[test]
+fn where_upstream_is_wrong() {
+    let ours = Served::start(ROVN, "ovn-nb.ovsschema");
+    let r = |method: &str, params: Value, id: Value| json!({"method": method, "params": params, "id": id}).to_string();
+    // ovsdb-server 3.1 reads past the end of a `monitor` request's params
+    // when it has fewer than three: it crashes, or drops the connection.
+    for params in [json!([NB]), json!([NB, "m"])] {
+        let got = answers(&ours, &[&r("monitor", params, json!(1))]);
+        let e = json!({"error": "syntax error", "details": "monitor-requests must be object", "syntax": "null"});
+        assert_eq!(got, vec![json!({"id": 1, "error": e})]);
+    }
+    // RFC 7047 §4.1.4: a canceled transaction is answered with an error
+    // "canceled"; ovsdb-server 3.1 never answers it at all.
+    let wait = json!([NB, {"op": "wait", "table": "Logical_Switch", "where": [["name", "==", "x"]], "columns": ["name"],
+                            "until": "!=", "rows": [], "timeout": 100000}]);
+    let got = answers(&ours, &[&r("transact", wait, json!("w")), &r("cancel", json!(["w"]), Value::Null)]);
+    assert_eq!(got, vec![json!({"id": "w", "error": "canceled"})]);
+    // A reply nobody asked for is ignored (upstream drops the connection;
+    // ignoring it keeps replies to the server's echo probes harmless).
+    let got = answers(&ours, &[r#"{"result":[],"error":null,"id":"zz"}"#]);
+    assert_eq!(got, Vec::<Value>::new());
+    // `monitor_cond_change` on a `monitor` (v1) monitor: refused (upstream
+    // accepts the condition and then ignores it).
+    let got = answers(
+        &ours,
+        &[
+            &r("monitor", json!([NB, "m", {"ACL": {}}]), json!(1)),
+            &r("monitor_cond_change", json!(["m", "m", {"ACL": [{"where": [false]}]}]), json!(2)),
+        ],
+    );
+    assert_eq!(got[1]["error"]["error"], "syntax error", "{got:?}");
+}
+
+/// A client that behaves: watches Logical_Switch rows, adds one now and
+/// then, and must see every one of them.
+struct Witness {
+    watch: Rpc,
+    write: Rpc,
+    added: Vec<String>,
+    seen: Vec<String>,
+}
+
+impl Witness {
+    fn new(served: &Served) -> Witness {
+        let mut watch = Rpc::connect(&served.sock);
+        watch.ok("monitor_cond", json!([NB, "w", {"Logical_Switch": [{"columns": ["name"]}]}]));
+        Witness { watch, write: Rpc::connect(&served.sock), added: Vec::new(), seen: Vec::new() }
+    }
+
+    /// Adds a switch; checks that the watcher is told, and that both
+    /// connections still answer.
+    fn check(&mut self, after: &str) {
+        let name = format!("sw{}", self.added.len());
+        self.write.transact(NB, json!([{"op": "insert", "table": "Logical_Switch", "row": {"name": name}}]));
+        self.added.push(name);
+        for m in self.watch.sync() {
+            if let Message::Notify { method, params } = m {
+                assert_eq!(method, "update2");
+                for row in params[1]["Logical_Switch"].as_object().unwrap().values() {
+                    self.seen.push(row["insert"]["name"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        // Other clients' commits may land in between: compare as sets.
+        let (mut seen, mut added) = (self.seen.clone(), self.added.clone());
+        seen.sort();
+        added.sort();
+        assert_eq!(seen, added, "after {after}: the watcher missed updates");
+    }
+}
+
+/// Sends `bytes` on a new connection and says whether the server then
+/// closed it.
+fn closed_after(served: &Served, bytes: &[u8]) -> bool {
+    let mut c = Rpc::connect(&served.sock);
+    c.send_raw(bytes);
+    c.closes_within(Duration::from_secs(10))
+}
+
+#[test]
+fn bad_input_never_takes_the_server_down() {
+    let served = Served::start(ROVN, "ovn-nb.ovsschema");
+    let mut w = Witness::new(&served);
+    w.check("starting");
+    for (what, bytes) in [
+        ("malformed JSON", b"{\"method\": nope}".to_vec()),
+        ("a non-object message", b"[1,2,3]".to_vec()),
+        ("a bare string", b"\"hello\"".to_vec()),
+        ("wrong params", br#"{"method":"transact","params":{"db":1},"id":1}"#.to_vec()),
+        ("invalid UTF-8", b"{\"method\":\"echo\",\"params\":[\"\xff\xfe\"],\"id\":1}".to_vec()),
+        ("a number out of range", br#"{"method":"echo","params":[1e999],"id":1}"#.to_vec()),
+        ("deep nesting", [vec![b'['; 100_000], vec![b']'; 100_000]].concat()),
+    ] {
+        assert!(closed_after(&served, &bytes), "{what}: the connection stays open");
+        w.check(what);
+    }
+    // Errors that keep the connection: it goes on working.
+    let mut c = Rpc::connect(&served.sock);
+    for (method, params) in
+        [("nosuch", json!([])), ("transact", json!(["Nope"])), ("monitor", json!([NB, 1, {"Nope": {}}]))]
+    {
+        assert!(matches!(c.call(method, params).0, Message::Error { .. }));
+    }
+    assert_eq!(c.ok("echo", json!(["still here"])), json!(["still here"]));
+    w.check("errors");
+
+    // An oversized message: refused as soon as it crosses the limit.
+    let mut big = UnixStream::connect(&served.sock).unwrap();
+    let _ = big.write_all(br#"{"method":"echo","params":[""#);
+    let chunk = vec![b'a'; 1 << 20];
+    let mut sent = 0;
+    while sent <= ovsdb_server::shell::MAX_MESSAGE + (1 << 20) {
+        if big.write_all(&chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let max = ovsdb_server::shell::MAX_MESSAGE;
+    assert!(
+        sent + (1 << 20) >= max && sent <= max + (2 << 20),
+        "the server read {sent} bytes of one message (limit {max})"
+    );
+    drop(big);
+    w.check("an oversized message");
+
+    // Peers that vanish: mid-message, mid-transaction, with a blocked
+    // transaction, without reading a reply.
+    for bytes in [
+        &br#"{"method":"transact","params":["OVN_Northbound",{"op":"insert","table":"Logical_Switch","row":{"name":"#[..],
+        br#"{"method":"transact","params":["OVN_Northbound",{"op":"wait","table":"Logical_Switch","where":[],"columns":["name"],"until":"==","rows":[],"timeout":60000}],"id":1}"#,
+        br#"{"method":"transact","params":["OVN_Northbound",{"op":"insert","table":"Logical_Switch","row":{"name":"vanished"}}],"id":1}"#,
+        br#"{"method":"monitor","params":["OVN_Northbound",1,{"Logical_Switch":{}}],"id":1}"#,
+    ] {
+        let mut c = UnixStream::connect(&served.sock).unwrap();
+        c.write_all(bytes).unwrap();
+        drop(c);
+    }
+    // The complete transaction of a vanished peer commits (it may land
+    // before or after the witness's); the half-sent one does not.
+    w.added.push("vanished".into());
+    w.check("peers that vanished");
+
+    // Hundreds of half-open connections, each stuck mid-message.
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let mut c = UnixStream::connect(&served.sock).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        c.write_all(br#"{"method":"echo","par"#).unwrap();
+        idle.push(c);
+        if i % 100 == 99 {
+            w.check("half-open connections");
+        }
+    }
+    drop(idle);
+    w.check("closing the half-open connections");
+    assert!(served.alive(), "the server died:\n{}", served.log());
+}
