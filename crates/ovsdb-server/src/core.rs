@@ -428,18 +428,16 @@ impl Core {
                         return;
                     }
                 };
-                let mine = self.locks.get(&name).is_some_and(|q| q.contains(&s));
-                match method {
-                    _ if mine == (method == "unlock") => {}
-                    "unlock" => {
-                        let e = syntax_error("unlock: \"unlock\" without \"lock\" or \"steal\"", &all);
-                        self.error(s, id, e);
-                        return;
-                    }
-                    _ => {
-                        self.error(s, id, syntax_error(&format!("must issue \"unlock\" before new \"{method}\""), &all));
-                        return;
-                    }
+                // Holding the lock or waiting for it, as upstream counts.
+                let requested = self.locks.get(&name).is_some_and(|q| q.contains(&s));
+                if method == "unlock" && !requested {
+                    let e = syntax_error("unlock: \"unlock\" without \"lock\" or \"steal\"", &all);
+                    self.error(s, id, e);
+                    return;
+                }
+                if method != "unlock" && requested {
+                    self.error(s, id, syntax_error(&format!("must issue \"unlock\" before new \"{method}\""), &all));
+                    return;
                 }
                 match method {
                     "lock" => {
