@@ -101,6 +101,12 @@ fn normalize(v: &Value, names: &BTreeMap<&str, &str>, key: Option<&str>) -> Valu
                     elems.sort_by_key(|x| x.to_string());
                 }
             }
+            // A bare list of UUID atoms (a set as the replica holds it) is
+            // ordered by the real UUIDs, which differ between servers: order
+            // it by the names they map to.
+            if items.len() > 1 && items.iter().all(|x| x.get(0) == Some(&json!("uuid"))) {
+                items.sort_by_key(|x| x.to_string());
+            }
             Value::Array(items)
         }
         Value::Object(o) => {
