@@ -110,15 +110,7 @@ fn committed_fixture_parses_and_annotates() {
             Flow::from_json(&j).unwrap_or_else(|| panic!("bad flow {l}"))
         })
         .collect();
-    assert!(flows.len() > 200, "fixture has only {} flows", flows.len());
-    let failures = check_flows(&flows);
-    assert!(
-        failures.is_empty(),
-        "{} of {} flows fail:\n{}",
-        failures.len(),
-        flows.len(),
-        failures.join("\n")
-    );
+    assert_all_pass(&flows, "the fixture");
 }
 
 #[test]
@@ -144,15 +136,7 @@ fn upstream_northd_flows_parse_and_annotate() {
     let sb = Sandbox::start();
     sb.build_topology();
     let flows = sb.logical_flows();
-    assert!(flows.len() > 200, "northd wrote only {} flows", flows.len());
-    let failures = check_flows(&flows);
-    assert!(
-        failures.is_empty(),
-        "{} of {} flows fail:\n{}",
-        failures.len(),
-        flows.len(),
-        failures.join("\n")
-    );
+    assert_all_pass(&flows, "northd's dump");
 
     differential_against_ovn_trace(&sb);
 
@@ -717,4 +701,17 @@ impl Drop for Sandbox {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Asserts that `flows` (more than 200 of them) all pass [`check_flows`].
+fn assert_all_pass(flows: &[Flow], source: &str) {
+    assert!(flows.len() > 200, "{source} has only {} flows", flows.len());
+    let failures = check_flows(flows);
+    assert!(
+        failures.is_empty(),
+        "{} of {} flows from {source} fail:\n{}",
+        failures.len(),
+        flows.len(),
+        failures.join("\n")
+    );
 }

@@ -309,7 +309,7 @@ impl Core {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         if self.pending.iter().any(|p| p.deadline.is_some_and(|d| d <= now)) {
-            self.retry_pending(now);
+            self.retry_pending_on(None);
         }
         for i in 0..self.dbs.len() {
             let d = &self.dbs[i];
@@ -591,10 +591,6 @@ impl Core {
         if self.pending.iter().any(|p| p.db == d && !p.fresh) {
             self.retry_pending_on(Some(d));
         }
-    }
-
-    fn retry_pending(&mut self, _now: Instant) {
-        self.retry_pending_on(None);
     }
 
     fn retry_pending_on(&mut self, d: Option<usize>) {
