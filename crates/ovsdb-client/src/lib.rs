@@ -1,16 +1,25 @@
 //! rovn's OVSDB client.
 //!
 //! - [`replica`]: the IDL replica of monitored tables with change tracking
-//!   (pure: fed with update notifications).
+//!   and unique indexes (pure: fed with update notifications).
+//! - [`typed`]: typed rows (structs per table, typed references, enums)
+//!   and typed access to the replica; [`codegen`] generates the structs
+//!   from a schema (the `ovn-schema` crate holds those of OVN and OVS).
 //! - [`connection`]: a JSON-RPC session over unix or tcp (requests with
 //!   replies, notifications, automatic answers to the server's echo).
 //! - [`idl`]: a replica kept current from a list of remotes, reconnecting
 //!   with backoff and resuming with `monitor_cond_since`.
 
+pub mod codegen;
 pub mod connection;
 pub mod idl;
 pub mod replica;
+pub mod typed;
 
 pub use connection::{Connection, Error};
 pub use idl::Idl;
 pub use replica::{Replica, RowDelta};
+pub use typed::{Change, Ref, Table};
+
+/// The OVSDB core, re-exported for generated code.
+pub use ovsdb;

@@ -2,7 +2,7 @@
 //! from `update`/`update2`/`update3` notifications, with the net changes
 //! since the consumer last looked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use ovsdb::schema::{ColumnType, TableSchema};
@@ -36,6 +36,38 @@ pub struct TableReplica {
     /// Rows by UUID.
     pub rows: UuidMap<Arc<Row>>,
     changes: UuidMap<RowDelta>,
+    /// One map per schema index (`TableSchema::indexes`): key -> row.
+    indexes: Vec<HashMap<Vec<Datum>, Uuid>>,
+}
+
+impl TableReplica {
+    fn new(ts: &TableSchema) -> TableReplica {
+        TableReplica { indexes: vec![HashMap::new(); ts.indexes.len()], ..Default::default() }
+    }
+
+    fn unindex(&mut self, ts: &TableSchema, row: &Row) {
+        let u = row.uuid();
+        for (map, cols) in self.indexes.iter_mut().zip(&ts.indexes) {
+            let key = ovsdb::row::index_key(row, cols);
+            // Within one update a row may take the key of a row deleted
+            // later in the same update: only drop an entry that is ours.
+            if map.get(&key) == Some(&u) {
+                map.remove(&key);
+            }
+        }
+    }
+
+    fn index(&mut self, ts: &TableSchema, row: &Row) {
+        for (map, cols) in self.indexes.iter_mut().zip(&ts.indexes) {
+            map.insert(ovsdb::row::index_key(row, cols), row.uuid());
+        }
+    }
+
+    /// The row whose values in schema index `index` are `key`.
+    pub fn lookup(&self, index: usize, key: &[Datum]) -> Option<&Arc<Row>> {
+        let u = self.indexes.get(index)?.get(key)?;
+        self.rows.get(u)
+    }
 }
 
 /// A replica of some tables of one database.
@@ -59,11 +91,11 @@ impl Replica {
     pub fn new(schema: SchemaRef, tables: &[&str]) -> Result<Replica, OvsdbError> {
         let mut t: Vec<Option<TableReplica>> = vec![None; schema.tables.len()];
         if tables.is_empty() {
-            t.iter_mut().for_each(|x| *x = Some(TableReplica::default()));
+            t.iter_mut().zip(&schema.tables).for_each(|(x, ts)| *x = Some(TableReplica::new(ts)));
         }
         for name in tables {
-            let (i, _) = schema.table(name).ok_or_else(|| bad(format!("no table named {name}")))?;
-            t[i] = Some(TableReplica::default());
+            let (i, ts) = schema.table(name).ok_or_else(|| bad(format!("no table named {name}")))?;
+            t[i] = Some(TableReplica::new(ts));
         }
         Ok(Replica { schema, tables: t })
     }
@@ -106,11 +138,20 @@ impl Replica {
     }
 
     fn record(&mut self, t: usize, uuid: Uuid, new: Option<Arc<Row>>) {
+        let ts = &self.schema.tables[t];
         let tr = self.tables[t].as_mut().expect("monitored");
         let old = match &new {
             Some(r) => tr.rows.insert(uuid, r.clone()),
             None => tr.rows.remove(&uuid),
         };
+        if !ts.indexes.is_empty() {
+            if let Some(o) = &old {
+                tr.unindex(ts, o);
+            }
+            if let Some(n) = &new {
+                tr.index(ts, n);
+            }
+        }
         match tr.changes.get_mut(&uuid) {
             Some(d) => {
                 d.new = new;
@@ -124,7 +165,13 @@ impl Replica {
         }
     }
 
-    fn parse_row(ts: &TableSchema, uuid: Uuid, base: Option<&Row>, json: &Value, diff: bool) -> Result<Row, OvsdbError> {
+    fn parse_row(
+        ts: &TableSchema,
+        uuid: Uuid,
+        base: Option<&Row>,
+        json: &Value,
+        diff: bool,
+    ) -> Result<Row, OvsdbError> {
         let obj = json.as_object().ok_or_else(|| bad("row must be an object"))?;
         let mut row = match base {
             Some(r) => r.clone(),
@@ -209,15 +256,23 @@ impl Replica {
     /// after a reconnection that could not resume: the changes recorded are
     /// the differences from what the replica held.
     pub fn reset(&mut self, initial: &Value) -> Result<(), OvsdbError> {
-        let mut fresh = Replica { schema: self.schema.clone(), tables: self.tables.iter().map(|t| t.as_ref().map(|_| TableReplica::default())).collect() };
+        let tables = self
+            .tables
+            .iter()
+            .zip(&self.schema.tables)
+            .map(|(t, ts)| t.as_ref().map(|_| TableReplica::new(ts)))
+            .collect();
+        let mut fresh = Replica { schema: self.schema.clone(), tables };
         fresh.apply_update2(initial)?;
         for t in 0..self.tables.len() {
-            let (Some(old), Some(new)) = (&self.tables[t], &fresh.tables[t]) else { continue };
+            let (Some(old), Some(new)) = (&self.tables[t], &fresh.tables[t]) else {
+                continue;
+            };
             let gone: Vec<Uuid> = old.rows.keys().filter(|u| !new.rows.contains_key(u)).copied().collect();
             let changed: Vec<(Uuid, Arc<Row>)> = new
                 .rows
                 .iter()
-                .filter(|(u, r)| old.rows.get(u).map_or(true, |o| o.values[2..] != r.values[2..]))
+                .filter(|(u, r)| old.rows.get(u).is_none_or(|o| o.values[2..] != r.values[2..]))
                 .map(|(u, r)| (*u, r.clone()))
                 .collect();
             for u in gone {
@@ -243,6 +298,20 @@ impl Replica {
             out.insert(self.schema.tables[i].name.clone(), v);
         }
         out
+    }
+
+    /// The net changes of one table since its changes were last taken,
+    /// rows in UUID order (empty for an unmonitored table).
+    pub fn take_table_changes(&mut self, table: &str) -> Vec<(Uuid, RowDelta)> {
+        let Some((i, _)) = self.schema.table(table) else {
+            return Vec::new();
+        };
+        let Some(t) = self.tables[i].as_mut() else {
+            return Vec::new();
+        };
+        let mut v: Vec<(Uuid, RowDelta)> = t.changes.drain().collect();
+        v.sort_by_key(|(u, _)| *u);
+        v
     }
 
     /// True if changes are waiting to be taken.
@@ -297,12 +366,18 @@ mod tests {
         for i in 0..400 {
             let k = rnd(6) as i64;
             let ops = match rnd(5) {
-                0 | 1 => json!([{"op": "insert", "table": "Weak", "row": {"k": i, "tag": format!("t{k}")}, "uuid-name": "w"},
+                0 | 1 => {
+                    json!([{"op": "insert", "table": "Weak", "row": {"k": i, "tag": format!("t{k}")}, "uuid-name": "w"},
                           {"op": "insert", "table": "Root", "row": {"name": format!("r{i}"), "weak": ["named-uuid", "w"],
-                           "sset": ["set", ["a", format!("s{k}")]], "smap": ["map", [["k", format!("v{k}")]]]}}]),
-                2 => json!([{"op": "mutate", "table": "Root", "where": [["sset", "includes", format!("s{k}")]],
-                             "mutations": [["sset", "insert", ["set", ["x", "y"]]], ["smap", "insert", ["map", [[format!("m{i}"), "v"]]]]]}]),
-                3 => json!([{"op": "delete", "table": "Weak", "where": [["tag", "==", format!("t{k}")]]}]),
+                           "sset": ["set", ["a", format!("s{k}")]], "smap": ["map", [["k", format!("v{k}")]]]}}])
+                }
+                2 => {
+                    json!([{"op": "mutate", "table": "Root", "where": [["sset", "includes", format!("s{k}")]],
+                             "mutations": [["sset", "insert", ["set", ["x", "y"]]], ["smap", "insert", ["map", [[format!("m{i}"), "v"]]]]]}])
+                }
+                3 => {
+                    json!([{"op": "delete", "table": "Weak", "where": [["tag", "==", format!("t{k}")]]}])
+                }
                 _ => json!([{"op": "update", "table": "Root", "where": [["sset", "includes", "x"]],
                              "row": {"sset": ["set", ["z"]], "smap": ["map", []]}}]),
             };
