@@ -210,6 +210,8 @@ pub enum Token {
     Colon,
     /// `--`
     Decrement,
+    /// `-` on its own: only port ranges use it (`ct_snat(10.0.0.1, 1000-2000)`).
+    Hyphen,
 }
 
 impl fmt::Display for Token {
@@ -244,6 +246,7 @@ impl fmt::Display for Token {
             Token::Arrow => "->",
             Token::Colon => ":",
             Token::Decrement => "--",
+            Token::Hyphen => "-",
         };
         f.write_str(s)
     }
@@ -418,6 +421,7 @@ impl<'a> Lexer<'a> {
             ("..", Token::Ellipsis),
             ("->", Token::Arrow),
             ("--", Token::Decrement),
+            ("-", Token::Hyphen),
             ("<", Token::Lt),
             (">", Token::Gt),
             ("!", Token::Not),
@@ -444,7 +448,6 @@ impl<'a> Lexer<'a> {
         let message = match c {
             '&' => "`&` is only valid as part of `&&`".to_string(),
             '|' => "`|` is only valid as part of `||`".to_string(),
-            '-' => "`-` is only valid as part of `--` or `->`".to_string(),
             '.' => "`.` is only valid as part of `..` or a name".to_string(),
             '/' => {
                 "`/` is only valid as part of `//`, `/*` or a masked constant such as `10.0.0.0/8`"
@@ -979,6 +982,7 @@ mod tests {
             ("->", Token::Arrow, "->"),
             (":", Token::Colon, ":"),
             ("--", Token::Decrement, "--"),
+            ("-", Token::Hyphen, "-"),
         ];
         for (text, token, printed) in cases {
             assert_eq!(&one(text), token, "lexing {text:?}");
@@ -1068,7 +1072,6 @@ mod tests {
             ("$", 0, 1, "address set name"),
             ("@ x", 0, 1, "port group name"),
             ("^", 0, 1, "template variable name"),
-            ("a - b", 2, 3, "`-`"),
             ("a / b", 2, 3, "`/`"),
             ("a # b", 2, 3, "unexpected character"),
             ("x == 1/", 6, 7, "mask"),

@@ -36,10 +36,13 @@
 //! the same answer. Intended differences: `true`/`false` are accepted as
 //! 1/0, and unknown `$sets`/`@groups` are only detected when compiling.
 //!
+//! [`actions`] is the other half of the language: the `actions` column's
+//! parser, semantic checks, and printer, on the same lexer and field parser.
+//!
 //! Not here yet: normalization and compilation to OpenFlow matches
-//! (conjunctive), the action language (`tests/data/northd-23.03-flows.jsonl`
-//! holds real actions to start from), and the packet interpreter for `trace`.
+//! (conjunctive), and the packet interpreter for `trace`.
 
+pub mod actions;
 pub mod annotate;
 pub mod expr;
 pub mod lexer;

@@ -131,7 +131,8 @@ impl Parser {
         }
     }
 
-    fn prev_end(&self) -> usize {
+    /// Where the last consumed token ended (0 before the first).
+    pub fn prev_end(&self) -> usize {
         self.pos
             .checked_sub(1)
             .and_then(|i| self.tokens.get(i))

@@ -2,7 +2,7 @@
 //! (switch with ACLs on port groups and address sets, DHCPv4/v6, a router
 //! with NAT, a gateway port and load balancers), and every `match` it writes
 //! must parse, print back to the same tree, and annotate; every `actions`
-//! must at least tokenize (actions are parsed by a later module).
+//! must parse and pass the action checks (tests/actions.rs checks more).
 //!
 //! The flows are also kept in `tests/data/northd-23.03-flows.jsonl`, so
 //! the second test checks them without the upstream binaries. Regenerate
@@ -16,7 +16,6 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use lflow::annotate::annotate;
-use lflow::lexer::tokenize;
 use lflow::print::print;
 use lflow::{parse_expr, Symtab};
 use serde_json::Value as Json;
@@ -92,7 +91,7 @@ fn check_flows(flows: &[Flow]) -> Vec<String> {
         if let Err(err) = annotate(&e, symtab) {
             failures.push(format!("{} annotate:\n{}", f.stage, err.render(m)));
         }
-        if let Err(err) = tokenize(&f.actions) {
+        if let Err(err) = lflow::actions::parse_and_check(&f.actions, symtab) {
             failures.push(format!("{} actions:\n{}", f.stage, err.render(&f.actions)));
         }
     }
