@@ -37,6 +37,15 @@ pub struct Connection {
     pending: Pending,
     next_id: AtomicU64,
     notifications: Option<Notifications>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    /// Closes the session: the reader stops at once; the writer sends what
+    /// is queued and then drops its half, which closes the socket.
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
 }
 
 /// The stream of notifications from the server.
@@ -75,7 +84,7 @@ impl Connection {
             }
         });
         let (p2, echo_out) = (pending.clone(), out.clone());
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut framer = Framer::new(MAX_MESSAGE);
             let mut buf = vec![0u8; 64 * 1024];
             'read: loop {
@@ -109,7 +118,7 @@ impl Connection {
             // Dropping the senders wakes every waiter with "closed".
             p2.lock().map(|mut p| p.clear()).ok();
         });
-        Connection { out, pending, next_id: AtomicU64::new(1), notifications: Some(notifications) }
+        Connection { out, pending, next_id: AtomicU64::new(1), notifications: Some(notifications), reader }
     }
 
     /// Sends a request and waits for its reply.

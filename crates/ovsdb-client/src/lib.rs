@@ -7,18 +7,24 @@
 //!   from a schema (the `ovn-schema` crate holds those of OVN and OVS).
 //! - [`connection`]: a JSON-RPC session over unix or tcp (requests with
 //!   replies, notifications, automatic answers to the server's echo).
+//! - [`txn`]: transactions built against the replica with optimistic
+//!   concurrency (verified reads become `wait` operations).
 //! - [`idl`]: a replica kept current from a list of remotes, reconnecting
-//!   with backoff and resuming with `monitor_cond_since`.
+//!   with backoff and resuming with `monitor_cond_since`, following the
+//!   leader of a clustered database (`_Server`), and running transactions
+//!   that retry after conflicts.
 
 pub mod codegen;
 pub mod connection;
 pub mod idl;
 pub mod replica;
+pub mod txn;
 pub mod typed;
 
 pub use connection::{Connection, Error};
-pub use idl::Idl;
+pub use idl::{Idl, IdlOptions, ServerInfo};
 pub use replica::{Replica, RowDelta};
+pub use txn::{Committed, Txn, TxnError};
 pub use typed::{Change, Ref, Table};
 
 /// The OVSDB core, re-exported for generated code.
