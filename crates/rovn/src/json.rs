@@ -47,6 +47,51 @@ fn write(out: &mut String, v: &Value) {
     }
 }
 
+/// JSON text as `--pretty` prints it: one member or element per line,
+/// indented by two spaces a level, closing brackets on the last line.
+pub fn to_string_pretty(v: &Value) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, v, 0);
+    out
+}
+
+fn write_pretty(out: &mut String, v: &Value, level: usize) {
+    let indent = |out: &mut String| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', (level + 1) * 2));
+    };
+    match v {
+        Value::Array(a) if !a.is_empty() => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out);
+                write_pretty(out, e, level + 1);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            if o.is_empty() {
+                indent(out);
+            }
+            for (i, (k, e)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out);
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push_str(": ");
+                write_pretty(out, e, level + 1);
+            }
+            out.push('}');
+        }
+        _ => write(out, v),
+    }
+}
+
 /// A real as `%.15g` writes it, or `%.17g` if 15 significant digits lose
 /// information.
 pub fn real(f: f64) -> String {
@@ -121,6 +166,15 @@ mod tests {
         ] {
             assert_eq!(real(f), s, "{f}");
         }
+    }
+
+    #[test]
+    fn pretty_text() {
+        let v = serde_json::json!([{}, {"rows": [], "x": [1, ["a"]]}]);
+        assert_eq!(
+            to_string_pretty(&v),
+            "[\n  {\n    },\n  {\n    \"rows\": [],\n    \"x\": [\n      1,\n      [\n        \"a\"]]}]"
+        );
     }
 
     #[test]

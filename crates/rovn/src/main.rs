@@ -4,8 +4,10 @@
 mod daemon;
 mod json;
 mod logging;
+mod ovsdb_client;
 mod ovsdb_server;
 mod ovsdb_tool;
+mod table;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -13,6 +15,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const SUBCOMMANDS: &[(&str, &str)] = &[
     ("ovsdb-server", "serve OVSDB databases (like ovsdb-server(1); standalone, no SSL yet)"),
     ("ovsdb-tool", "manage OVSDB database files (like ovsdb-tool(1))"),
+    ("ovsdb-client", "query, dump and monitor OVSDB servers (like ovsdb-client(1))"),
 ];
 
 fn usage() -> String {
@@ -50,6 +53,7 @@ fn main() {
         }
         Some("ovsdb-server") => ovsdb_server::main(&args[1..]),
         Some("ovsdb-tool") => ovsdb_tool::main(&args[1..]),
+        Some("ovsdb-client") => ovsdb_client::main(&args[1..]),
         Some(other) => {
             eprintln!("rovn: unknown command '{other}'; use --help for help");
             1
