@@ -6,15 +6,17 @@
 //! - [`compaction`]: when a log has grown enough to be compacted (pure).
 //! - [`shell`]: the tokio shell — listeners (`punix:`, `ptcp:`), one reader
 //!   and one writer task per connection (the reader also probes idle
-//!   clients), and the single task that owns the core. A client that does
-//!   not read its updates fills its bounded queue and is disconnected
-//!   rather than growing the server's memory.
+//!   clients), and the single task that owns the core.
+//! - [`outbox`]: each connection's outgoing queue, bounded in messages and
+//!   bytes: a client that does not read its updates is disconnected rather
+//!   than growing the server's memory.
 //! - [`unixctl`]: the control socket `ovs-appctl` talks to; the shell runs
 //!   its commands (remotes, compaction, memory) and the program adds its own
 //!   (logging).
 
 pub mod compaction;
 pub mod core;
+pub mod outbox;
 pub mod shell;
 pub mod unixctl;
 

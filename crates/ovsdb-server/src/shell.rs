@@ -7,17 +7,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::core::{Action, Core, SessionId};
+use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
 use crate::unixctl::{self, Commands, Handler, Reply};
 
 /// Largest JSON-RPC message accepted from a client.
 pub const MAX_MESSAGE: usize = 64 << 20;
-/// Messages queued to one client before it counts as stuck and is dropped.
+/// Messages queued to one client before it counts as stuck and is dropped
+/// (bytes are bounded too: [`MAX_BACKLOG`]).
 const OUT_QUEUE: usize = 8192;
 /// Idle time before a TCP client is probed (upstream's default; unix
 /// socket clients are not probed).
@@ -81,7 +83,7 @@ impl std::fmt::Display for Remote {
 }
 
 enum Event {
-    Connected { id: SessionId, writer: mpsc::Sender<Arc<Vec<u8>>>, kill: oneshot::Sender<()>, remote: String },
+    Connected { id: SessionId, writer: Outbox, kill: oneshot::Sender<()>, remote: String },
     Message(SessionId, ovsdb::jsonrpc::Message),
     Closed(SessionId, Option<String>),
 }
@@ -210,7 +212,7 @@ impl Listener {
 /// One client connection, as the main task sees it. Dropping it closes the
 /// connection: the reader stops, the writer flushes and shuts down.
 struct Conn {
-    writer: mpsc::Sender<Arc<Vec<u8>>>,
+    writer: Outbox,
     _kill: oneshot::Sender<()>,
     remote: String,
 }
@@ -282,8 +284,11 @@ impl Shell {
             match a {
                 Action::Send(s, bytes) => {
                     let Some(c) = self.conns.get(&s) else { continue };
-                    if c.writer.try_send(bytes).is_err() {
-                        tracing::warn!(session = s, "client is not reading its messages; disconnecting it");
+                    if let Err(why) = c.writer.push(bytes) {
+                        if why == Refused::Stuck {
+                            let backlog = c.writer.backlog();
+                            tracing::warn!(session = s, backlog, "client is not reading its messages; disconnecting it");
+                        }
                         self.disconnect(s);
                     }
                 }
@@ -429,16 +434,9 @@ fn spawn_session<S>(stream: S, id: SessionId, events: mpsc::Sender<Event>, probe
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let (wtx, mut wrx) = mpsc::channel::<Arc<Vec<u8>>>(OUT_QUEUE);
-    tokio::spawn(async move {
-        while let Some(b) = wrx.recv().await {
-            if wr.write_all(&b).await.is_err() {
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    });
+    let (mut rd, wr) = tokio::io::split(stream);
+    let (wtx, writer) = outbox(OUT_QUEUE, MAX_BACKLOG);
+    tokio::spawn(writer.run(wr));
     tokio::spawn(async move {
         let (kill_tx, mut kill) = oneshot::channel::<()>();
         let prober = wtx.clone();
@@ -465,7 +463,7 @@ where
                         break Some(format!("no response to inactivity probe after {secs} seconds, disconnecting"));
                     }
                     probing = true;
-                    let _ = prober.try_send(Arc::new(ECHO_PROBE.to_vec()));
+                    let _ = prober.push(Arc::new(ECHO_PROBE.to_vec()));
                     continue;
                 }
             };
