@@ -6,7 +6,7 @@
 //! namespace on each chassis is a port of one logical switch. The VMs ping
 //! each other through the Geneve tunnel, the Southbound database binds
 //! each port to its chassis, and all of it survives a kill -9 of the
-//! Southbound server.
+//! Southbound server and of a chassis' Open_vSwitch server.
 //!
 //! Needs root (namespaces), `ip`, `ping` and the upstream OVS/OVN daemons.
 
@@ -233,4 +233,18 @@ fn two_chassis_ping_through_geneve_on_rovn_databases() {
     assert_eq!(cfg[0], cfg[1], "hv_cfg caught up with nb_cfg");
     check_datapath(&nb, &sb, &vms, "after kill -9 of the Southbound server");
     eprintln!("{:?}: and again after kill -9 and restart of the Southbound server", t.elapsed());
+
+    // kill -9 of hv2's Open_vSwitch server: ovs-vswitchd and ovn-controller
+    // reconnect to its successor, and a VM plugged in afterwards (adding
+    // the port waits for ovs-vswitchd) is claimed and reachable.
+    lab.kill9("hv2-conf");
+    lab.restart("hv2-conf");
+    nbctl(&nb, &["lsp-add", "sw0", "lp3", "--", "lsp-set-addresses", "lp3", "00:00:00:00:00:03 10.0.0.3"]);
+    let vm3 = vm(&mut lab, 3, &hvs[1]);
+    nbctl(&nb, &["--wait=hv", "sync"]);
+    assert_eq!(bound_to(&sb, "lp3"), "hv2", "Port_Binding lp3 is bound to the wrong chassis");
+    wait_for("lp3 up", Duration::from_secs(20), || (nbctl(&nb, &["lsp-get-up", "lp3"]).trim() == "up").then_some(()));
+    pings(&vms[0], "10.0.0.3");
+    pings(&vm3, "10.0.0.1");
+    eprintln!("{:?}: a VM plugged in after kill -9 of hv2's Open_vSwitch server pings across", t.elapsed());
 }
