@@ -523,7 +523,8 @@ impl<'a> Annotator<'a> {
         let (lo, width) = match f.bits {
             Bits::All => (0, sym.width),
             Bits::Bit(b) => (b, 1),
-            Bits::Range(lo, hi) => (lo, hi - lo + 1),
+            // Saturating: indexes come from the input and may be huge.
+            Bits::Range(lo, hi) => (lo, hi.saturating_sub(lo).saturating_add(1)),
         };
         if f.bits != Bits::All {
             if sym.level == Level::Nominal {
@@ -532,13 +533,13 @@ impl<'a> Annotator<'a> {
                     format!("cannot select bits of nominal field `{}`", sym.name),
                 ));
             }
-            if lo + width > sym.width {
+            if lo as u64 + width as u64 > sym.width as u64 {
                 return Err(Error::semantic(
                     f.span,
                     format!(
                         "cannot select bits {} to {} of {}-bit field `{}`",
                         lo,
-                        lo + width - 1,
+                        lo as u64 + width as u64 - 1,
                         sym.width,
                         sym.name
                     ),

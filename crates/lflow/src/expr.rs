@@ -1,7 +1,7 @@
 //! The syntax tree of a match expression, as written.
 //!
 //! Nothing here knows about fields: `tcp.dst` is just a name until
-//! [`crate::annotate`] looks it up. The tree keeps the written operand order
+//! [`crate::annotate`](mod@crate::annotate) looks it up. The tree keeps the written operand order
 //! (`80 == tcp.src`), constant formats, sets and ranges, so that
 //! [`crate::print`] can give the text back in canonical form. Parentheses are
 //! not nodes: nesting is implied by the tree, and the printer adds them where

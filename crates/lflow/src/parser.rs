@@ -44,7 +44,13 @@ pub struct Parser {
     tokens: Vec<Spanned>,
     pos: usize,
     len: usize,
+    /// Open parentheses around the current position.
+    depth: u32,
 }
+
+/// How deeply parentheses may nest: recursion is bounded, so no input can
+/// exhaust the stack here or in the stages after parsing.
+pub const MAX_NESTING: u32 = 100;
 
 fn relop(t: &Token) -> Option<RelOp> {
     Some(match t {
@@ -65,6 +71,7 @@ impl Parser {
             tokens: tokenize(input)?,
             pos: 0,
             len: input.len(),
+            depth: 0,
         })
     }
 
@@ -198,8 +205,17 @@ impl Parser {
         let start = self.here();
         match self.peek().cloned() {
             Some(Token::LParen) => {
+                if self.depth >= MAX_NESTING {
+                    return Err(Error::syntax(
+                        start,
+                        format!("parentheses nested more than {MAX_NESTING} deep"),
+                    ));
+                }
                 self.pos += 1;
-                let e = self.expr()?;
+                self.depth += 1;
+                let e = self.expr();
+                self.depth -= 1;
+                let e = e?;
                 self.expect(&Token::RParen)?;
                 Ok((e, false))
             }

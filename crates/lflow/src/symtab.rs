@@ -552,6 +552,41 @@ impl Symtab {
         t
     }
 
+    /// Adds an integer field backed by OpenFlow field `of` (for tables
+    /// other than OVN's, e.g. small ones in tests). Like the other `add_*`
+    /// methods it panics on a malformed definition or a duplicate name:
+    /// symbol tables are static data.
+    pub fn add_field(&mut self, name: &str, of: OfField, nominal: bool, prereqs: Option<&str>) {
+        self.insert(Symbol {
+            name: name.into(),
+            width: of.width,
+            level: if nominal {
+                Level::Nominal
+            } else {
+                Level::Ordinal
+            },
+            prereqs: prereqs.map(Into::into),
+            kind: Kind::Field(of),
+        });
+    }
+
+    /// Adds a string field (logical port names) carried in register `of`.
+    pub fn add_string(&mut self, name: &str, of: OfField) {
+        self.insert(Symbol {
+            name: name.into(),
+            width: 0,
+            level: Level::Nominal,
+            prereqs: None,
+            kind: Kind::String(of),
+        });
+    }
+
+    /// Adds a subfield written as `parent[bits]`.
+    pub fn add_subfield(&mut self, name: &str, expansion: &str, prereqs: Option<&str>) {
+        let sym = self.subfield_symbol(name, expansion, prereqs);
+        self.insert(sym);
+    }
+
     fn insert(&mut self, s: Symbol) {
         let old = self.symbols.insert(s.name.clone(), s);
         assert!(old.is_none(), "duplicate symbol {:?}", old.map(|s| s.name));
@@ -593,7 +628,7 @@ impl Symtab {
 
     /// Adds a predicate; its level is nominal if its expansion mentions any
     /// nominal symbol, else Boolean (ovn-sb(5)).
-    fn add_predicate(&mut self, name: &str, expansion: &str) {
+    pub fn add_predicate(&mut self, name: &str, expansion: &str) {
         let e = parse_expr(expansion).unwrap_or_else(|err| panic!("predicate {name}: {err}"));
         let mut nominal = false;
         e.for_each_field(&mut |f| {

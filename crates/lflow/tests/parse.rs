@@ -1,6 +1,8 @@
 //! Parser and printer: every expression form round-trips, errors point at
 //! the right place, and random trees survive print → parse.
 
+mod common;
+use common::Rng;
 use lflow::expr::{Bits, BoolForm, Constant, Expr, FieldRef, Format, Mask, Operand, RelOp, Value};
 use lflow::print::print;
 use lflow::{parse_expr, Error, Span};
@@ -253,28 +255,8 @@ fn syntax_errors_carry_positions() {
 }
 
 // ---------------------------------------------------------------------------
-// Random expressions: a tiny deterministic PRNG (xorshift64*), a generator
+// Random expressions: the deterministic PRNG of tests/common, a generator
 // that follows the grammar, and the print → parse → print loop.
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-    fn u128(&mut self) -> u128 {
-        (self.next() as u128) << 64 | self.next() as u128
-    }
-}
 
 const NAMES: &[&str] = &[
     "ip4",
