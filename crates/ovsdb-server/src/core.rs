@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ovsdb::jsonrpc::Message;
 use ovsdb::log::Log;
 use ovsdb::monitor::{Monitor, Version};
-use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, RowChange, TxnContext, Uuid};
+use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, RowChange, TxnContext, Uuid};
 use serde_json::{json, Value};
 
 use crate::compaction;
@@ -28,15 +28,24 @@ pub enum Action {
     Close(SessionId),
 }
 
-/// Transactions kept for `monitor_cond_since` resumption.
+/// Transactions kept for `monitor_cond_since` resumption, at most; fewer
+/// when they hold more atoms than the database itself (as upstream: the
+/// history never costs more memory than the data) — except that a history
+/// of up to [`HISTORY_FLOOR`] atoms is always kept, so that clients of a
+/// small database can resume too (upstream keeps just one transaction).
 const HISTORY: usize = 100;
+const HISTORY_FLOOR: u64 = 10_000;
 
 struct Db {
     name: String,
     db: Database,
     log: Option<Log>,
-    /// Recent commits, oldest first: (transaction id, changes).
-    history: VecDeque<(Uuid, Arc<ChangeSet>)>,
+    /// Recent commits, oldest first: (transaction id, changes, atoms in
+    /// their old and new rows).
+    history: VecDeque<(Uuid, Arc<ChangeSet>, u64)>,
+    /// Atoms in `history`, and in the database.
+    history_atoms: u64,
+    atoms: u64,
     /// Id of the last transaction (a fresh one at startup).
     last_txn: Uuid,
     read_only: bool,
@@ -163,7 +172,18 @@ impl Core {
     fn add_db(&mut self, name: String, db: Database, log: Option<Log>, read_only: bool) {
         self.by_name.insert(name.clone(), self.dbs.len());
         let compaction = compaction::State::new(log.as_ref().map_or(0, Log::len), self.now);
-        self.dbs.push(Db { name, db, log, history: VecDeque::new(), last_txn: Uuid::random(), read_only, compaction });
+        let atoms = (0..db.schema().tables.len()).flat_map(|t| db.table(t).rows.values()).map(|r| row_atoms(r)).sum();
+        self.dbs.push(Db {
+            name,
+            db,
+            log,
+            history: VecDeque::new(),
+            history_atoms: 0,
+            atoms,
+            last_txn: Uuid::random(),
+            read_only,
+            compaction,
+        });
     }
 
     /// Rewrites the `_Server` Database table from the open databases.
@@ -258,9 +278,7 @@ impl Core {
                 let table = d.db.table(t);
                 for row in table.rows.values() {
                     cells += row.values.len() as u64;
-                    for v in &row.values {
-                        atoms += (v.len() * if v.is_map() { 2 } else { 1 }) as u64;
-                    }
+                    atoms += row_atoms(row);
                 }
                 weak += table.refs_in.values().map(|r| r.weak.values().map(|&n| n as u64).sum::<u64>()).sum::<u64>();
             }
@@ -556,9 +574,18 @@ impl Core {
         let txn = Uuid::random();
         let db = &mut self.dbs[d];
         db.last_txn = txn;
-        db.history.push_back((txn, cs.clone()));
-        while db.history.len() > HISTORY {
-            db.history.pop_front();
+        let (mut old, mut new) = (0, 0);
+        for rc in cs.tables.iter().flat_map(|(_, rows)| rows) {
+            old += rc.old.as_deref().map_or(0, row_atoms);
+            new += rc.new.as_deref().map_or(0, row_atoms);
+        }
+        db.atoms = (db.atoms + new).saturating_sub(old);
+        db.history.push_back((txn, cs.clone(), old + new));
+        db.history_atoms += old + new;
+        while db.history.len() > HISTORY || (db.history.len() > 1 && db.history_atoms > db.atoms.max(HISTORY_FLOOR)) {
+            if let Some((_, _, n)) = db.history.pop_front() {
+                db.history_atoms -= n;
+            }
         }
         let schema = db.db.schema().clone();
         // Serialize each distinct update once, then wrap it per client.
@@ -654,11 +681,11 @@ impl Core {
         let result = match version {
             Version::V1 | Version::V2 => monitor.initial(&db.db),
             Version::V3 => {
-                let pos = since.and_then(|t| db.history.iter().position(|(x, _)| *x == t));
+                let pos = since.and_then(|t| db.history.iter().position(|(x, _, _)| *x == t));
                 match (since, pos) {
                     (Some(t), _) if t == db.last_txn => json!([true, db.last_txn.to_string(), {}]),
                     (_, Some(p)) => {
-                        let merged = merge(db.history.iter().skip(p + 1).map(|(_, c)| &**c));
+                        let merged = merge(db.history.iter().skip(p + 1).map(|(_, c, _)| &**c));
                         let up = monitor.update(db.db.schema(), &merged).unwrap_or(json!({}));
                         json!([true, db.last_txn.to_string(), up])
                     }
@@ -742,14 +769,17 @@ fn notification(v: Version, id: &Value, txn: Uuid, body: &str) -> Vec<u8> {
 }
 
 /// Composes consecutive change sets into one (oldest first).
+/// Atoms in a row (a map's pair counts two), as memory/show counts them.
+fn row_atoms(row: &Row) -> u64 {
+    row.values.iter().map(|v| (v.len() * if v.is_map() { 2 } else { 1 }) as u64).sum()
+}
+
 fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>) -> ChangeSet {
     let mut rows: BTreeMap<(usize, Uuid), RowChange> = BTreeMap::new();
     for cs in sets {
         for (t, changes) in &cs.tables {
             for ch in changes {
-                rows.entry((*t, ch.uuid))
-                    .and_modify(|e| e.new = ch.new.clone())
-                    .or_insert_with(|| ch.clone());
+                rows.entry((*t, ch.uuid)).and_modify(|e| e.new = ch.new.clone()).or_insert_with(|| ch.clone());
             }
         }
     }
