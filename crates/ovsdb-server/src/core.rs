@@ -14,7 +14,7 @@ use ovsdb::monitor::{Monitor, Version};
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, RowChange, TxnContext, Uuid};
 use serde_json::{json, Value};
 
-use crate::compaction;
+use crate::{compaction, rbac};
 
 /// A client connection, as numbered by the shell.
 pub type SessionId = u64;
@@ -65,6 +65,18 @@ struct MonitorEntry {
 struct Session {
     /// Monitors by their `<json-value>` (serialized).
     monitors: BTreeMap<String, MonitorEntry>,
+    peer: Peer,
+}
+
+/// Who a client is and what its remote lets it do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// Its identity: the CN of its TLS certificate.
+    pub id: Option<String>,
+    /// The RBAC role of its remote.
+    pub role: Option<String>,
+    /// Its remote allows only read-only transactions.
+    pub read_only: bool,
 }
 
 struct Pending {
@@ -91,6 +103,8 @@ pub struct Core {
     now: Instant,
     /// When to compact logs automatically.
     policy: compaction::Policy,
+    /// Commits so far, to all databases.
+    commits: u64,
 }
 
 /// Errors opening databases.
@@ -166,6 +180,7 @@ impl Core {
             server_id: Uuid::random(),
             now: Instant::now(),
             policy: compaction::Policy::default(),
+            commits: 0,
         }
     }
 
@@ -298,7 +313,31 @@ impl Core {
 
     /// A new connection.
     pub fn handle_connect(&mut self, s: SessionId) {
-        self.sessions.insert(s, Session::default());
+        self.handle_connect_as(s, Peer::default());
+    }
+
+    /// A new connection from `peer`, whose transactions its remote limits.
+    pub fn handle_connect_as(&mut self, s: SessionId, peer: Peer) {
+        self.sessions.insert(s, Session { peer, ..Session::default() });
+    }
+
+    /// How many commits the databases have seen: a change means the
+    /// configuration read from them may have changed.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// A transaction of the server's own (e.g. writing remote status):
+    /// executed, logged and applied like a client's, without blocking.
+    pub fn transact_internal(&mut self, db: &str, ops: &[Value]) -> Vec<Value> {
+        let Some(&d) = self.by_name.get(db) else {
+            return vec![json!({"error": "unknown database", "details": db})];
+        };
+        let ctx = TxnContext { waits_expired: true, ..Default::default() };
+        match self.dbs[d].db.execute(ops, &ctx) {
+            Outcome::Complete(prepared) => self.commit_prepared(d, prepared),
+            Outcome::Blocked { .. } => vec![json!({"error": "timed out"})],
+        }
     }
 
     /// A connection went away: its monitors, locks and waiting transactions go too.
@@ -507,7 +546,7 @@ impl Core {
     fn read_only_transact(&mut self, d: usize, ops: &[Value]) -> Vec<Value> {
         let writes = |op: &Value| matches!(op.get("op").and_then(Value::as_str), Some("insert" | "update" | "mutate" | "delete"));
         let k = ops.iter().position(writes).unwrap_or(ops.len());
-        let ctx = TxnContext { has_lock: &|_| false, waits_expired: true };
+        let ctx = TxnContext { waits_expired: true, ..Default::default() };
         let mut results = match self.dbs[d].db.execute(&ops[..k], &ctx) {
             Outcome::Complete(p) if p.failed => return p.results,
             Outcome::Complete(p) => p.results,
@@ -527,8 +566,17 @@ impl Core {
         let expired = self.pending[i].deadline.is_some_and(|t| t <= now);
         let outcome = {
             let has_lock = |name: &str| self.holds_lock(s, name);
-            let ctx = TxnContext { has_lock: &has_lock, waits_expired: expired };
-            self.dbs[d].db.execute(&self.pending[i].ops, &ctx)
+            let peer = self.sessions.get(&s).map(|ss| &ss.peer);
+            let db = &self.dbs[d].db;
+            let rbac = peer
+                .and_then(|p| p.role.as_deref().filter(|_| rbac::enabled(db)).map(|r| rbac::Rbac::new(db, r, p.id.as_deref())));
+            let ctx = TxnContext {
+                has_lock: &has_lock,
+                waits_expired: expired,
+                read_only: peer.is_some_and(|p| p.read_only),
+                access: rbac.as_ref().map(|r| r as &dyn ovsdb::Access),
+            };
+            db.execute(&self.pending[i].ops, &ctx)
         };
         match outcome {
             Outcome::Blocked { timeout_ms } => {
@@ -541,35 +589,42 @@ impl Core {
             }
             Outcome::Complete(prepared) => {
                 let p = self.pending.remove(i);
-                let mut results = prepared.results;
-                if let Some(cs) = prepared.changes {
-                    let db = &mut self.dbs[d];
-                    let err = if db.read_only {
-                        Some(json!({"error": "not allowed", "details": format!("database {} is read-only", db.name)}))
-                    } else if let Some(log) = &mut db.log {
-                        log.append(&cs, db.db.schema(), prepared.durable)
-                            .err()
-                            .map(|e| json!({"error": "I/O error", "details": e.to_string()}))
-                    } else {
-                        None
-                    };
-                    match err {
-                        Some(e) => results.push(e),
-                        None => {
-                            self.dbs[d].db.apply(&cs);
-                            self.committed(d, cs);
-                            self.logged(d);
-                        }
-                    }
-                }
+                let results = self.commit_prepared(d, prepared);
                 self.reply(s, p.id, Value::Array(results));
                 true
             }
         }
     }
 
+    /// Logs and applies a finished transaction's changes; its results.
+    fn commit_prepared(&mut self, d: usize, prepared: ovsdb::Prepared) -> Vec<Value> {
+        let mut results = prepared.results;
+        if let Some(cs) = prepared.changes {
+            let db = &mut self.dbs[d];
+            let err = if db.read_only {
+                Some(json!({"error": "not allowed", "details": format!("database {} is read-only", db.name)}))
+            } else if let Some(log) = &mut db.log {
+                log.append(&cs, db.db.schema(), prepared.durable)
+                    .err()
+                    .map(|e| json!({"error": "I/O error", "details": e.to_string()}))
+            } else {
+                None
+            };
+            match err {
+                Some(e) => results.push(e),
+                None => {
+                    self.dbs[d].db.apply(&cs);
+                    self.committed(d, cs);
+                    self.logged(d);
+                }
+            }
+        }
+        results
+    }
+
     /// After a commit: history, monitors, and blocked transactions.
     fn committed(&mut self, d: usize, cs: ChangeSet) {
+        self.commits += 1;
         let cs = Arc::new(cs);
         let txn = Uuid::random();
         let db = &mut self.dbs[d];

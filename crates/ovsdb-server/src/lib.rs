@@ -4,7 +4,12 @@
 //!   sessions, monitors (each update serialized once per distinct monitor),
 //!   locks, blocked `wait` transactions and `monitor_cond_since` history.
 //! - [`compaction`]: when a log has grown enough to be compacted (pure).
-//! - [`shell`]: the tokio shell — listeners (`punix:`, `ptcp:`), one reader
+//! - [`remote`], [`dbconfig`]: remotes and PKI settings as ovsdb-server(1)
+//!   names them, and what `db:DB,TABLE,COLUMN` references read from the
+//!   databases (Connection rows, SSL file names) and write back (status).
+//! - [`rbac`]: role-based access control of a role's clients' writes.
+//! - [`shell`]: the tokio shell — listeners (`punix:`, `ptcp:`, `pssl:` with
+//!   mutual TLS authentication), one reader
 //!   and one writer task per connection (the reader also probes idle
 //!   clients), and the single task that owns the core.
 //! - [`outbox`]: each connection's outgoing queue, bounded in messages and
@@ -15,11 +20,16 @@
 //!   (logging).
 
 pub mod compaction;
+pub mod dbconfig;
 pub mod core;
 pub mod outbox;
+pub mod rbac;
+pub mod remote;
 pub mod shell;
 pub mod unixctl;
 
 pub use crate::compaction::Policy as CompactionPolicy;
-pub use crate::core::{Action, Core, SessionId};
-pub use crate::shell::{Remote, Server};
+pub use crate::core::{Action, Core, Peer, SessionId};
+pub use crate::dbconfig::DbRef;
+pub use crate::remote::{Remote, Setting, Spec, SslOptions};
+pub use crate::shell::Server;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
@@ -12,8 +12,10 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::core::{Action, Core, SessionId};
+use crate::core::{Action, Core, Peer, SessionId};
 use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
+use crate::dbconfig::{self, DbRef};
+pub use crate::remote::{Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
 use crate::unixctl::{self, Commands, Handler, Reply};
 
 /// Largest JSON-RPC message accepted from a client.
@@ -21,69 +23,22 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 /// Messages queued to one client before it counts as stuck and is dropped
 /// (bytes are bounded too: [`MAX_BACKLOG`]).
 const OUT_QUEUE: usize = 8192;
-/// Idle time before a TCP client is probed (upstream's default; unix
-/// socket clients are not probed).
-pub const TCP_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 /// The probe the server sends, as upstream words it.
 const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
-
-/// A passive remote to listen on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Remote {
-    /// `punix:PATH`
-    Unix(PathBuf),
-    /// `ptcp:PORT[:IP]`
-    Tcp(String),
-}
-
-impl Remote {
-    /// Parses `punix:PATH` or `ptcp:PORT[:IP]`.
-    pub fn parse(s: &str) -> Result<Remote, String> {
-        if let Some(p) = s.strip_prefix("punix:") {
-            return Ok(Remote::Unix(PathBuf::from(p)));
-        }
-        if let Some(rest) = s.strip_prefix("ptcp:") {
-            let (port, ip) = match rest.split_once(':') {
-                Some((p, ip)) => (p, ip),
-                None => (rest, "0.0.0.0"),
-            };
-            let port: u16 = port.parse().map_err(|_| format!("{s}: bad port number"))?;
-            let ip = ip.trim_start_matches('[').trim_end_matches(']');
-            let addr = if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
-            return Ok(Remote::Tcp(addr));
-        }
-        Err(format!("{s}: unsupported remote (expected punix:PATH or ptcp:PORT[:IP])"))
-    }
-
-    /// How long a client of this remote may stay silent before it is
-    /// probed (and as long again before it is dropped).
-    pub fn default_probe_interval(&self) -> Option<Duration> {
-        match self {
-            Remote::Unix(_) => None,
-            Remote::Tcp(_) => Some(TCP_PROBE_INTERVAL),
-        }
-    }
-}
-
-impl std::fmt::Display for Remote {
-    /// The remote as `--remote` names it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Remote::Unix(p) => write!(f, "punix:{}", p.display()),
-            Remote::Tcp(addr) => {
-                let (ip, port) = addr.rsplit_once(':').unwrap_or(("", addr));
-                if ip == "0.0.0.0" {
-                    write!(f, "ptcp:{port}")
-                } else {
-                    write!(f, "ptcp:{port}:{ip}")
-                }
-            }
-        }
-    }
-}
+/// How often the status of `db:` remotes is written back (as upstream).
+const STATUS_INTERVAL: Duration = Duration::from_millis(2500);
+/// A TLS handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Event {
-    Connected { id: SessionId, writer: Outbox, kill: oneshot::Sender<()>, remote: String },
+    Connected {
+        id: SessionId,
+        writer: Outbox,
+        kill: oneshot::Sender<()>,
+        remote: String,
+        /// The CN of the client's certificate (TLS remotes).
+        peer_id: Option<String>,
+    },
     Message(SessionId, ovsdb::jsonrpc::Message),
     Closed(SessionId, Option<String>),
 }
@@ -92,6 +47,8 @@ enum Event {
 pub struct Server {
     core: Core,
     remotes: Vec<Remote>,
+    db_remotes: Vec<DbRef>,
+    ssl: SslOptions,
     unixctl: Option<PathBuf>,
     commands: Commands,
     probe: Option<Option<Duration>>,
@@ -115,7 +72,19 @@ impl Server {
         ] {
             commands.add(name, usage, min, max, None);
         }
-        Server { core, remotes, unixctl: None, commands, probe: None }
+        Server { core, remotes, db_remotes: Vec::new(), ssl: SslOptions::default(), unixctl: None, commands, probe: None }
+    }
+
+    /// Also listens where `db:DB,TABLE,COLUMN` says, following its changes.
+    pub fn db_remote(mut self, r: DbRef) -> Server {
+        self.db_remotes.push(r);
+        self
+    }
+
+    /// The private key, certificate and CA certificate for `pssl:` remotes.
+    pub fn ssl(mut self, ssl: SslOptions) -> Server {
+        self.ssl = ssl;
+        self
     }
 
     /// Also listens for `ovs-appctl` commands on the unix socket `path`.
@@ -154,18 +123,34 @@ impl Server {
         let mut shell = Shell {
             core: self.core,
             conns: HashMap::new(),
+            specs: BTreeMap::new(),
             listeners: BTreeMap::new(),
             events: tx,
             next_id: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             probe: self.probe,
             commands: self.commands,
+            ssl: self.ssl,
+            tls: Arc::new(Mutex::new(None)),
+            tls_loaded: None,
+            seen_commits: u64::MAX,
+            complaints: HashMap::new(),
         };
         let mut result = Ok(());
+        // The PKI first: command-line pssl: remotes need it.
+        shell.reload_tls();
         for r in &self.remotes {
-            if let Err(e) = shell.add_remote(r.clone()).await {
+            shell.specs.insert(r.to_string(), Spec::Listen(r.clone()));
+            // Remotes named on the command line must work from the start.
+            if let Err(e) = shell.open(r.clone(), shell.default_options(r), Vec::new()).await {
                 result = Err(e);
                 break;
             }
+        }
+        for r in self.db_remotes {
+            shell.specs.insert(r.to_string(), Spec::Db(r));
+        }
+        if result.is_ok() {
+            shell.reconfigure().await;
         }
         let ctl_task = match (&result, &self.unixctl) {
             (Ok(()), Some(path)) => match unixctl::bind(path) {
@@ -194,10 +179,25 @@ impl Server {
     }
 }
 
+/// What a remote lets its clients do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RemoteOptions {
+    role: Option<String>,
+    read_only: bool,
+    probe: Option<Duration>,
+}
+
 /// One listening remote.
 struct Listener {
     remote: Remote,
     task: JoinHandle<()>,
+    /// Shared with the accept loop, which reads the probe interval.
+    options: Arc<Mutex<RemoteOptions>>,
+    /// The TCP port actually bound.
+    bound_port: Option<u16>,
+    /// The database rows that configured it: (database, table, row), whose
+    /// status the server keeps up to date.
+    rows: Vec<(String, String, ovsdb::Uuid)>,
 }
 
 impl Listener {
@@ -206,6 +206,10 @@ impl Listener {
         if let Remote::Unix(p) = &self.remote {
             let _ = std::fs::remove_file(p);
         }
+    }
+
+    fn options(&self) -> RemoteOptions {
+        self.options.lock().map(|o| o.clone()).unwrap_or_default()
     }
 }
 
@@ -217,16 +221,34 @@ struct Conn {
     remote: String,
 }
 
+/// The TLS acceptor `pssl:` remotes use for new connections (None until
+/// the PKI is configured).
+type SharedTls = Arc<Mutex<Option<rovn_tls::TlsAcceptor>>>;
+
 /// The main task's state.
 struct Shell {
     core: Core,
     conns: HashMap<SessionId, Conn>,
-    /// Listening remotes by name (what `list-remotes` shows).
+    /// The remotes configured by name (what `list-remotes` shows):
+    /// command line and `add-remote`.
+    specs: BTreeMap<String, Spec>,
+    /// Listening remotes by name, whether configured directly or found
+    /// through a `db:` remote.
     listeners: BTreeMap<String, Listener>,
     events: mpsc::Sender<Event>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
     probe: Option<Option<Duration>>,
     commands: Commands,
+    ssl: SslOptions,
+    tls: SharedTls,
+    /// The PKI settings last loaded (or tried): key, certificate, CA,
+    /// protocols.
+    tls_loaded: Option<[Option<String>; 4]>,
+    /// The core's commit count when the configuration was last read.
+    seen_commits: u64,
+    /// Configuration problems already logged, so that each is logged once
+    /// (until it goes away).
+    complaints: HashMap<String, String>,
 }
 
 impl Shell {
@@ -237,17 +259,22 @@ impl Shell {
         ctl: &mut mpsc::Receiver<unixctl::Event>,
     ) {
         tokio::pin!(shutdown);
+        let mut status = tokio::time::interval(STATUS_INTERVAL);
+        status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.core.poll_timeout();
             tokio::select! {
                 _ = &mut shutdown => break,
+                _ = status.tick() => self.write_status(),
                 ev = rx.recv() => match ev {
                     None => break,
-                    Some(Event::Connected { id, writer, kill, remote }) => {
+                    Some(Event::Connected { id, writer, kill, remote, peer_id }) => {
                         // A remote removed meanwhile: drop the connection.
-                        if self.listeners.contains_key(&remote) {
+                        if let Some(l) = self.listeners.get(&remote) {
+                            let o = l.options();
+                            let peer = Peer { id: peer_id, role: o.role, read_only: o.read_only };
                             self.conns.insert(id, Conn { writer, _kill: kill, remote });
-                            self.core.handle_connect(id);
+                            self.core.handle_connect_as(id, peer);
                         }
                     }
                     Some(Event::Message(s, m)) => {
@@ -275,6 +302,9 @@ impl Shell {
                 _ = sleep_until(deadline), if deadline.is_some() => self.core.handle_timeout(Instant::now()),
             }
             self.flush();
+            if self.core.commits() != self.seen_commits {
+                self.reconfigure().await;
+            }
         }
     }
 
@@ -303,15 +333,229 @@ impl Shell {
         }
     }
 
+    /// The options of a remote named directly (not through the database).
+    fn default_options(&self, r: &Remote) -> RemoteOptions {
+        RemoteOptions { probe: self.probe.unwrap_or_else(|| r.default_probe_interval()), ..Default::default() }
+    }
+
+    /// Logs a configuration problem once per distinct message for `key`;
+    /// `None` clears it (so that it is logged again if it comes back).
+    fn complain(&mut self, key: &str, problem: Option<String>) {
+        match problem {
+            Some(p) => {
+                if self.complaints.get(key) != Some(&p) {
+                    tracing::warn!("{p}");
+                    self.complaints.insert(key.to_string(), p);
+                }
+            }
+            None => {
+                self.complaints.remove(key);
+            }
+        }
+    }
+
+    /// The current value of a PKI setting.
+    fn resolve(&mut self, what: &str, s: &Option<Setting>) -> Option<String> {
+        match s.as_ref()? {
+            Setting::Value(v) => Some(v.clone()),
+            Setting::Db(r) => {
+                let got = match self.core.database(&r.db) {
+                    None => Err(format!("{what}: {r}: no database {}", r.db)),
+                    Some(db) => dbconfig::setting(db, r),
+                };
+                match got {
+                    Ok(v) => {
+                        self.complain(what, None);
+                        v
+                    }
+                    Err(e) => {
+                        self.complain(what, Some(format!("{what}: {e}")));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads the PKI files if their names changed.
+    fn reload_tls(&mut self) {
+        let ssl = self.ssl.clone();
+        let now = [
+            self.resolve("--private-key", &ssl.private_key),
+            self.resolve("--certificate", &ssl.certificate),
+            self.resolve("--ca-cert", &ssl.ca_cert),
+            self.resolve("--ssl-protocols", &ssl.protocols),
+        ];
+        if self.tls_loaded.as_ref() == Some(&now) {
+            return;
+        }
+        if let Some(c) = self.resolve("--ssl-ciphers", &ssl.ciphers) {
+            tracing::info!("SSL ciphers \"{c}\" not applied: rovn uses rustls' own (strong) cipher suites");
+        }
+        let acceptor = match &now {
+            [Some(key), Some(cert), Some(ca), protocols] => {
+                let protocols = match protocols.as_deref().map(rovn_tls::parse_protocols) {
+                    None => Ok(Vec::new()),
+                    Some(Ok((p, skipped))) => {
+                        if !skipped.is_empty() {
+                            tracing::info!("SSL protocols {} are not supported (too old); using the others", skipped.join(","));
+                        }
+                        Ok(p)
+                    }
+                    Some(Err(e)) => Err(e),
+                };
+                let loaded = protocols.and_then(|p| {
+                    rovn_tls::Pki::load(key.as_ref(), cert.as_ref(), ca.as_ref())
+                        .and_then(|pki| pki.with_protocols(p).acceptor())
+                        .map_err(|e| e.to_string())
+                });
+                match loaded {
+                    Ok(a) => {
+                        tracing::info!("SSL: loaded private key {key}, certificate {cert}, CA certificate {ca}");
+                        Some(a)
+                    }
+                    Err(e) => {
+                        tracing::error!("SSL configuration unusable: {e}");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        if let Ok(mut t) = self.tls.lock() {
+            *t = acceptor;
+        }
+        self.tls_loaded = Some(now);
+    }
+
+    /// Whether `pssl:` remotes can serve clients.
+    fn tls_ready(&self) -> bool {
+        self.tls.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
+    /// Re-reads what the databases configure (PKI files, `db:` remotes) and
+    /// opens and closes listeners to match.
+    async fn reconfigure(&mut self) {
+        self.seen_commits = self.core.commits();
+        self.reload_tls();
+        // name -> (remote, options, rows)
+        let mut want: BTreeMap<String, (Remote, RemoteOptions, Vec<(String, String, ovsdb::Uuid)>)> = BTreeMap::new();
+        let specs: Vec<(String, Spec)> = self.specs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, spec) in specs {
+            match spec {
+                Spec::Listen(r) => {
+                    let o = self.default_options(&r);
+                    want.entry(name).or_insert((r, o, Vec::new()));
+                }
+                Spec::Db(dr) => {
+                    let found = match self.core.database(&dr.db) {
+                        None => Err(format!("{dr}: no database {}", dr.db)),
+                        Some(db) => dbconfig::remotes(db, &dr),
+                    };
+                    let found = match found {
+                        Ok(f) => {
+                            self.complain(&name, None);
+                            f
+                        }
+                        Err(e) => {
+                            self.complain(&name, Some(e));
+                            continue;
+                        }
+                    };
+                    for f in found {
+                        let key = format!("{name} {}", f.target);
+                        let r = match Remote::parse(&f.target) {
+                            Ok(r) => {
+                                self.complain(&key, None);
+                                r
+                            }
+                            Err(e) => {
+                                self.complain(&key, Some(format!("{dr}: {e}")));
+                                continue;
+                            }
+                        };
+                        let probe = f.probe.unwrap_or_else(|| self.default_options(&r).probe);
+                        let o = RemoteOptions { role: f.role, read_only: f.read_only, probe };
+                        let e = want.entry(r.to_string()).or_insert((r, o, Vec::new()));
+                        if let Some((table, u)) = f.row {
+                            e.2.push((dr.db.clone(), table, u));
+                        }
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = self.listeners.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+        for name in gone {
+            self.close(&name);
+        }
+        for (name, (r, o, rows)) in want {
+            if let Some(l) = self.listeners.get_mut(&name) {
+                if let Ok(mut cur) = l.options.lock() {
+                    *cur = o;
+                }
+                l.rows = rows;
+                continue;
+            }
+            if matches!(r, Remote::Ssl(_)) && !self.tls_ready() {
+                let why = format!("{name}: not listening: SSL needs --private-key, --certificate and --ca-cert (configured and loadable)");
+                self.complain(&name, Some(why));
+                continue;
+            }
+            match self.open(r, o, rows).await {
+                Ok(()) => self.complain(&name, None),
+                Err(e) => self.complain(&name, Some(format!("{name}: {e}"))),
+            }
+        }
+    }
+
+    /// Stops listening on `name` and drops its clients.
+    fn close(&mut self, name: &str) {
+        if let Some(l) = self.listeners.remove(name) {
+            tracing::info!(remote = name, "no longer listening");
+            l.close();
+            let gone: Vec<SessionId> = self.conns.iter().filter(|(_, c)| c.remote == name).map(|(s, _)| *s).collect();
+            for s in gone {
+                self.disconnect(s);
+            }
+        }
+    }
+
+    /// Writes the status of remotes configured by database rows into them.
+    fn write_status(&mut self) {
+        let mut by_db: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        for (name, l) in &self.listeners {
+            if l.rows.is_empty() {
+                continue;
+            }
+            let sessions = self.conns.values().filter(|c| &c.remote == name).count();
+            let st = dbconfig::ListenerStatus { bound_port: l.bound_port, sessions };
+            for (db, table, row) in &l.rows {
+                let Some(d) = self.core.database(db) else { continue };
+                if let Some(op) = dbconfig::status_op(d, table, *row, &st) {
+                    by_db.entry(db.clone()).or_default().push(op);
+                }
+            }
+        }
+        for (db, ops) in by_db {
+            let results = self.core.transact_internal(&db, &ops);
+            if let Some(e) = results.iter().find(|r| r.get("error").is_some()) {
+                tracing::warn!("{db}: could not write remote status: {e}");
+            }
+        }
+        self.flush();
+    }
+
     /// Starts listening on `r` (nothing if it already is).
-    async fn add_remote(&mut self, r: Remote) -> std::io::Result<()> {
+    async fn open(&mut self, r: Remote, options: RemoteOptions, rows: Vec<(String, String, ovsdb::Uuid)>) -> std::io::Result<()> {
         let name = r.to_string();
         if self.listeners.contains_key(&name) {
             return Ok(());
         }
-        let probe = self.probe.unwrap_or_else(|| r.default_probe_interval());
-        let (events, ids) = (self.events.clone(), self.next_id.clone());
+        let options = Arc::new(Mutex::new(options));
+        let (events, ids, opts) = (self.events.clone(), self.next_id.clone(), options.clone());
         let remote = name.clone();
+        let probe = move || opts.lock().map(|o| o.probe).unwrap_or(Some(TCP_PROBE_INTERVAL));
+        let mut bound_port = None;
         let task = match &r {
             Remote::Unix(p) => {
                 let _ = std::fs::remove_file(p);
@@ -323,19 +567,22 @@ impl Shell {
                         match l.accept().await {
                             Ok((s, _)) => {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                spawn_session(s, id, events.clone(), probe, remote.clone());
+                                spawn_session(s, id, events.clone(), probe(), remote.clone(), None);
                             }
                             Err(e) => accept_failed(e).await,
                         }
                     }
                 })
             }
-            Remote::Tcp(addr) => {
+            Remote::Tcp(addr) | Remote::Ssl(addr) => {
                 let l = TcpListener::bind(addr)
                     .await
                     .map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
-                let bound = l.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
-                tracing::info!(remote = %bound, "listening");
+                let local = l.local_addr().ok();
+                bound_port = local.map(|a| a.port());
+                let bound = local.map(|a| a.to_string()).unwrap_or_else(|| addr.clone());
+                tracing::info!(remote = %name, %bound, "listening");
+                let tls = matches!(r, Remote::Ssl(_)).then(|| self.tls.clone());
                 tokio::spawn(async move {
                     loop {
                         match l.accept().await {
@@ -343,7 +590,17 @@ impl Shell {
                                 let _ = s.set_nodelay(true);
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 tracing::debug!(session = id, %peer, "connection");
-                                spawn_session(s, id, events.clone(), probe, remote.clone());
+                                match &tls {
+                                    None => spawn_session(s, id, events.clone(), probe(), remote.clone(), None),
+                                    Some(tls) => {
+                                        let acceptor = tls.lock().ok().and_then(|t| t.clone());
+                                        let Some(acceptor) = acceptor else {
+                                            tracing::warn!(%peer, "{remote}: SSL is not configured; dropping the connection");
+                                            continue;
+                                        };
+                                        tokio::spawn(handshake(acceptor, s, peer, id, events.clone(), probe(), remote.clone()));
+                                    }
+                                }
                             }
                             Err(e) => accept_failed(e).await,
                         }
@@ -351,7 +608,7 @@ impl Shell {
                 })
             }
         };
-        self.listeners.insert(name, Listener { remote: r, task });
+        self.listeners.insert(name, Listener { remote: r, task, options, bound_port, rows });
         Ok(())
     }
 
@@ -371,26 +628,35 @@ impl Shell {
                 self.flush();
                 r
             }
-            "ovsdb-server/add-remote" => match Remote::parse(&args[0]) {
-                Ok(r) => self.add_remote(r).await.map(|()| String::new()).map_err(|e| e.to_string()),
+            "ovsdb-server/add-remote" => match Spec::parse(&args[0]) {
+                Ok(spec) => {
+                    let name = spec.to_string();
+                    let opened = match &spec {
+                        Spec::Listen(r) => self.open(r.clone(), self.default_options(r), Vec::new()).await,
+                        Spec::Db(_) => Ok(()),
+                    };
+                    match opened {
+                        Ok(()) => {
+                            self.specs.insert(name, spec);
+                            self.reconfigure().await;
+                            Ok(String::new())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
                 Err(e) => Err(e),
             },
             "ovsdb-server/remove-remote" => {
-                let name = Remote::parse(&args[0]).map(|r| r.to_string()).unwrap_or_else(|_| args[0].clone());
-                match self.listeners.remove(&name) {
-                    Some(l) => {
-                        l.close();
-                        let gone: Vec<SessionId> =
-                            self.conns.iter().filter(|(_, c)| c.remote == name).map(|(s, _)| *s).collect();
-                        for s in gone {
-                            self.disconnect(s);
-                        }
+                let name = Spec::parse(&args[0]).map(|r| r.to_string()).unwrap_or_else(|_| args[0].clone());
+                match self.specs.remove(&name) {
+                    Some(_) => {
+                        self.reconfigure().await;
                         Ok(String::new())
                     }
                     None => Err("no such remote".into()),
                 }
             }
-            "ovsdb-server/list-remotes" => Ok(self.listeners.keys().map(|k| format!("{k}\n")).collect()),
+            "ovsdb-server/list-remotes" => Ok(self.specs.keys().map(|k| format!("{k}\n")).collect()),
             "ovsdb-server/list-dbs" => {
                 let mut names = self.core.db_names();
                 names.sort();
@@ -430,8 +696,35 @@ async fn sleep_for(d: Option<Duration>) {
     }
 }
 
-fn spawn_session<S>(stream: S, id: SessionId, events: mpsc::Sender<Event>, probe: Option<Duration>, remote: String)
-where
+/// Completes the TLS handshake of a `pssl:` client, then serves it.
+async fn handshake(
+    acceptor: rovn_tls::TlsAcceptor,
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    id: SessionId,
+    events: mpsc::Sender<Event>,
+    probe: Option<Duration>,
+    remote: String,
+) {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let peer_id = rovn_tls::peer_id(tls.get_ref().1);
+            tracing::debug!(session = id, %peer, peer_id = peer_id.as_deref().unwrap_or(""), "SSL connection");
+            spawn_session(tls, id, events, probe, remote, peer_id);
+        }
+        Ok(Err(e)) => tracing::warn!(%peer, "{remote}: SSL handshake failed: {e}"),
+        Err(_) => tracing::warn!(%peer, "{remote}: SSL handshake timed out"),
+    }
+}
+
+fn spawn_session<S>(
+    stream: S,
+    id: SessionId,
+    events: mpsc::Sender<Event>,
+    probe: Option<Duration>,
+    remote: String,
+    peer_id: Option<String>,
+) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(stream);
@@ -440,7 +733,7 @@ where
     tokio::spawn(async move {
         let (kill_tx, mut kill) = oneshot::channel::<()>();
         let prober = wtx.clone();
-        if events.send(Event::Connected { id, writer: wtx, kill: kill_tx, remote }).await.is_err() {
+        if events.send(Event::Connected { id, writer: wtx, kill: kill_tx, remote, peer_id }).await.is_err() {
             return;
         }
         let mut framer = Framer::new(MAX_MESSAGE);
@@ -490,22 +783,4 @@ where
         drop(prober);
         let _ = events.send(Event::Closed(id, why)).await;
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn remotes_print_as_named() {
-        for s in ["punix:/tmp/x.sock", "ptcp:6641", "ptcp:6641:127.0.0.1", "ptcp:0:[::1]"] {
-            let r = Remote::parse(s).unwrap();
-            let printed = r.to_string();
-            assert_eq!(printed.replace(['[', ']'], ""), s.replace(['[', ']'], ""));
-            assert_eq!(Remote::parse(&printed).unwrap(), r);
-        }
-        assert_eq!(Remote::parse("ptcp:6641:0.0.0.0").unwrap().to_string(), "ptcp:6641");
-        assert_eq!(Remote::parse("ptcp:1").unwrap().default_probe_interval(), Some(Duration::from_secs(5)));
-        assert_eq!(Remote::parse("punix:x").unwrap().default_probe_interval(), None);
-    }
 }

@@ -35,5 +35,5 @@ pub use datum::Datum;
 pub use error::{Error, OvsdbError, Result};
 pub use row::Row;
 pub use schema::{DatabaseSchema, SchemaRef};
-pub use transaction::{Outcome, Prepared, TxnContext};
+pub use transaction::{Access, Outcome, Prepared, TxnContext, Write};
 pub use uuid::Uuid;

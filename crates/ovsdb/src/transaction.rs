@@ -26,12 +26,43 @@ pub struct TxnContext<'a> {
     /// True once the transaction's `wait` timeout has passed: unsatisfied
     /// waits then fail with "timed out" instead of blocking.
     pub waits_expired: bool,
+    /// Refuses every write (`insert`, `update`, `mutate`, `delete`,
+    /// `commit`), as on a read-only remote.
+    pub read_only: bool,
+    /// Role-based access control for the client's writes, if its remote has
+    /// a role.
+    pub access: Option<&'a dyn Access>,
 }
 
 impl Default for TxnContext<'_> {
     fn default() -> Self {
-        TxnContext { has_lock: &|_| false, waits_expired: false }
+        TxnContext { has_lock: &|_| false, waits_expired: false, read_only: false, access: None }
     }
+}
+
+/// A kind of write, for [`Access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `insert`
+    Insert,
+    /// `delete`
+    Delete,
+    /// `update`
+    Update,
+    /// `mutate`
+    Mutate,
+}
+
+/// Decides whether a client may make a write (role-based access control).
+/// Each method returns the error to report for the operation.
+pub trait Access {
+    /// Whether the client may do `op` on the table at all; asked before
+    /// any row is looked at, even if no row matches.
+    fn table(&self, op: Write, ts: &TableSchema) -> Result<(), OvsdbError>;
+    /// Whether the client may make this change to one row: `old` is the row
+    /// before the operation (None for an insert), `new` after it (None for a
+    /// delete), `columns` the columns an update or mutate names.
+    fn row(&self, op: Write, ts: &TableSchema, old: Option<&Row>, new: Option<&Row>, columns: &[usize]) -> Result<(), OvsdbError>;
 }
 
 /// The outcome of executing a transaction.
@@ -300,6 +331,13 @@ impl<'a> Exec<'a> {
             .ok_or_else(|| OvsdbError::syntax(format!("{prefix}Object expected.")))?;
         let mut p = Op { obj, used: Vec::new(), prefix };
         let name = p.req_id("op")?;
+        if self.ctx.read_only && matches!(name, "insert" | "update" | "mutate" | "delete" | "commit") {
+            return Err(OvsdbError::new(
+                "not allowed",
+                format!("{name} operation not allowed when database server is in read only mode"),
+            )
+            .into());
+        }
         match name {
             "insert" => self.insert(p),
             "select" => self.select(p),
@@ -456,6 +494,10 @@ impl<'a> Exec<'a> {
                 }
             }
         }
+        if let Some(a) = self.ctx.access {
+            a.table(Write::Insert, ts)?;
+            a.row(Write::Insert, ts, None, Some(&row), &[])?;
+        }
         self.work[t].insert(uuid, Work { old: None, new: Some(row) });
         Ok(serde_json::json!({ "uuid": Atom::Uuid(uuid).to_json() }))
     }
@@ -507,10 +549,20 @@ impl<'a> Exec<'a> {
         }
         let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
+        let access = self.ctx.access;
+        if let Some(a) = access {
+            a.table(Write::Update, ts)?;
+        }
+        let columns: Vec<usize> = values.iter().map(|(c, _)| *c).collect();
         for u in &uuids {
+            let old = access.and_then(|_| self.get(t, u).cloned());
             let row = self.row_mut(t, *u);
             for (c, d) in &values {
                 row.values[*c] = d.clone();
+            }
+            if let Some(a) = access {
+                let new = self.get(t, u);
+                a.row(Write::Update, ts, old.as_ref(), new, &columns)?;
             }
         }
         Ok(serde_json::json!({ "count": uuids.len() }))
@@ -528,11 +580,21 @@ impl<'a> Exec<'a> {
         };
         let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
+        let access = self.ctx.access;
+        if let Some(a) = access {
+            a.table(Write::Mutate, ts)?;
+        }
+        let columns: Vec<usize> = muts.iter().map(|m| m.column).collect();
         for u in &uuids {
+            let old = access.and_then(|_| self.get(t, u).cloned());
             let row = self.row_mut(t, *u);
             for m in &muts {
                 let col = &ts.columns[m.column];
                 m.apply(&col.type_, &col.name, &mut row.values[m.column])?;
+            }
+            if let Some(a) = access {
+                let new = self.get(t, u);
+                a.row(Write::Mutate, ts, old.as_ref(), new, &columns)?;
             }
         }
         Ok(serde_json::json!({ "count": uuids.len() }))
@@ -544,6 +606,12 @@ impl<'a> Exec<'a> {
         p.finish()?;
         let cond = self.condition(ts, w)?;
         let uuids = self.matching(t, &cond);
+        if let Some(a) = self.ctx.access {
+            a.table(Write::Delete, ts)?;
+            for u in &uuids {
+                a.row(Write::Delete, ts, self.get(t, u), None, &[])?;
+            }
+        }
         for u in &uuids {
             let db = self.db;
             let w = self.work[t].entry(*u).or_insert_with(|| Work { old: db.table(t).get(u).cloned(), new: None });

@@ -204,7 +204,7 @@ fn waits_block_until_expired_and_locks_are_asked() {
     }
     let assert_op = ops(json!([{"op": "assert", "lock": "mine"}, {"op": "commit", "durable": true}]));
     let holds = |l: &str| l == "mine";
-    match d.execute(&assert_op, &TxnContext { has_lock: &holds, waits_expired: false }) {
+    match d.execute(&assert_op, &TxnContext { has_lock: &holds, ..Default::default() }) {
         Outcome::Complete(p) => {
             assert_eq!(p.results, vec![json!({}), json!({})]);
             assert!(p.durable);

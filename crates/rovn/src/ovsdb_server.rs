@@ -3,14 +3,24 @@
 
 use std::path::PathBuf;
 
-use ovsdb_server::{Core, Remote, Server};
+use ovsdb_server::{Core, DbRef, Remote, Server, Setting, Spec, SslOptions};
 
 const USAGE: &str = "\
 usage: rovn ovsdb-server [DATABASE...] [OPTIONS]
 Serve the OVSDB databases in the DATABASE files (default: $OVS_DBDIR/conf.db).
 
 Options:
-  --remote=REMOTE        listen on REMOTE: punix:PATH or ptcp:PORT[:IP] (repeatable)
+  --remote=REMOTE        listen on REMOTE: punix:PATH, ptcp:PORT[:IP], pssl:PORT[:IP],
+                         or db:DB,TABLE,COLUMN to listen where the database says
+                         (Connection rows: target, role, read_only,
+                         inactivity_probe); repeatable
+  -p, --private-key=FILE  SSL private key (PEM), or db:DB,TABLE,COLUMN
+  -c, --certificate=FILE  SSL certificate for the key (PEM), or db:...
+  -C, --ca-cert=FILE      CA certificate that must sign clients' certificates
+                          (PEM), or db:...
+  --bootstrap-ca-cert=FILE  same as --ca-cert if FILE exists
+  --ssl-protocols=LIST    e.g. TLSv1.2,TLSv1.3 (TLSv1 and TLSv1.1 are ignored)
+  --ssl-ciphers=LIST      accepted; rustls uses its own strong cipher suites
   --pidfile[=FILE]       write the process id to FILE ($OVS_RUNDIR/ovsdb-server.pid)
   --log-file[=FILE]      log to FILE ($OVS_LOGDIR/ovsdb-server.log) instead of stderr
   --detach               run in the background once the remotes are listening
@@ -25,6 +35,8 @@ Options:
 struct Options {
     dbs: Vec<PathBuf>,
     remotes: Vec<Remote>,
+    db_remotes: Vec<DbRef>,
+    ssl: SslOptions,
     pidfile: Option<PathBuf>,
     log_file: Option<PathBuf>,
     detach: bool,
@@ -57,6 +69,8 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
     let mut o = Options {
         dbs: Vec::new(),
         remotes: Vec::new(),
+        db_remotes: Vec::new(),
+        ssl: SslOptions::default(),
         pidfile: None,
         log_file: None,
         detach: false,
@@ -83,15 +97,33 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         };
         match name {
             "-h" | "--help" => return Ok(None),
-            "--remote" => {
-                let r = value("--remote")?;
-                if r.starts_with("db:") {
-                    tracing::warn!("remote {r}: remotes read from the database are not supported yet; ignoring it");
-                } else if r.starts_with("pssl:") || r.starts_with("ssl:") {
-                    return Err(format!("{r}: SSL remotes are not supported yet"));
-                } else {
-                    o.remotes.push(Remote::parse(&r)?);
+            "--remote" => match Spec::parse(&value("--remote")?)? {
+                Spec::Listen(r) => o.remotes.push(r),
+                Spec::Db(r) => o.db_remotes.push(r),
+            },
+            "-p" | "--private-key" => o.ssl.private_key = Some(Setting::parse(&value(name)?)?),
+            "-c" | "--certificate" => o.ssl.certificate = Some(Setting::parse(&value(name)?)?),
+            "-C" | "--ca-cert" => {
+                let v = value(name)?;
+                if v == "none" {
+                    return Err("--ca-cert=none (no verification of clients) is not supported: give the CA certificate".into());
                 }
+                o.ssl.ca_cert = Some(Setting::parse(&v)?);
+            }
+            "--bootstrap-ca-cert" => {
+                let v = value(name)?;
+                if !std::path::Path::new(&v).exists() {
+                    return Err(format!(
+                        "--bootstrap-ca-cert={v}: the file does not exist, and fetching the CA certificate from a peer is not supported; create it (e.g. with ovs-pki) or use --ca-cert"
+                    ));
+                }
+                o.ssl.ca_cert = Some(Setting::Value(v));
+            }
+            "--ssl-protocols" => o.ssl.protocols = Some(Setting::parse(&value(name)?)?),
+            "--ssl-ciphers" => o.ssl.ciphers = Some(Setting::parse(&value(name)?)?),
+            "--peer-ca-cert" => {
+                let v = value(name)?;
+                eprintln!("rovn ovsdb-server: --peer-ca-cert={v}: ignored (rovn sends only its own certificate)");
             }
             "--pidfile" => {
                 o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid")))
@@ -104,9 +136,6 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--unixctl" => {
                 let v = value("--unixctl")?;
                 o.unixctl = if v == "none" { None } else { Some(Some(in_rundir(&v))) };
-            }
-            "--private-key" | "--certificate" | "--ca-cert" | "--bootstrap-ca-cert" => {
-                return Err(format!("{name}: SSL is not supported yet"));
             }
             "-v" | "--verbose" => o.verbose.push(inline.unwrap_or_default()),
             _ if name.starts_with("-v") => o.verbose.push(name[2..].to_string()),
@@ -147,8 +176,22 @@ pub fn main(args: &[String]) -> i32 {
     for n in notes {
         tracing::warn!("{n}");
     }
-    if o.remotes.is_empty() {
+    if o.remotes.is_empty() && o.db_remotes.is_empty() {
         tracing::warn!("no --remote given: no client can connect");
+    }
+    let pssl = o.remotes.iter().any(|r| matches!(r, Remote::Ssl(_)));
+    let ssl_set = [&o.ssl.private_key, &o.ssl.certificate, &o.ssl.ca_cert];
+    if pssl && ssl_set.iter().any(|s| s.is_none()) {
+        eprintln!("rovn ovsdb-server: pssl: remotes need --private-key, --certificate and --ca-cert");
+        return 1;
+    }
+    // Files named on the command line must be usable from the start
+    // (names read from a database may come later).
+    if let [Some(Setting::Value(k)), Some(Setting::Value(c)), Some(Setting::Value(ca))] = ssl_set {
+        if let Err(e) = rovn_tls::Pki::load(k.as_ref(), c.as_ref(), ca.as_ref()) {
+            eprintln!("rovn ovsdb-server: {e}");
+            return 1;
+        }
     }
     let ready_pipe = if o.detach {
         match crate::daemon::detach(o.no_chdir) {
@@ -179,7 +222,10 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     let dbs: Vec<String> = core.db_names();
-    let mut server = Server::new(core, o.remotes);
+    let mut server = Server::new(core, o.remotes).ssl(o.ssl);
+    for r in o.db_remotes {
+        server = server.db_remote(r);
+    }
     match o.unixctl {
         Some(Some(ctl)) => server = server.unixctl(ctl),
         // The default name holds the daemon's pid, known only now. Unlike
