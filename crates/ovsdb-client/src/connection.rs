@@ -51,22 +51,53 @@ impl Drop for Connection {
 /// The stream of notifications from the server.
 pub type Notifications = mpsc::UnboundedReceiver<(String, Vec<Value>)>;
 
+/// What a client needs for `ssl:` targets: its private key and
+/// certificate, and the CA certificate the server's must be signed by.
+pub type Pki = rovn_tls::Pki;
+
+fn tcp_addr(a: &str) -> String {
+    match a.rsplit_once(':') {
+        Some((ip, port)) if ip.contains(':') && !ip.starts_with('[') => format!("[{ip}]:{port}"),
+        _ => a.to_string(),
+    }
+}
+
 impl Connection {
-    /// Connects to `unix:PATH` or `tcp:IP:PORT`.
+    /// Connects to `unix:PATH` or `tcp:IP:PORT` (see
+    /// [`Connection::connect_with`] for `ssl:`).
     pub async fn connect(target: &str) -> Result<Connection, Error> {
+        Self::connect_with(target, None).await
+    }
+
+    /// Connects to `unix:PATH`, `tcp:IP:PORT` or `ssl:IP:PORT`; the last
+    /// needs `pki` (mutual authentication: the server's certificate must be
+    /// signed by the CA; host names are not checked, as in OVS).
+    pub async fn connect_with(target: &str, pki: Option<&Pki>) -> Result<Connection, Error> {
+        if let Some(a) = target.strip_prefix("ssl:") {
+            let pki = pki.ok_or_else(|| {
+                Error::Io(format!("{target}: SSL needs a private key, a certificate and a CA certificate"))
+            })?;
+            let connector = pki.connector().map_err(|e| Error::Io(format!("{target}: {e}")))?;
+            let addr = tcp_addr(a);
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            let s = tokio::net::TcpStream::connect(&addr).await.map_err(|e| Error::Io(format!("{target}: {e}")))?;
+            let _ = s.set_nodelay(true);
+            let tls = connector
+                .connect(rovn_tls::server_name(host), s)
+                .await
+                .map_err(|e| Error::Io(format!("{target}: SSL handshake failed: {e}")))?;
+            return Ok(Self::over(tls));
+        }
         if let Some(p) = target.strip_prefix("unix:") {
             let s = tokio::net::UnixStream::connect(p).await.map_err(|e| Error::Io(format!("{target}: {e}")))?;
             Ok(Self::over(s))
         } else if let Some(a) = target.strip_prefix("tcp:") {
-            let a = match a.rsplit_once(':') {
-                Some((ip, port)) if ip.contains(':') && !ip.starts_with('[') => format!("[{ip}]:{port}"),
-                _ => a.to_string(),
-            };
+            let a = tcp_addr(a);
             let s = tokio::net::TcpStream::connect(&a).await.map_err(|e| Error::Io(format!("{target}: {e}")))?;
             let _ = s.set_nodelay(true);
             Ok(Self::over(s))
         } else {
-            Err(Error::Io(format!("{target}: unsupported remote (expected unix:PATH or tcp:IP:PORT)")))
+            Err(Error::Io(format!("{target}: unsupported remote (expected unix:PATH, tcp:IP:PORT or ssl:IP:PORT)")))
         }
     }
 

@@ -5,7 +5,7 @@
 //! - [`typed`]: typed rows (structs per table, typed references, enums)
 //!   and typed access to the replica; [`codegen`] generates the structs
 //!   from a schema (the `ovn-schema` crate holds those of OVN and OVS).
-//! - [`connection`]: a JSON-RPC session over unix or tcp (requests with
+//! - [`connection`]: a JSON-RPC session over unix, tcp or ssl (requests with
 //!   replies, notifications, automatic answers to the server's echo).
 //! - [`txn`]: transactions built against the replica with optimistic
 //!   concurrency (verified reads become `wait` operations).
@@ -21,7 +21,7 @@ pub mod replica;
 pub mod txn;
 pub mod typed;
 
-pub use connection::{Connection, Error};
+pub use connection::{Connection, Error, Pki};
 pub use idl::{Idl, IdlOptions, ServerInfo};
 pub use replica::{Replica, RowDelta};
 pub use txn::{Committed, Txn, TxnError};

@@ -57,7 +57,8 @@ pub struct DbRemote {
 }
 
 fn column<'a>(db: &'a Database, table: &str, col: &str) -> Result<(usize, usize, &'a TableSchema), String> {
-    let (t, ts) = db.schema().table(table).ok_or_else(|| format!("no table {table} in database {}", db.schema().name))?;
+    let (t, ts) =
+        db.schema().table(table).ok_or_else(|| format!("no table {table} in database {}", db.schema().name))?;
     let c = ts.column(col).ok_or_else(|| format!("no column {col} in table {table}"))?;
     Ok((t, c, ts))
 }
@@ -77,7 +78,13 @@ pub fn remotes(db: &Database, r: &DbRef) -> Result<Vec<DbRemote>, String> {
             for row in rows {
                 for a in row.get(c).keys() {
                     if let Some(s) = a.as_str().filter(|s| !s.is_empty()) {
-                        out.push(DbRemote { target: s.to_string(), role: None, read_only: false, probe: None, row: None });
+                        out.push(DbRemote {
+                            target: s.to_string(),
+                            role: None,
+                            read_only: false,
+                            probe: None,
+                            row: None,
+                        });
                     }
                 }
             }
@@ -93,10 +100,11 @@ pub fn remotes(db: &Database, r: &DbRef) -> Result<Vec<DbRemote>, String> {
                         continue;
                     }
                     let role = get(conn, "role").and_then(|d| first_str(&d)).filter(|s| !s.is_empty());
-                    let read_only = get(conn, "read_only").and_then(|d| d.first().cloned()) == Some(Atom::Boolean(true));
-                    let probe = get(conn, "inactivity_probe").and_then(|d| d.first().and_then(Atom::as_integer)).map(|ms| {
-                        (ms > 0).then(|| Duration::from_millis(ms as u64))
-                    });
+                    let read_only =
+                        get(conn, "read_only").and_then(|d| d.first().cloned()) == Some(Atom::Boolean(true));
+                    let probe = get(conn, "inactivity_probe")
+                        .and_then(|d| d.first().and_then(Atom::as_integer))
+                        .map(|ms| (ms > 0).then(|| Duration::from_millis(ms as u64)));
                     out.push(DbRemote { target, role, read_only, probe, row: Some((ref_table.clone(), u)) });
                 }
             }
@@ -120,7 +128,12 @@ pub fn setting(db: &Database, r: &DbRef) -> Result<Option<String>, String> {
     }
     let mut rows: Vec<_> = db.table(t).rows.values().collect();
     rows.sort_by_key(|row| row.uuid());
-    Ok(rows.iter().flat_map(|row| row.get(c).keys()).filter_map(Atom::as_str).find(|s| !s.is_empty()).map(str::to_string))
+    Ok(rows
+        .iter()
+        .flat_map(|row| row.get(c).keys())
+        .filter_map(Atom::as_str)
+        .find(|s| !s.is_empty())
+        .map(str::to_string))
 }
 
 /// What ovsdb-server reports about a listening remote.
@@ -146,8 +159,8 @@ pub fn status_op(db: &Database, table: &str, row: Uuid, status: &ListenerStatus)
     }
     if let Some(c) = ts.column("status") {
         let ty = &ts.columns[c].type_;
-        let strings = ty.key.atomic == AtomicType::String
-            && ty.value.as_ref().is_some_and(|v| v.atomic == AtomicType::String);
+        let strings =
+            ty.key.atomic == AtomicType::String && ty.value.as_ref().is_some_and(|v| v.atomic == AtomicType::String);
         // As ovsdb-server 3.1 reports a passive remote: the two "since"
         // values are always 0 there.
         let mut pairs = vec![
@@ -177,7 +190,8 @@ mod tests {
     use std::sync::Arc;
 
     fn sb() -> Database {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/ovn-sb.ovsschema")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/ovn-sb.ovsschema")).unwrap();
         let schema = ovsdb::DatabaseSchema::from_json(&serde_json::from_str(&text).unwrap()).unwrap();
         Database::new(Arc::new(schema))
     }
@@ -215,9 +229,17 @@ mod tests {
         let mut got = remotes(&db, &r).unwrap();
         got.sort_by(|a, b| a.target.cmp(&b.target));
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].target.as_str(), got[0].role.as_deref(), got[0].probe), ("pssl:6642", Some("ovn-controller"), Some(None)));
-        assert_eq!((got[1].target.as_str(), got[1].read_only, got[1].probe), ("ptcp:6643:127.0.0.1", true, Some(Some(Duration::from_secs(30)))));
-        let key = |c: &str| setting(&db, &DbRef { db: "OVN_Southbound".into(), table: "SSL".into(), column: c.into() }).unwrap();
+        assert_eq!(
+            (got[0].target.as_str(), got[0].role.as_deref(), got[0].probe),
+            ("pssl:6642", Some("ovn-controller"), Some(None))
+        );
+        assert_eq!(
+            (got[1].target.as_str(), got[1].read_only, got[1].probe),
+            ("ptcp:6643:127.0.0.1", true, Some(Some(Duration::from_secs(30))))
+        );
+        let key = |c: &str| {
+            setting(&db, &DbRef { db: "OVN_Southbound".into(), table: "SSL".into(), column: c.into() }).unwrap()
+        };
         assert_eq!(key("private_key").as_deref(), Some("/k.pem"));
         assert_eq!(key("ca_cert"), None);
         // Errors name the reference.

@@ -43,7 +43,12 @@ impl<'a> Rbac<'a> {
     fn permission(&self, table: &str) -> Option<Permission> {
         let (rt, rts) = self.db.schema().table("RBAC_Role")?;
         let (name_c, perms_c) = (rts.column("name")?, rts.column("permissions")?);
-        let role = self.db.table(rt).rows.values().find(|r| r.get(name_c).first().and_then(Atom::as_str) == Some(self.role))?;
+        let role = self
+            .db
+            .table(rt)
+            .rows
+            .values()
+            .find(|r| r.get(name_c).first().and_then(Atom::as_str) == Some(self.role))?;
         let perm_table = rts.columns[perms_c].type_.value.as_ref()?.ref_table.as_deref()?;
         let uuid = role.get(perms_c).get(&Atom::string(table))?.as_uuid()?;
         let (pt, pts) = self.db.schema().table(perm_table)?;
@@ -67,7 +72,10 @@ impl<'a> Rbac<'a> {
         };
         // A client without a certificate prints as ovsdb-server prints it.
         let id = self.id.unwrap_or("(null)");
-        OvsdbError::new("permission error", format!("RBAC rules for client \"{id}\" role \"{}\" prohibit {what}.", self.role))
+        OvsdbError::new(
+            "permission error",
+            format!("RBAC rules for client \"{id}\" role \"{}\" prohibit {what}.", self.role),
+        )
     }
 
     /// Whether the client's id matches one of the row's authorization
@@ -99,7 +107,8 @@ impl<'a> Rbac<'a> {
         if p.update.iter().any(|u| u == name) {
             return true;
         }
-        let keys: Vec<&str> = p.update.iter().filter_map(|u| u.strip_prefix(name.as_str())?.strip_prefix(':')).collect();
+        let keys: Vec<&str> =
+            p.update.iter().filter_map(|u| u.strip_prefix(name.as_str())?.strip_prefix(':')).collect();
         let (o, n) = (old.get(c), new.get(c));
         if keys.is_empty() || !o.is_map() {
             return false;
@@ -117,7 +126,14 @@ impl ovsdb::Access for Rbac<'_> {
         }
     }
 
-    fn row(&self, op: Write, ts: &TableSchema, old: Option<&Row>, new: Option<&Row>, columns: &[usize]) -> Result<(), OvsdbError> {
+    fn row(
+        &self,
+        op: Write,
+        ts: &TableSchema,
+        old: Option<&Row>,
+        new: Option<&Row>,
+        columns: &[usize],
+    ) -> Result<(), OvsdbError> {
         let p = self.permission(&ts.name).ok_or_else(|| self.refused(op, &ts.name))?;
         let ok = match (op, old, new) {
             (Write::Insert, _, Some(row)) | (Write::Delete, Some(row), _) => {

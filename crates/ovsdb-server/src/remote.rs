@@ -48,11 +48,8 @@ impl Remote {
             Some((p, ip)) => (p, ip),
             None => (rest, "0.0.0.0"),
         };
-        let port: u16 = if port.is_empty() {
-            DEFAULT_PORT
-        } else {
-            port.parse().map_err(|_| format!("{s}: bad port number"))?
-        };
+        let port: u16 =
+            if port.is_empty() { DEFAULT_PORT } else { port.parse().map_err(|_| format!("{s}: bad port number"))? };
         let ip = ip.trim_start_matches('[').trim_end_matches(']');
         let ip = if ip.is_empty() { "0.0.0.0" } else { ip };
         let addr = if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") };
@@ -157,7 +154,9 @@ mod tests {
 
     #[test]
     fn remotes_print_as_named() {
-        for s in ["punix:/tmp/x.sock", "ptcp:6641", "ptcp:6641:127.0.0.1", "ptcp:0:[::1]", "pssl:6642", "pssl:0:127.0.0.1"] {
+        for s in
+            ["punix:/tmp/x.sock", "ptcp:6641", "ptcp:6641:127.0.0.1", "ptcp:0:[::1]", "pssl:6642", "pssl:0:127.0.0.1"]
+        {
             let r = Remote::parse(s).unwrap();
             let printed = r.to_string();
             assert_eq!(printed.replace(['[', ']'], ""), s.replace(['[', ']'], ""));

@@ -195,10 +195,13 @@ struct Listener {
     options: Arc<Mutex<RemoteOptions>>,
     /// The TCP port actually bound.
     bound_port: Option<u16>,
-    /// The database rows that configured it: (database, table, row), whose
-    /// status the server keeps up to date.
-    rows: Vec<(String, String, ovsdb::Uuid)>,
+    /// The database rows that configured it, whose status the server keeps
+    /// up to date.
+    rows: Vec<StatusRow>,
 }
+
+/// A Connection row: (database, table, row).
+type StatusRow = (String, String, ovsdb::Uuid);
 
 impl Listener {
     fn close(self) {
@@ -438,8 +441,7 @@ impl Shell {
     async fn reconfigure(&mut self) {
         self.seen_commits = self.core.commits();
         self.reload_tls();
-        // name -> (remote, options, rows)
-        let mut want: BTreeMap<String, (Remote, RemoteOptions, Vec<(String, String, ovsdb::Uuid)>)> = BTreeMap::new();
+        let mut want: BTreeMap<String, (Remote, RemoteOptions, Vec<StatusRow>)> = BTreeMap::new();
         let specs: Vec<(String, Spec)> = self.specs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         for (name, spec) in specs {
             match spec {
@@ -546,7 +548,7 @@ impl Shell {
     }
 
     /// Starts listening on `r` (nothing if it already is).
-    async fn open(&mut self, r: Remote, options: RemoteOptions, rows: Vec<(String, String, ovsdb::Uuid)>) -> std::io::Result<()> {
+    async fn open(&mut self, r: Remote, options: RemoteOptions, rows: Vec<StatusRow>) -> std::io::Result<()> {
         let name = r.to_string();
         if self.listeners.contains_key(&name) {
             return Ok(());

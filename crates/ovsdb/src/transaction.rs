@@ -331,13 +331,6 @@ impl<'a> Exec<'a> {
             .ok_or_else(|| OvsdbError::syntax(format!("{prefix}Object expected.")))?;
         let mut p = Op { obj, used: Vec::new(), prefix };
         let name = p.req_id("op")?;
-        if self.ctx.read_only && matches!(name, "insert" | "update" | "mutate" | "delete" | "commit") {
-            return Err(OvsdbError::new(
-                "not allowed",
-                format!("{name} operation not allowed when database server is in read only mode"),
-            )
-            .into());
-        }
         match name {
             "insert" => self.insert(p),
             "select" => self.select(p),
@@ -349,6 +342,7 @@ impl<'a> Exec<'a> {
                 let d = p.req("durable")?;
                 let d = p.typed("durable", d.as_bool())?;
                 p.finish()?;
+                self.writable("commit")?;
                 self.durable |= d;
                 Ok(Value::Object(Map::new()))
             }
@@ -373,6 +367,18 @@ impl<'a> Exec<'a> {
             }
             other => Err(p.err(format_args!("No operation \"{other}\"")).at(json).into()),
         }
+    }
+
+    /// Refuses a write on a read-only remote (checked once the operation is
+    /// parsed and past access control, where ovsdb-server checks it).
+    fn writable(&self, op: &str) -> Result<(), OvsdbError> {
+        if self.ctx.read_only {
+            return Err(OvsdbError::new(
+                "not allowed",
+                format!("{op} operation not allowed when database server is in read only mode"),
+            ));
+        }
+        Ok(())
     }
 
     // Every operation first reads all of its members (any missing or
@@ -498,6 +504,7 @@ impl<'a> Exec<'a> {
             a.table(Write::Insert, ts)?;
             a.row(Write::Insert, ts, None, Some(&row), &[])?;
         }
+        self.writable("insert")?;
         self.work[t].insert(uuid, Work { old: None, new: Some(row) });
         Ok(serde_json::json!({ "uuid": Atom::Uuid(uuid).to_json() }))
     }
@@ -565,6 +572,7 @@ impl<'a> Exec<'a> {
                 a.row(Write::Update, ts, old.as_ref(), new, &columns)?;
             }
         }
+        self.writable("update")?;
         Ok(serde_json::json!({ "count": uuids.len() }))
     }
 
@@ -597,6 +605,7 @@ impl<'a> Exec<'a> {
                 a.row(Write::Mutate, ts, old.as_ref(), new, &columns)?;
             }
         }
+        self.writable("mutate")?;
         Ok(serde_json::json!({ "count": uuids.len() }))
     }
 
@@ -612,6 +621,7 @@ impl<'a> Exec<'a> {
                 a.row(Write::Delete, ts, self.get(t, u), None, &[])?;
             }
         }
+        self.writable("delete")?;
         for u in &uuids {
             let db = self.db;
             let w = self.work[t].entry(*u).or_insert_with(|| Work { old: db.table(t).get(u).cloned(), new: None });

@@ -83,7 +83,12 @@ pub struct Pki {
 
 impl Clone for Pki {
     fn clone(&self) -> Self {
-        Pki { key: self.key.clone_key(), certs: self.certs.clone(), ca: self.ca.clone(), protocols: self.protocols.clone() }
+        Pki {
+            key: self.key.clone_key(),
+            certs: self.certs.clone(),
+            ca: self.ca.clone(),
+            protocols: self.protocols.clone(),
+        }
     }
 }
 
@@ -195,9 +200,8 @@ pub fn server_name(host: &str) -> ServerName<'static> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => ServerName::IpAddress(ip.into()),
-        Err(_) => ServerName::try_from(host.to_string()).unwrap_or(ServerName::IpAddress(
-            std::net::IpAddr::from([127, 0, 0, 1]).into(),
-        )),
+        Err(_) => ServerName::try_from(host.to_string())
+            .unwrap_or(ServerName::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]).into())),
     }
 }
 
@@ -348,7 +352,10 @@ mod tests {
 
     #[test]
     fn protocols_parse_as_ovs_names_them() {
-        assert_eq!(parse_protocols("TLSv1,TLSv1.1,TLSv1.2").unwrap(), (vec![Protocol::Tls12], vec!["TLSv1".into(), "TLSv1.1".into()]));
+        assert_eq!(
+            parse_protocols("TLSv1,TLSv1.1,TLSv1.2").unwrap(),
+            (vec![Protocol::Tls12], vec!["TLSv1".into(), "TLSv1.1".into()])
+        );
         assert_eq!(parse_protocols("TLSv1.2 TLSv1.3").unwrap().0, vec![Protocol::Tls12, Protocol::Tls13]);
         assert!(parse_protocols("TLSv1").unwrap_err().contains("no supported"));
         assert!(parse_protocols("SSLv3").unwrap_err().contains("unknown"));
