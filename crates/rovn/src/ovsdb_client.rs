@@ -22,6 +22,8 @@ type Status = i32;
 struct Opts {
     style: Style,
     timestamp: bool,
+    /// `--private-key`, `--certificate`, `--ca-cert` (for `ssl:`).
+    pki: [Option<String>; 3],
 }
 
 /// The commands: name, whether a DATABASE may precede the arguments, and
@@ -82,6 +84,10 @@ Output formatting options:
   --bare                  --format=list --data=bare --no-headings
   --max-column-width=N    truncate table cells to N bytes
   --timestamp             print the time of each monitor update
+PKI configuration (required to use ssl:SERVER):
+  -p, --private-key=FILE  file with private key
+  -c, --certificate=FILE  file with certificate for private key
+  -C, --ca-cert=FILE      file with the CA certificate the server's must be signed by
 Other options:
   -t, --timeout=SECS      give up (SIGALRM) after SECS seconds
   -h, --help              display this help message
@@ -116,7 +122,9 @@ fn run(args: &[String]) -> Result<Status> {
         };
         // Short options may carry their value attached: -fcsv.
         let (name, inline) = match (name, inline) {
-            (n, None) if n.len() > 2 && !n.starts_with("--") && matches!(&n[..2], "-f" | "-d" | "-t") => {
+            (n, None)
+                if n.len() > 2 && !n.starts_with("--") && matches!(&n[..2], "-f" | "-d" | "-t" | "-p" | "-c" | "-C") =>
+            {
                 (&n[..2], Some(n[2..].to_string()))
             }
             x => x,
@@ -158,6 +166,12 @@ fn run(args: &[String]) -> Result<Status> {
                     Some(v.parse().map_err(|_| anyhow!("--max-column-width: \"{v}\" is not a number"))?);
             }
             "--timestamp" => opts.timestamp = true,
+            "-p" | "--private-key" => opts.pki[0] = Some(value(name)?),
+            "-c" | "--certificate" => opts.pki[1] = Some(value(name)?),
+            "-C" | "--ca-cert" => opts.pki[2] = Some(value(name)?),
+            "--ssl-protocols" | "--ssl-ciphers" => {
+                value(name)?;
+            }
             "-t" | "--timeout" => {
                 let v = value(name)?;
                 let secs: u32 = v.parse().map_err(|_| anyhow!("value {v} on -t or --timeout is invalid"))?;
@@ -203,7 +217,12 @@ fn run(args: &[String]) -> Result<Status> {
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
-        let conn = Connection::connect(&server).await.map_err(|e| connect_error(&server, e))?;
+        let pki = match (&opts.pki, server.starts_with("ssl:")) {
+            ([Some(k), Some(c), Some(ca)], true) => Some(rovn_tls::Pki::load(k.as_ref(), c.as_ref(), ca.as_ref())?),
+            (_, true) => bail!("{server}: SSL needs --private-key, --certificate and --ca-cert"),
+            _ => None,
+        };
+        let conn = Connection::connect_with(&server, pki.as_ref()).await.map_err(|e| connect_error(&server, e))?;
         let mut c = Client { server, conn, opts, printed: false };
         let db = if takes_db {
             let dbs = c.list_dbs().await?;

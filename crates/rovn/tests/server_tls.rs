@@ -436,3 +436,130 @@ fn rbac_confines_a_chassis_to_its_own_rows_like_upstream() {
     assert!(seen[1][0].starts_with("0 [{\"uuid\""), "hv1 registers itself: {}", seen[1][0]);
     assert!(seen[1][9].contains("permission error"), "hv1 cannot delete hv2: {}", seen[1][9]);
 }
+
+/// An Open_vSwitch database served by rovn for one chassis, configured the
+/// way ovn-controller reads it.
+fn chassis_db(dir: &TempDir, system_id: &str, sb_target: &str) -> Daemon {
+    let srv = serve(ROVN, "vswitch.ovsschema", dir, vec![]);
+    let db = unix(dir);
+    ok(ctl("ovs-vsctl", &db, &["--no-wait", "init"]), "ovs-vsctl init");
+    let ids = [
+        format!("external_ids:system-id={system_id}"),
+        format!("external_ids:ovn-remote={sb_target}"),
+        "external_ids:ovn-encap-type=geneve".into(),
+        "external_ids:ovn-encap-ip=127.0.0.1".into(),
+        "external_ids:ovn-bridge-datapath-type=netdev".into(),
+    ];
+    let mut args = vec!["--no-wait", "set", "Open_vSwitch", "."];
+    args.extend(ids.iter().map(String::as_str));
+    ok(ctl("ovs-vsctl", &db, &args), "ovs-vsctl set");
+    srv
+}
+
+/// Upstream ovn-controller on the chassis database in `dir`, with `who`'s
+/// certificate; stopped by its pid when dropped.
+fn ovn_controller(dir: &TempDir, pki: &Pki, who: &str) -> Daemon {
+    let pidfile = dir.path("ovn-controller.pid");
+    let r = ran(Command::new("ovn-controller")
+        .arg(unix(dir))
+        .args(pki.chassis(who))
+        .arg(format!("--pidfile={}", pidfile.display()))
+        .arg(format!("--log-file={}", dir.path("ovn-controller.log").display()))
+        .args(["--detach", "--no-chdir"])
+        .env("OVS_RUNDIR", &dir.0)
+        .env("OVN_RUNDIR", &dir.0)
+        .output()
+        .expect("start ovn-controller"));
+    assert_eq!(r.code, 0, "ovn-controller: {}", r.err);
+    Daemon { pidfile, rundir: dir.0.clone() }
+}
+
+#[test]
+fn ovn_controller_registers_its_chassis_through_an_rbac_remote() {
+    if !have_tools() || !upstreams(&["ovn-controller", "ovs-vsctl"]) {
+        return;
+    }
+    let pki_dir = TempDir::new("tls-ctl-pki");
+    let pki = Pki::new(&pki_dir, false);
+    let sb_dir = TempDir::new("tls-ctl-sb");
+    let args: Vec<OsString> = vec![
+        "--remote=db:OVN_Southbound,SB_Global,connections".into(),
+        "--private-key=db:OVN_Southbound,SSL,private_key".into(),
+        "--certificate=db:OVN_Southbound,SSL,certificate".into(),
+        "--ca-cert=db:OVN_Southbound,SSL,ca_cert".into(),
+    ];
+    let _sb = serve(ROVN, "ovn-sb.ovsschema", &sb_dir, args);
+    let admin = unix(&sb_dir);
+    ok(ctl("ovn-sbctl", &admin, &["init"]), "init");
+    let (key, cert, ca) = (pki.file("sb-privkey.pem"), pki.file("sb-cert.pem"), pki.file("pki/switchca/cacert.pem"));
+    ok(ctl("ovn-sbctl", &admin, &["set-ssl", &key, &cert, &ca]), "set-ssl");
+    ok(ctl("ovn-sbctl", &admin, &["set-connection", "role=ovn-controller", "pssl:0:127.0.0.1"]), "set-connection");
+    ok(ovsdb_client(&["transact".into(), admin.clone(), rbac_rows()]), "RBAC rows");
+    let port: u16 = wait_for("bound_port", || {
+        let r = ctl("ovn-sbctl", &admin, &["get", "Connection", ".", "status:bound_port"]);
+        r.out.trim().trim_matches('"').parse().ok()
+    });
+    let target = format!("ssl:127.0.0.1:{port}");
+
+    // hv1, with hv1's certificate, registers itself.
+    let hv1 = TempDir::new("tls-ctl-hv1");
+    let _hv1_db = chassis_db(&hv1, "hv1", &target);
+    let _hv1 = ovn_controller(&hv1, &pki, "hv1");
+    // A chassis calling itself hv2 but holding hv1's certificate cannot.
+    let liar = TempDir::new("tls-ctl-liar");
+    let _liar_db = chassis_db(&liar, "hv2", &target);
+    let _liar = ovn_controller(&liar, &pki, "hv1");
+
+    let show = wait_for("hv1's Chassis and Encap", || {
+        let out = ctl("ovn-sbctl", &admin, &["show"]).out;
+        (out.contains("Chassis hv1") && out.contains("127.0.0.1")).then_some(out)
+    });
+    assert!(show.contains("Encap geneve"), "{show}");
+    wait_for("hv1's Chassis_Private", || {
+        let r = ctl("ovn-sbctl", &admin, &["--bare", "--columns=name", "list", "Chassis_Private"]);
+        (r.out.trim() == "hv1").then_some(())
+    });
+    let log = wait_for("the impostor to be refused", || {
+        let log = std::fs::read_to_string(liar.path("ovn-controller.log")).unwrap_or_default();
+        log.contains("permission error").then_some(log)
+    });
+    assert!(log.contains(r#"RBAC rules for client \"hv1\" role \"ovn-controller\" prohibit"#), "{log}");
+    let names = ctl("ovn-sbctl", &admin, &["--bare", "--columns=name", "list", "Chassis"]).out;
+    assert_eq!(names.trim(), "hv1", "no Chassis hv2 may appear");
+}
+
+/// `rovn ovsdb-client` (the client library) over ssl: to the real
+/// ovsdb-server and to rovn's, both with mutual authentication.
+#[test]
+fn rovn_client_speaks_ssl_to_both_servers() {
+    if !have_tools() {
+        return;
+    }
+    let pki_dir = TempDir::new("tls-client-pki");
+    let pki = Pki::new(&pki_dir, true);
+    for program in ["ovsdb-server", ROVN] {
+        let dir = TempDir::new("tls-client");
+        let port = free_port();
+        let mut args = pki.server_args();
+        args.push(format!("--remote=pssl:{port}:127.0.0.1").into());
+        let _srv = serve(program, "ovn-sb.ovsschema", &dir, args);
+        let target = format!("ssl:127.0.0.1:{port}");
+        wait_for("the pssl: listener", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+        let client = |who: &str, args: &[&str]| {
+            ran(Command::new(ROVN).arg("ovsdb-client").args(pki.chassis(who)).args(args).output().unwrap())
+        };
+        let out = ok(client("hv1", &["list-dbs", &target]), &format!("{program}: list-dbs"));
+        assert_eq!(out, "OVN_Southbound\n_Server\n", "{program}");
+        let txn = r#"["OVN_Southbound",{"op":"insert","table":"SB_Global","row":{"nb_cfg":7}}]"#;
+        let out = ok(client("hv1", &["transact", &target, txn]), &format!("{program}: transact"));
+        assert!(out.contains("uuid"), "{program}: {out}");
+        let r = client("evil", &["list-dbs", &target]);
+        assert_ne!(r.code, 0, "{program} must refuse a certificate from another CA: {}", r.out);
+        // And the client refuses a server whose certificate its CA did not sign.
+        let mut wrong_ca = pki.client_args("hv1", "pki/switchca/cacert.pem");
+        wrong_ca.extend(["list-dbs".into(), target.clone()]);
+        let r = ran(Command::new(ROVN).arg("ovsdb-client").args(&wrong_ca).output().unwrap());
+        assert_ne!(r.code, 0, "{program}: the client must check the server's CA: {}", r.out);
+        assert!(r.err.contains("SSL handshake failed"), "{program}: {}", r.err);
+    }
+}
