@@ -18,7 +18,7 @@ use ovsdb::{DatabaseSchema, Uuid};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use crate::connection::{Connection, Error, Notifications};
+use crate::connection::{Connection, Error, Notifications, Pki};
 use crate::replica::Replica;
 use crate::txn::{Committed, Prepared, Txn, TxnError};
 
@@ -31,11 +31,13 @@ pub struct IdlOptions {
     pub leader_only: bool,
     /// Longest wait between two rounds over the remotes.
     pub max_backoff: Duration,
+    /// Key, certificate and CA certificate for `ssl:` remotes.
+    pub pki: Option<Arc<Pki>>,
 }
 
 impl Default for IdlOptions {
     fn default() -> Self {
-        IdlOptions { leader_only: true, max_backoff: Duration::from_secs(4) }
+        IdlOptions { leader_only: true, max_backoff: Duration::from_secs(4), pki: None }
     }
 }
 
@@ -152,7 +154,7 @@ impl Idl {
         }
         let mut last = Error::Io("no remotes".into());
         for (i, r) in remotes.iter().enumerate() {
-            let c = match Connection::connect(r).await {
+            let c = match Connection::connect_with(r, opts.pki.as_deref()).await {
                 Ok(c) => c,
                 Err(e) => {
                     last = e;
@@ -453,7 +455,7 @@ impl Driver {
             for _ in 0..self.remotes.len() {
                 let r = self.remotes[self.next].clone();
                 self.next = (self.next + 1) % self.remotes.len();
-                let c = match Connection::connect(&r).await {
+                let c = match Connection::connect_with(&r, self.opts.pki.as_deref()).await {
                     Ok(c) => c,
                     Err(e) => {
                         tracing::debug!(remote = %r, "{e}");

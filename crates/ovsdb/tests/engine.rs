@@ -328,3 +328,78 @@ fn mutated_operations_never_panic() {
         }
     }
 }
+
+/// Refuses deletes from Weak and any change to column k of existing rows;
+/// counts the rows it is asked about.
+struct NoDeletes(std::cell::Cell<usize>);
+
+impl ovsdb::Access for NoDeletes {
+    fn table(&self, op: ovsdb::Write, ts: &ovsdb::schema::TableSchema) -> Result<(), ovsdb::OvsdbError> {
+        match op {
+            ovsdb::Write::Delete => {
+                Err(ovsdb::OvsdbError::new("permission error", format!("no deletes from {}", ts.name)))
+            }
+            _ => Ok(()),
+        }
+    }
+    fn row(
+        &self,
+        op: ovsdb::Write,
+        ts: &ovsdb::schema::TableSchema,
+        old: Option<&ovsdb::Row>,
+        new: Option<&ovsdb::Row>,
+        columns: &[usize],
+    ) -> Result<(), ovsdb::OvsdbError> {
+        self.0.set(self.0.get() + 1);
+        let k = ts.column("k").unwrap();
+        match (op, old, new) {
+            (ovsdb::Write::Insert, None, Some(_)) => Ok(()),
+            (ovsdb::Write::Update | ovsdb::Write::Mutate, Some(_), Some(_)) if columns.contains(&k) => {
+                Err(ovsdb::OvsdbError::new("permission error", "k is fixed"))
+            }
+            (ovsdb::Write::Update | ovsdb::Write::Mutate, Some(_), Some(_)) => Ok(()),
+            _ => panic!("unexpected {op:?}"),
+        }
+    }
+}
+
+#[test]
+fn access_control_and_read_only_are_checked_per_operation() {
+    let mut d = db();
+    let (r, _) = d.transact(&ops(json!([{"op": "insert", "table": "Weak", "row": {"k": 1}}])));
+    assert!(r[0].get("uuid").is_some());
+    let access = NoDeletes(std::cell::Cell::new(0));
+    let ctx = TxnContext { waits_expired: true, access: Some(&access), ..Default::default() };
+    let run = |ctx: &TxnContext<'_>, v: Value| match d.execute(&ops(v), ctx) {
+        Outcome::Complete(p) => p.results,
+        Outcome::Blocked { .. } => panic!("blocked"),
+    };
+    // The table check comes first, even when no row matches.
+    let r = run(
+        &ctx,
+        json!([{"op": "select", "table": "Weak", "where": []}, {"op": "delete", "table": "Weak", "where": [["k", "==", 9]]}]),
+    );
+    assert_eq!(r[1]["details"], "no deletes from Weak");
+    // Row checks see the columns an update names.
+    let r = run(&ctx, json!([{"op": "update", "table": "Weak", "where": [], "row": {"k": 2}}]));
+    assert_eq!(r[0]["details"], "k is fixed");
+    let r = run(&ctx, json!([{"op": "mutate", "table": "Weak", "where": [], "mutations": [["k", "+=", 1]]}]));
+    assert_eq!(r[0]["details"], "k is fixed");
+    let r = run(&ctx, json!([{"op": "insert", "table": "Weak", "row": {"k": 3}}]));
+    assert!(r[0].get("uuid").is_some(), "{r:?}");
+    assert_eq!(access.0.get(), 3);
+    // Read-only: parse errors first, then the refusal, even for a no-op
+    // update; reads and comments pass.
+    let ro = TxnContext { waits_expired: true, read_only: true, ..Default::default() };
+    let r = run(&ro, json!([{"op": "update", "table": "Weak", "where": [], "row": {"nope": 1}}]));
+    assert_eq!(r[0]["error"], "unknown column");
+    let r = run(
+        &ro,
+        json!([{"op": "comment", "comment": "x"}, {"op": "update", "table": "Weak", "where": [["k", "==", 9]], "row": {"k": 1}}]),
+    );
+    assert_eq!(r[0], json!({}));
+    assert_eq!(r[1]["error"], "not allowed");
+    assert_eq!(r[1]["details"], "update operation not allowed when database server is in read only mode");
+    let r = run(&ro, json!([{"op": "commit", "durable": false}]));
+    assert_eq!(r[0]["details"], "commit operation not allowed when database server is in read only mode");
+}

@@ -555,6 +555,21 @@ fn rovn_client_speaks_ssl_to_both_servers() {
         assert!(out.contains("uuid"), "{program}: {out}");
         let r = client("evil", &["list-dbs", &target]);
         assert_ne!(r.code, 0, "{program} must refuse a certificate from another CA: {}", r.out);
+        // The library's Idl keeps a replica current over ssl:.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let key = pki.file("hv1-privkey.pem");
+        let (cert, ca) = (pki.file("hv1-cert.pem"), pki.file("pki/controllerca/cacert.pem"));
+        let tls = ovsdb_client::Pki::load(key.as_ref(), cert.as_ref(), ca.as_ref()).unwrap();
+        let seen = rt.block_on(async {
+            let opts = ovsdb_client::IdlOptions { pki: Some(std::sync::Arc::new(tls)), ..Default::default() };
+            let idl = ovsdb_client::Idl::start_with(vec![target.clone()], "OVN_Southbound", &["Chassis"], opts)
+                .await
+                .unwrap_or_else(|e| panic!("{program}: Idl over ssl: {e}"));
+            let r = ctl("ovn-sbctl", &unix(&dir), &["chassis-add", "hvz", "geneve", "127.0.0.3"]);
+            assert_eq!(r.code, 0, "{}", r.err);
+            idl.wait_until(Duration::from_secs(10), |r| r.to_json().to_string().contains("hvz")).await
+        });
+        assert!(seen, "{program}: the Idl saw the new Chassis over ssl:");
         // And the client refuses a server whose certificate its CA did not sign.
         let mut wrong_ca = pki.client_args("hv1", "pki/switchca/cacert.pem");
         wrong_ca.extend(["list-dbs".into(), target.clone()]);
