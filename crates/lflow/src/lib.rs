@@ -78,8 +78,11 @@
 //! through the whole pipeline. `cargo run --release -p lflow --example
 //! compile_bench` prints expressions compiled per second.
 //!
-//! Not here yet: the table-by-table interpreter for `trace` (executing
-//! actions on a [`Packet`]).
+//! The packet interpreter, [`trace`](mod@trace), runs a [`Packet`] through
+//! a [`trace::Network`]'s flow tables, executing actions table by table
+//! across datapaths, and renders what happened in ovn-trace(8)'s detailed,
+//! summary and minimal forms. `tests/trace.rs` runs it on hand-written
+//! tables; `rovn trace` (crate rovn) compares it with upstream's ovn-trace.
 
 pub mod actions;
 pub mod annotate;
@@ -94,6 +97,7 @@ pub mod parser;
 pub mod print;
 pub mod simplify;
 pub mod symtab;
+pub mod trace;
 
 use std::fmt;
 

@@ -1,0 +1,331 @@
+//! The logical network a trace runs through: datapaths with their flow
+//! tables, logical ports and how they connect, multicast groups, MAC
+//! bindings, address sets and port groups — the parts of the southbound
+//! database `ovn-trace` reads, held in memory and filled by the caller.
+
+use std::collections::BTreeMap;
+
+use crate::actions::ast::{Action, Pipeline};
+use crate::actions::{check_actions, parse_actions, CheckOptions};
+use crate::annotate::{parse_and_annotate, Match};
+use crate::lexer::Constant;
+use crate::lookup::{Lookup, Tables};
+use crate::symtab::Symtab;
+
+/// One logical flow, parsed.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    /// The southbound row's UUID (traces show its first 8 digits).
+    pub uuid: String,
+    /// Table number within the pipeline.
+    pub table: u32,
+    /// Higher wins.
+    pub priority: i64,
+    /// `external_ids:stage-name` (`ls_in_l2_lkup`), maybe empty.
+    pub stage: String,
+    /// `external_ids:source` (`northd.c:9122`), maybe empty.
+    pub source: String,
+    /// The match as written.
+    pub match_text: String,
+    /// The actions as written.
+    pub actions_text: String,
+    /// The annotated match.
+    pub matcher: Match,
+    /// The parsed actions.
+    pub actions: Vec<Action>,
+}
+
+/// A flow as it comes from the database, before parsing.
+#[derive(Clone, Debug, Default)]
+pub struct FlowSpec {
+    /// Row UUID.
+    pub uuid: String,
+    /// `ingress` or `egress`.
+    pub pipeline: String,
+    /// `table_id`.
+    pub table: i64,
+    /// `priority`.
+    pub priority: i64,
+    /// `match`.
+    pub match_text: String,
+    /// `actions`.
+    pub actions_text: String,
+    /// `external_ids:stage-name`.
+    pub stage: String,
+    /// `external_ids:source`.
+    pub source: String,
+}
+
+/// A logical switch or router.
+#[derive(Clone, Debug, Default)]
+pub struct Datapath {
+    /// Its name (the northbound name, else the UUID).
+    pub name: String,
+    /// A friendlier name, if the CMS gave one.
+    pub friendly: Option<String>,
+    /// Southbound UUID.
+    pub uuid: String,
+    /// Tunnel key.
+    pub key: u32,
+    /// True for logical routers.
+    pub is_router: bool,
+    /// Flows of the ingress pipeline, by table, highest priority first.
+    pub ingress: Vec<Vec<Flow>>,
+    /// Flows of the egress pipeline, by table, highest priority first.
+    pub egress: Vec<Vec<Flow>>,
+    /// Multicast groups by name: their member ports.
+    pub mcast: BTreeMap<String, Vec<String>>,
+}
+
+impl Datapath {
+    /// The flows of `pipeline`'s table `table`, best first.
+    pub fn table(&self, pipeline: Pipeline, table: u32) -> &[Flow] {
+        let tables = match pipeline {
+            Pipeline::Ingress => &self.ingress,
+            Pipeline::Egress => &self.egress,
+        };
+        tables.get(table as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A logical port binding.
+#[derive(Clone, Debug, Default)]
+pub struct Port {
+    /// `logical_port`.
+    pub name: String,
+    /// Index of its datapath in [`Network::datapaths`].
+    pub datapath: usize,
+    /// Tunnel key within the datapath.
+    pub key: u32,
+    /// `type`: "" for VIFs, `patch`, `localnet`, `chassisredirect`...
+    pub kind: String,
+    /// `options:peer` of patch and l3gateway ports.
+    pub peer: Option<String>,
+    /// `options:distributed-port` of chassisredirect ports.
+    pub distributed_port: Option<String>,
+    /// `port_security`: "MAC [IP...]" entries.
+    pub port_security: Vec<String>,
+    /// A friendlier name, if the CMS gave one (`external_ids:name`).
+    pub friendly: Option<String>,
+}
+
+/// A `MAC_Binding` row: `ip` on logical port `port` is at `mac`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacBinding {
+    /// Logical port.
+    pub port: String,
+    /// IPv4 (as a 32-bit value) or IPv6 address.
+    pub ip: u128,
+    /// Whether `ip` is IPv6.
+    pub ipv6: bool,
+    /// Ethernet address, 48 bits.
+    pub mac: u128,
+}
+
+/// Everything a trace may look at.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    /// Datapaths.
+    pub datapaths: Vec<Datapath>,
+    /// Logical ports by name.
+    pub ports: BTreeMap<String, Port>,
+    /// MAC bindings.
+    pub mac_bindings: Vec<MacBinding>,
+    /// Address sets and port groups (southbound names, so per-datapath
+    /// port groups appear as `KEY_name`).
+    pub tables: Tables,
+    /// Flows that could not be parsed, and why (upstream also skips them).
+    pub warnings: Vec<String>,
+}
+
+impl Network {
+    /// An empty network.
+    pub fn new() -> Network {
+        Network::default()
+    }
+
+    /// Adds a datapath; returns its index.
+    pub fn add_datapath(&mut self, name: &str, key: u32, is_router: bool) -> usize {
+        self.datapaths.push(Datapath {
+            name: name.to_string(),
+            key,
+            is_router,
+            ..Datapath::default()
+        });
+        self.datapaths.len() - 1
+    }
+
+    /// Adds a port of datapath `dp` (an index).
+    pub fn add_port(&mut self, port: Port) {
+        self.tables.add_port(&port.name, port.key);
+        self.ports.insert(port.name.clone(), port);
+    }
+
+    /// Parses and adds a flow to datapath `dp`. A flow that does not parse
+    /// or check is left out and recorded in [`Network::warnings`].
+    pub fn add_flow(&mut self, dp: usize, spec: &FlowSpec, symtab: &Symtab) {
+        let pipeline = match spec.pipeline.as_str() {
+            "ingress" => Pipeline::Ingress,
+            "egress" => Pipeline::Egress,
+            other => {
+                self.warnings
+                    .push(format!("flow {}: unknown pipeline {other:?}", spec.uuid));
+                return;
+            }
+        };
+        let Ok(table) = u32::try_from(spec.table) else {
+            self.warnings
+                .push(format!("flow {}: bad table {}", spec.uuid, spec.table));
+            return;
+        };
+        if table > 255 {
+            self.warnings
+                .push(format!("flow {}: table {table} out of range", spec.uuid));
+            return;
+        }
+        let matcher = match parse_and_annotate(&spec.match_text, symtab) {
+            Ok(m) => m,
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{}: parsing expression failed ({})",
+                    spec.match_text,
+                    e.message()
+                ));
+                return;
+            }
+        };
+        let actions = match parse_actions(&spec.actions_text)
+            .and_then(|a| check_actions(&a, symtab, &CheckOptions { n_tables: 255 }).map(|_| a))
+        {
+            Ok(a) => a,
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{}: parsing actions failed ({})",
+                    spec.actions_text,
+                    e.message()
+                ));
+                return;
+            }
+        };
+        let Some(d) = self.datapaths.get_mut(dp) else {
+            self.warnings
+                .push(format!("flow {}: no datapath {dp}", spec.uuid));
+            return;
+        };
+        let tables = match pipeline {
+            Pipeline::Ingress => &mut d.ingress,
+            Pipeline::Egress => &mut d.egress,
+        };
+        if tables.len() <= table as usize {
+            tables.resize_with(table as usize + 1, Vec::new);
+        }
+        let list = &mut tables[table as usize];
+        let flow = Flow {
+            uuid: spec.uuid.clone(),
+            table,
+            priority: spec.priority,
+            stage: spec.stage.clone(),
+            source: spec.source.clone(),
+            match_text: spec.match_text.clone(),
+            actions_text: spec.actions_text.clone(),
+            matcher,
+            actions,
+        };
+        // Highest priority first; among equals, the order flows came in.
+        let at = list.partition_point(|f| f.priority >= flow.priority);
+        list.insert(at, flow);
+    }
+
+    /// Adds multicast group `name` with member ports to datapath `dp`.
+    pub fn add_mcast_group(&mut self, dp: usize, name: &str, ports: Vec<String>) {
+        if let Some(d) = self.datapaths.get_mut(dp) {
+            d.mcast.insert(name.to_string(), ports);
+        }
+    }
+
+    /// Adds a MAC binding.
+    pub fn add_mac_binding(&mut self, b: MacBinding) {
+        self.mac_bindings.push(b);
+    }
+
+    /// The datapath named `name` (name, friendly name, UUID or UUID prefix).
+    pub fn find_datapath(&self, name: &str) -> Option<usize> {
+        let exact = self
+            .datapaths
+            .iter()
+            .position(|d| d.name == name || d.uuid == name || d.friendly.as_deref() == Some(name));
+        exact.or_else(|| {
+            let hits: Vec<usize> = (0..self.datapaths.len())
+                .filter(|&i| name.len() >= 4 && self.datapaths[i].uuid.starts_with(name))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        })
+    }
+
+    /// The MAC bound to `ip` on `port`, if any.
+    pub fn mac_binding(&self, port: &str, ip: u128, ipv6: bool) -> Option<u128> {
+        self.mac_bindings
+            .iter()
+            .find(|b| b.port == port && b.ip == ip && b.ipv6 == ipv6)
+            .map(|b| b.mac)
+    }
+
+    /// The name to show for port `name`.
+    pub fn port_display<'a>(&'a self, name: &'a str, friendly: bool) -> &'a str {
+        if friendly {
+            if let Some(f) = self.ports.get(name).and_then(|p| p.friendly.as_deref()) {
+                return f;
+            }
+        }
+        name
+    }
+
+    /// The name to show for datapath `dp`.
+    pub fn dp_display(&self, dp: usize, friendly: bool) -> &str {
+        let d = &self.datapaths[dp];
+        if friendly {
+            if let Some(f) = d.friendly.as_deref() {
+                return f;
+            }
+        }
+        &d.name
+    }
+
+    /// A [`Lookup`] seen from datapath `dp`: port group `@pg` means the
+    /// southbound group `KEY_pg` of that datapath when there is one;
+    /// `is_chassis_resident` holds for every known port (a trace simulates
+    /// the logical network, as if every port were local).
+    pub fn lookup(&self, dp: usize) -> DpLookup<'_> {
+        DpLookup {
+            net: self,
+            key: self.datapaths.get(dp).map_or(0, |d| d.key),
+        }
+    }
+}
+
+/// See [`Network::lookup`].
+pub struct DpLookup<'a> {
+    net: &'a Network,
+    key: u32,
+}
+
+impl Lookup for DpLookup<'_> {
+    fn address_set(&self, name: &str) -> Option<&[Constant]> {
+        self.net.tables.address_set(name)
+    }
+
+    fn port_group(&self, name: &str) -> Option<&[String]> {
+        self.net
+            .tables
+            .port_group(&format!("{}_{name}", self.key))
+            .or_else(|| self.net.tables.port_group(name))
+    }
+
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.net.tables.port_key(name)
+    }
+
+    fn is_chassis_resident(&self, port: &str) -> bool {
+        self.net.ports.contains_key(port)
+    }
+}
