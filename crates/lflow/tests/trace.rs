@@ -256,13 +256,13 @@ fn unresolved_next_hop_sends_an_arp_request() {
 
 const CT: &[&str] = &[
     "sw0|ingress|0|100|ip|ct_next;",
-    "sw0|ingress|1|100|ct.new|reg0[0] = 1; next;",
-    "sw0|ingress|1|90|ct.est|reg0[1] = 1; next;",
+    "sw0|ingress|1|100|ct.new|pkt.mark = 1; next;",
+    "sw0|ingress|1|90|ct.est|pkt.mark = 2; next;",
     "sw0|ingress|1|80|ct.inv|drop;",
     "sw0|ingress|1|0|1|next;",
     "sw0|ingress|2|100|ip4.dst == 10.0.0.100 && tcp.dst == 80|ct_lb_mark(backends=10.0.0.11:8080,10.0.0.12:8080);",
     "sw0|ingress|2|0|1|next;",
-    "sw0|ingress|3|100|ct.dnat && ct.new|reg0[2] = 1; next;",
+    "sw0|ingress|3|100|ct.dnat && ct.new|pkt.mark = 3; next;",
     "sw0|ingress|3|0|1|next;",
     "sw0|ingress|4|100|1|outport = \"vm2\"; output;",
     "sw0|egress|0|100|ip|ct_next;",
@@ -278,7 +278,9 @@ fn ct_flags_are_consumed_in_order_with_default_trk_est() {
     let t = run(&net, "sw0", TCP_1_TO_2, &Options::default());
     assert_eq!(outputs(&t), ["vm2"]);
     let p = &t.deliveries[0].packet;
-    assert_eq!(p.get(symtab, "reg0[1]").unwrap(), 1);
+    assert_eq!(p.get(symtab, "pkt.mark").unwrap(), 2);
+    // Registers are cleared between ingress and egress.
+    assert_eq!(p.get(symtab, "reg0").unwrap(), 0);
     assert_eq!(p.get(symtab, "ct_state").unwrap(), 0x22);
     let s = render::summary(&t.nodes);
     assert!(
@@ -321,8 +323,8 @@ fn ct_lb_picks_lb_dst_or_the_first_backend() {
     assert_eq!(p.get(symtab, "ip4.dst").unwrap(), 0x0a00000b);
     assert_eq!(p.get(symtab, "tcp.dst").unwrap(), 8080);
     assert_eq!(
-        p.get(symtab, "reg0[2]").unwrap(),
-        1,
+        p.get(symtab, "pkt.mark").unwrap(),
+        3,
         "ct.dnat and ct.new after ct_lb_mark"
     );
     let opts = Options {

@@ -8,6 +8,7 @@ mod ovsdb_client;
 mod ovsdb_server;
 mod ovsdb_tool;
 mod table;
+mod trace;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -16,6 +17,7 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
     ("ovsdb-server", "serve OVSDB databases (like ovsdb-server(1); standalone, no SSL yet)"),
     ("ovsdb-tool", "manage OVSDB database files (like ovsdb-tool(1))"),
     ("ovsdb-client", "query, dump and monitor OVSDB servers (like ovsdb-client(1))"),
+    ("trace", "simulate a packet through the logical network (like ovn-trace(8))"),
 ];
 
 fn usage() -> String {
@@ -54,6 +56,7 @@ fn main() {
         Some("ovsdb-server") => ovsdb_server::main(&args[1..]),
         Some("ovsdb-tool") => ovsdb_tool::main(&args[1..]),
         Some("ovsdb-client") => ovsdb_client::main(&args[1..]),
+        Some("trace") => trace::main(&args[1..]),
         Some(other) => {
             eprintln!("rovn: unknown command '{other}'; use --help for help");
             1

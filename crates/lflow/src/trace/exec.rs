@@ -19,8 +19,9 @@
 //!   controller answered; `get_arp`/`get_nd`/`lookup_arp*` consult the
 //!   `MAC_Binding` table; the FDB is empty.
 //! - `output` in ingress goes to the egress pipeline of the same datapath
-//!   (to every member of a multicast group; a chassisredirect port is
-//!   replaced by its distributed port); in egress it delivers the packet,
+//!   with registers reg0-reg9 cleared (to every member of a multicast
+//!   group; a chassisredirect port is replaced by its distributed port);
+//!   in egress it delivers the packet,
 //!   or crosses a patch port into the peer datapath's ingress pipeline
 //!   with the logical registers and connection state cleared.
 //!
@@ -357,8 +358,18 @@ enum Slot {
 
 /// OpenFlow fields that hold OVN metadata rather than packet data.
 const METADATA: &[&str] = &[
-    "xxreg0", "xxreg1", "xreg4", "reg10", "reg14", "reg15", "ct_state", "ct_mark", "ct_label",
+    "xxreg0",
+    "xxreg1",
+    "xreg4",
+    "reg10",
+    "reg14",
+    "reg15",
+    "ct_state",
+    "ct_mark",
+    "ct_label",
     "pkt_mark",
+    "ct_nw_dst",
+    "ct_tp_dst",
 ];
 
 fn line(kind: LineKind, text: impl Into<String>, minimal: bool) -> Node {
@@ -697,7 +708,7 @@ impl<'a> Tracer<'a> {
             }
             ActionKind::CtClear => {
                 own.push(action_line(text));
-                for f in ["ct_state", "ct_mark", "ct_label"] {
+                for f in ["ct_state", "ct_mark", "ct_label", "ct_nw_dst", "ct_tp_dst"] {
                     self.set(f, 0, p);
                 }
             }
@@ -862,6 +873,11 @@ impl<'a> Tracer<'a> {
     }
 
     fn apply_backend(&self, b: &LbDst, q: &mut Packet) {
+        // Remember the original destination, as conntrack does
+        // (ct_nw_dst/ct_ipv6_dst, ct_tp_dst): chk_lb_hairpin needs it.
+        let (orig, _) = self.ip_dst(q);
+        q.set_field("ct_nw_dst", orig);
+        q.set_field("ct_tp_dst", self.tp_dst(q));
         if b.ipv6 {
             self.set("ip6.dst", b.ip, q);
         } else {
@@ -877,6 +893,25 @@ impl<'a> Tracer<'a> {
         }
         let st = self.get("ct_state", q) as u32 | CS_DNAT;
         self.set("ct_state", st as u128, q);
+    }
+
+    /// The packet's IP destination and whether it is IPv6.
+    fn ip_dst(&self, q: &Packet) -> (u128, bool) {
+        if q.field("eth_type") == 0x86dd {
+            (q.field("ipv6_dst"), true)
+        } else {
+            (q.field("ip_dst"), false)
+        }
+    }
+
+    /// The packet's transport destination port, 0 if none.
+    fn tp_dst(&self, q: &Packet) -> u128 {
+        match q.field("nw_proto") {
+            6 => q.field("tcp_dst"),
+            17 => q.field("udp_dst"),
+            132 => q.field("sctp_dst"),
+            _ => 0,
+        }
     }
 
     /// `ct_dnat(IP)` and friends on `q`; returns the block header.
@@ -1102,14 +1137,25 @@ impl<'a> Tracer<'a> {
                             let port = p.port("reg15").to_string();
                             self.port_sec_violation(&port, p, false)
                         }
+                        // A load-balanced packet sent back to its source:
+                        // its original destination was a VIP and the
+                        // backend chosen is the sender itself.
                         Check::LbHairpin => {
                             let dnat = self.get("ct_state", p) as u32 & CS_DNAT != 0;
-                            let same = match p.field("eth_type") {
-                                0x800 => p.field("ip_src") == p.field("ip_dst"),
-                                0x86dd => p.field("ipv6_src") == p.field("ipv6_dst"),
-                                _ => false,
+                            let (dst, v6) = self.ip_dst(p);
+                            let src = if v6 {
+                                p.field("ipv6_src")
+                            } else {
+                                p.field("ip_src")
                             };
-                            dnat && same
+                            let orig = p.field("ct_nw_dst");
+                            let port = p.field("ct_tp_dst");
+                            let vip = self.net.lb_vips.iter().any(|v| {
+                                v.ipv6 == v6
+                                    && v.ip == orig
+                                    && v.port.is_none_or(|vp| vp as u128 == port)
+                            });
+                            dnat && is_ip(p) && src == dst && vip
                         }
                         Check::DnsLookup => {
                             own.push(comment("DNS lookups are not simulated: assuming no answer"));
@@ -1140,8 +1186,10 @@ impl<'a> Tracer<'a> {
                     own.push(comment("lookup mac failed in mac learning table."));
                     self.write(dst, bit(false), p, own)
                 }
+                // The FDB is not simulated: every lookup misses. OVN
+                // stores port key 0 then, which flows test as "none".
                 Func::GetFdb { .. } => match self.slot(dst)? {
-                    Slot::Port { .. } => self.write(dst, Stacked::Port(String::new()), p, own),
+                    Slot::Port { .. } => self.write(dst, Stacked::Port("none".into()), p, own),
                     Slot::Int { .. } => self.write(dst, Stacked::Int(0), p, own),
                 },
                 Func::PutOpts { kind, .. } => {
@@ -1285,7 +1333,13 @@ impl<'a> Tracer<'a> {
         self.egress(cx, q, after);
     }
 
+    /// Runs the egress pipeline on `q`. Like OVN's physical pipeline, the
+    /// logical registers (reg0-reg9) are cleared first; flags, ports and
+    /// connection state stay.
     fn egress(&mut self, cx: Cx, mut q: Packet, out: &mut Vec<Node>) {
+        for f in ["xxreg0", "xxreg1", "xreg4"] {
+            q.set_field(f, 0);
+        }
         let header = self.pipeline_header(Pipeline::Egress, cx.dp, &q);
         let mut children = Vec::new();
         let next = Cx {

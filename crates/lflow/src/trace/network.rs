@@ -134,8 +134,23 @@ pub struct Network {
     /// Address sets and port groups (southbound names, so per-datapath
     /// port groups appear as `KEY_name`).
     pub tables: Tables,
+    /// Load balancer VIPs (`Load_Balancer` `vips` keys): what
+    /// `chk_lb_hairpin` compares a load-balanced packet's original
+    /// destination with.
+    pub lb_vips: Vec<Vip>,
     /// Flows that could not be parsed, and why (upstream also skips them).
     pub warnings: Vec<String>,
+}
+
+/// A load balancer VIP: address (IPv4 as a 32-bit value) and maybe port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vip {
+    /// Address.
+    pub ip: u128,
+    /// Whether `ip` is IPv6.
+    pub ipv6: bool,
+    /// Port, if the VIP has one.
+    pub port: Option<u16>,
 }
 
 impl Network {

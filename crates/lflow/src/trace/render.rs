@@ -210,6 +210,13 @@ fn minimal_node(out: &mut String, n: &Node, indent: usize) {
             if !children.iter().any(has_minimal) {
                 return;
             }
+            // Multicast fan-out is not a change to the packet.
+            if header.starts_with("multicast(") {
+                for c in children {
+                    minimal_node(out, c, indent);
+                }
+                return;
+            }
             push_line(out, indent, &format!("{header} {{"));
             for c in children {
                 minimal_node(out, c, indent + 4);
