@@ -1,7 +1,7 @@
 //! One JSON-RPC session with an OVSDB server.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ovsdb::jsonrpc::{Framer, Message};
@@ -38,6 +38,9 @@ pub struct Connection {
     next_id: AtomicU64,
     notifications: Option<Notifications>,
     reader: tokio::task::JoinHandle<()>,
+    /// Set by the reader when the session ends (before it fails the
+    /// pending requests), so that later requests fail instead of waiting.
+    closed: Arc<AtomicBool>,
 }
 
 impl Drop for Connection {
@@ -115,6 +118,8 @@ impl Connection {
             }
         });
         let (p2, echo_out) = (pending.clone(), out.clone());
+        let closed = Arc::new(AtomicBool::new(false));
+        let closed2 = closed.clone();
         let reader = tokio::spawn(async move {
             let mut framer = Framer::new(MAX_MESSAGE);
             let mut buf = vec![0u8; 64 * 1024];
@@ -147,9 +152,10 @@ impl Connection {
                 }
             }
             // Dropping the senders wakes every waiter with "closed".
+            closed2.store(true, Ordering::SeqCst);
             p2.lock().map(|mut p| p.clear()).ok();
         });
-        Connection { out, pending, next_id: AtomicU64::new(1), notifications: Some(notifications), reader }
+        Connection { out, pending, next_id: AtomicU64::new(1), notifications: Some(notifications), reader, closed }
     }
 
     /// Sends a request and waits for its reply.
@@ -157,6 +163,10 @@ impl Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().map_err(|_| Error::Closed)?.insert(id, tx);
+        if self.closed.load(Ordering::SeqCst) {
+            self.pending.lock().map(|mut p| p.remove(&id)).ok();
+            return Err(Error::Closed);
+        }
         let msg = Message::Request { method: method.to_string(), params, id: Value::from(id) };
         self.out.send(msg.to_bytes()).map_err(|_| Error::Closed)?;
         match rx.await {
@@ -164,6 +174,11 @@ impl Connection {
             Ok(Err(e)) => Err(Error::Rpc(e)),
             Err(_) => Err(Error::Closed),
         }
+    }
+
+    /// True once the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Sends a notification.

@@ -1,116 +1,21 @@
-//! The IDL replica stays identical to the server's contents through random
-//! transactions from another client and server restarts — against the real
-//! ovsdb-server and against rovn's.
+//! The IDL replica stays identical to the server's contents through
+//! thousands of random transactions from another client, dropped
+//! connections (`ovs-appctl ovsdb-server/reconnect`) and server restarts —
+//! against the real ovsdb-server and against rovn's.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use ovsdb_client::{Connection, Idl};
 use serde_json::{json, Map, Value};
+use support::{have, Kind, Server, TempDir};
 
-fn schema_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovsdb/tests/data/everything.ovsschema")
+fn schema_file() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovsdb/tests/data/everything.ovsschema")
 }
 
-fn have(bin: &str) -> bool {
-    if Command::new(bin).arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have {bin} (Debian openvswitch-common)");
-    eprintln!("skipping: {bin} not installed (apt-get install openvswitch-switch)");
-    false
-}
-
-/// A server process on a file database, restartable, killed on drop.
-enum Server {
-    Upstream { child: Option<Child>, db: PathBuf, sock: PathBuf, dir: PathBuf },
-    Rovn { stop: Option<tokio::sync::oneshot::Sender<()>>, task: Option<tokio::task::JoinHandle<()>>, db: PathBuf, sock: PathBuf },
-}
-
-impl Server {
-    async fn start(kind: &str, dir: &Path) -> Server {
-        let db = dir.join("db");
-        let sock = dir.join("sock");
-        let st = Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema_file()).status().unwrap();
-        assert!(st.success());
-        let mut s = if kind == "upstream" {
-            Server::Upstream { child: None, db, sock, dir: dir.to_path_buf() }
-        } else {
-            Server::Rovn { stop: None, task: None, db, sock }
-        };
-        s.up().await;
-        s
-    }
-
-    fn target(&self) -> String {
-        match self {
-            Server::Upstream { sock, .. } | Server::Rovn { sock, .. } => format!("unix:{}", sock.display()),
-        }
-    }
-
-    async fn up(&mut self) {
-        let sock = match self {
-            Server::Upstream { child, db, sock, dir } => {
-                let _ = std::fs::remove_file(&*sock);
-                *child = Some(
-                    Command::new("ovsdb-server")
-                        .arg(&*db)
-                        .arg(format!("--remote=punix:{}", sock.display()))
-                        .arg(format!("--unixctl={}", dir.join("ctl").display()))
-                        .arg("--no-chdir")
-                        .arg(format!("--log-file={}", dir.join("log").display()))
-                        .spawn()
-                        .unwrap(),
-                );
-                sock.clone()
-            }
-            Server::Rovn { stop, task, db, sock } => {
-                let (core, _) = ovsdb_server::Core::open(std::slice::from_ref(db)).unwrap();
-                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                let server = ovsdb_server::Server::new(core, vec![ovsdb_server::Remote::Unix(sock.clone())]);
-                *task = Some(tokio::spawn(async move {
-                    server.run(async { let _ = rx.await; }).await.unwrap();
-                }));
-                *stop = Some(tx);
-                sock.clone()
-            }
-        };
-        let t = Instant::now();
-        while Connection::connect(&format!("unix:{}", sock.display())).await.is_err() {
-            assert!(t.elapsed() < Duration::from_secs(10), "server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn down(&mut self) {
-        match self {
-            Server::Upstream { child, .. } => {
-                if let Some(mut c) = child.take() {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                }
-            }
-            Server::Rovn { stop, task, .. } => {
-                if let Some(s) = stop.take() {
-                    let _ = s.send(());
-                }
-                if let Some(t) = task.take() {
-                    let _ = t.await;
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Server::Upstream { child: Some(c), .. } = self {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+const STEPS: usize = 2000;
 
 /// The server's contents in the replica's JSON form, read with `select`.
 async fn server_contents(c: &Connection, tables: &[&str]) -> Value {
@@ -138,20 +43,32 @@ async fn wait_in_sync(idl: &mut Idl, c: &Connection, tables: &[&str], step: usiz
             return;
         }
         if Instant::now() > deadline {
-            panic!("step {step}: replica differs from the server\nreplica: {}\nserver:  {want}", idl.replica().to_json());
+            panic!(
+                "step {step}: replica differs from the server\nreplica: {}\nserver:  {want}",
+                idl.replica().to_json()
+            );
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), idl.changed()).await;
     }
 }
 
-async fn run(kind: &str) {
-    let dir = std::env::temp_dir().join(format!("rovn-idl-{kind}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut server = Server::start(kind, &dir).await;
+async fn connect(server: &Server) -> Connection {
+    let t = Instant::now();
+    loop {
+        match Connection::connect(&server.target()).await {
+            Ok(c) => return c,
+            Err(e) => assert!(t.elapsed() < Duration::from_secs(10), "cannot reconnect: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn run(kind: Kind) {
+    let dir = TempDir::new(&format!("sync-{kind:?}"));
+    let mut server = Server::start(kind, &dir.0, &schema_file()).await;
     let tables = ["Root", "Weak", "Child"];
     let mut idl = Idl::start(vec![server.target()], "Everything", &tables).await.unwrap();
-    let mut writer = Connection::connect(&server.target()).await.unwrap();
+    let mut writer = connect(&server).await;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut rnd = |n: u64| {
         seed ^= seed << 13;
@@ -159,9 +76,10 @@ async fn run(kind: &str) {
         seed ^= seed << 17;
         seed % n
     };
-    for step in 0..300 {
-        let k = rnd(8);
-        let ops = match rnd(6) {
+    let (mut drops, mut restarts, mut retried) = (0, 0, 0);
+    for step in 0..STEPS {
+        let k = rnd(12);
+        let ops = match rnd(9) {
             0 | 1 => json!([
                 {"op": "insert", "table": "Weak", "row": {"k": step, "tag": format!("t{k}")}, "uuid-name": "w"},
                 {"op": "insert", "table": "Child", "row": {"n": step, "w": ["named-uuid", "w"]}, "uuid-name": "c"},
@@ -173,21 +91,52 @@ async fn run(kind: &str) {
             3 => json!([{"op": "delete", "table": "Weak", "where": [["tag", "==", format!("t{k}")]]}]),
             4 => json!([{"op": "update", "table": "Root", "where": [["i", "==", (k as i64)]],
                          "row": {"kids": ["set", []], "sset": ["set", ["z"]]}}]),
+            5 => json!([{"op": "mutate", "table": "Root", "where": [["i", "<", (k as i64)]],
+                         "mutations": [["smap", "insert", ["map", [[format!("m{k}"), format!("{step}")]]]],
+                                       ["i", "+=", 1]]}]),
+            6 => json!([{"op": "mutate", "table": "Root", "where": [],
+                         "mutations": [["sset", "delete", ["set", [format!("y{}", step.saturating_sub(k as usize))]]]]}]),
+            7 => {
+                json!([{"op": "update", "table": "Child", "where": [["n", ">", (step as i64) - 50]], "row": {"n": -(step as i64)}}])
+            }
             _ => json!([{"op": "delete", "table": "Root", "where": [["i", "==", (k as i64)]]}]),
         };
-        let r = writer.transact("Everything", ops.as_array().unwrap().clone()).await.unwrap();
+        let ops = ops.as_array().unwrap().clone();
+        let r = match writer.transact("Everything", ops.clone()).await {
+            Ok(r) => r,
+            Err(_) => {
+                // The connection was dropped under the writer: reconnect
+                // and send again (whether the first try committed does not
+                // matter here; the replica is compared with the server).
+                retried += 1;
+                writer = connect(&server).await;
+                writer.transact("Everything", ops).await.unwrap()
+            }
+        };
         assert!(r.iter().all(|x| x.get("error").is_none()), "step {step}: {r:?}");
-        if step % 25 == 0 {
+        // Compare often, and always just after a disruption.
+        if step % 20 == 0 || matches!(step % 250, 61 | 121 | 181) {
             wait_in_sync(&mut idl, &writer, &tables, step).await;
         }
-        if step == 150 || step == 225 {
-            // Restart the server: the IDL reconnects and resyncs.
-            server.down().await;
-            server.up().await;
-            writer = Connection::connect(&server.target()).await.unwrap();
+        match step % 250 {
+            // Every connection dropped: the IDL reconnects and resumes
+            // while the writer goes on.
+            60 | 180 => {
+                server.appctl(&["ovsdb-server/reconnect"]).await;
+                drops += 1;
+            }
+            // The server restarted.
+            120 if step % 1000 == 120 => {
+                server.down().await;
+                server.up().await;
+                writer = connect(&server).await;
+                restarts += 1;
+            }
+            _ => {}
         }
     }
-    wait_in_sync(&mut idl, &writer, &tables, 300).await;
+    wait_in_sync(&mut idl, &writer, &tables, STEPS).await;
+    eprintln!("{kind:?}: {STEPS} transactions, {drops} dropped-connection rounds, {restarts} restarts, {retried} writer retries");
     // Changes taken add up to the contents.
     let ch = idl.replica().take_changes();
     let rows: usize = tables.iter().map(|t| idl.replica().table(t).unwrap().1.rows.len()).sum();
@@ -195,21 +144,20 @@ async fn run(kind: &str) {
     assert_eq!(ch.values().flatten().filter(|(_, d)| d.new.is_some()).count(), rows);
     drop(idl);
     server.down().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn replica_follows_upstream_server() {
-    if !have("ovsdb-server") {
+    if !have("ovsdb-server") || !have("ovs-appctl") {
         return;
     }
-    run("upstream").await;
+    run(Kind::Upstream).await;
 }
 
 #[tokio::test]
 async fn replica_follows_rovn_server() {
-    if !have("ovsdb-tool") {
+    if !have("ovsdb-tool") || !have("ovs-appctl") {
         return;
     }
-    run("rovn").await;
+    run(Kind::Rovn).await;
 }
