@@ -105,18 +105,20 @@ async fn northbound_with_ovn_nbctl() {
     .await;
     ctl("ovn-nbctl", &server, &["acl-add", "sw0", "to-lport", "1001", "ip4.src == 10.0.0.0/24", "allow-related"]).await;
     assert!(idl.wait_until(WAIT, |r| r.count::<nb::Acl>() == 1 && r.count::<nb::LogicalSwitchPort>() == 1).await);
-    let rep = idl.replica();
-    let sw = rep.rows::<nb::LogicalSwitch>().find(|s| s.name == "sw0").unwrap();
-    let acl = rep.get(*sw.acls.first().unwrap()).unwrap();
-    assert_eq!(
-        (acl.direction, acl.action, acl.priority),
-        (nb::AclDirection::ToLport, nb::AclAction::AllowRelated, 1001)
-    );
-    assert_eq!(acl.match_, "ip4.src == 10.0.0.0/24");
-    let port = nb::LogicalSwitchPort::by_name(&rep, "sw0-p1").unwrap();
-    assert_eq!(sw.ports, BTreeSet::from([port.uuid]));
-    assert_eq!(port.addresses, BTreeSet::from(["00:00:00:00:00:01 10.0.0.1".to_string()]));
-    drop(rep);
+    let port = {
+        let rep = idl.replica();
+        let sw = rep.rows::<nb::LogicalSwitch>().find(|s| s.name == "sw0").unwrap();
+        let acl = rep.get(*sw.acls.first().unwrap()).unwrap();
+        assert_eq!(
+            (acl.direction, acl.action, acl.priority),
+            (nb::AclDirection::ToLport, nb::AclAction::AllowRelated, 1001)
+        );
+        assert_eq!(acl.match_, "ip4.src == 10.0.0.0/24");
+        let port = nb::LogicalSwitchPort::by_name(&rep, "sw0-p1").unwrap();
+        assert_eq!(sw.ports, BTreeSet::from([port.uuid]));
+        assert_eq!(port.addresses, BTreeSet::from(["00:00:00:00:00:01 10.0.0.1".to_string()]));
+        port
+    };
 
     // A typed partial update, seen by ovn-nbctl.
     idl.transact_with(|t| t.insert_into(port.uuid, "addresses", &BTreeSet::from(["router".to_string()])))
