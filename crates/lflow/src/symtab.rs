@@ -450,8 +450,8 @@ const PREDICATES: &[(&str, &str)] = &[
     ("nd_rs", "icmp6.type == 133 && icmp6.code == 0 && ip.ttl == 255"),
     ("nd_ra", "icmp6.type == 134 && icmp6.code == 0 && ip.ttl == 255"),
     // MLDv1 uses link-local sources (RFC 2710); MLDv2 reports go to ff02::16 (RFC 3810).
-    ("mldv1", "eth.mcastv6 && ip6.src == fe80::/10 && icmp6.type == {130, 131, 132}"),
-    ("mldv2", "eth.mcastv6 && ip6.dst == ff02::16 && icmp6.type == 143"),
+    ("mldv1", "ip6.src == fe80::/10 && icmp6.type == {130, 131, 132}"),
+    ("mldv2", "ip6.dst == ff02::16 && icmp6.type == 143"),
     ("tcp", "ip.proto == 6"),
     ("udp", "ip.proto == 17"),
     ("sctp", "ip.proto == 132"),

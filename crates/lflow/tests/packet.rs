@@ -124,3 +124,42 @@ fn microflows_must_be_one_packet() {
         Err(Error::Semantic { .. })
     ));
 }
+
+#[test]
+fn openflow_syntax_is_what_ovs_ofctl_prints() {
+    let p = micro(
+        "inport == \"lp1\" && eth.src == 00:00:00:00:00:01 && eth.dst == 00:00:00:00:00:02 \
+         && ip4.src == 10.0.0.1 && ip4.dst == 10.0.0.2 && ip.ttl == 64 && tcp.dst == 80 && tcp.flags == 0x12",
+    );
+    assert_eq!(
+        p.to_openflow(&tables()),
+        "tcp,reg14=0x1,vlan_tci=0x0000,dl_src=00:00:00:00:00:01,dl_dst=00:00:00:00:00:02,\
+         nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,nw_frag=no,tp_src=0,tp_dst=80,tcp_flags=syn|ack"
+    );
+    let p = micro("inport == \"lp2\" && ct.est && reg9 == 2 && vlan.tci == 0x3005 && nd_ns && nd.target == fd00::1");
+    assert_eq!(
+        p.to_openflow(&tables()),
+        "ct_state=est|trk,icmp6,reg9=0x2,reg14=0x2,dl_vlan=5,dl_vlan_pcp=1,vlan_tci1=0x0000,\
+         dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,ipv6_src=::,ipv6_dst=::,ipv6_label=0x00000,\
+         nw_tos=0,nw_ecn=0,nw_ttl=255,nw_frag=no,icmp_type=135,icmp_code=0,nd_target=fd00::1,\
+         nd_sll=00:00:00:00:00:00,nd_tll=00:00:00:00:00:00"
+    );
+    assert_eq!(
+        micro("eth.type == 0x1234").to_openflow(&tables()),
+        "vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,dl_type=0x1234"
+    );
+    // inet_ntop(3)'s IPv6 forms.
+    use lflow::packet::ipv6;
+    let v6 = |s: &str| u128::from(s.parse::<std::net::Ipv6Addr>().unwrap());
+    for (text, want) in [
+        ("::", "::"),
+        ("::1", "::1"),
+        ("::1.2.3.4", "::1.2.3.4"),
+        ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+        ("1:0:0:1:0:0:0:1", "1:0:0:1::1"),
+        ("1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0"),
+        ("fe80::200:ff:fe00:1", "fe80::200:ff:fe00:1"),
+    ] {
+        assert_eq!(ipv6(v6(text)), want);
+    }
+}

@@ -370,7 +370,8 @@ fn nat_nested_packets_and_controller_actions() {
     assert_eq!(t.errors, 1, "nd_ns on an IPv4 packet is reported");
     assert_eq!(t.drops, 0);
     let m = render::minimal(&t.nodes);
-    assert!(m.starts_with("ct_dnat(ip4.dst=192.168.0.5) {\n    ct_snat /* assuming no un-snat entry, so no change */ {\n        /* We assume that this packet is DHCPDISCOVER or DHCPREQUEST. */;\n        put_dhcp_opts(offerip = 10.0.0.11, router = 10.0.0.1);\n"), "{m}");
+    // Untracked, the packet takes the first --ct set (the default) at ct_dnat.
+    assert!(m.starts_with("ct_dnat(ip4.dst=192.168.0.5) /* default (use --ct to customize) */ {\n    ct_snat /* assuming no un-snat entry, so no change */ {\n        /* We assume that this packet is DHCPDISCOVER or DHCPREQUEST. */;\n        put_dhcp_opts(offerip = 10.0.0.11, router = 10.0.0.1);\n"), "{m}");
     assert!(
         m.contains("clone {\n            output(\"vm1\");\n        };\n"),
         "{m}"
@@ -440,4 +441,93 @@ fn bad_flows_are_skipped_with_a_warning() {
     // An index past the datapaths is an error in the trace, not a panic.
     let t = trace(&net, symtab, 7, p, &Options::default());
     assert_eq!(t.errors, 1);
+}
+
+#[test]
+fn nat_actions_take_ct_flags_only_when_untracked() {
+    // ct_commit_nat continues in the next table; an untracked packet
+    // takes the next --ct set there, a tracked one keeps its state.
+    let net = network(&[
+        "sw0|ingress|0|100|1|ct_commit_nat;",
+        "sw0|ingress|1|100|1|ct_snat;",
+        "sw0|ingress|2|100|ct.new && !ct.rel|outport = \"vm2\"; output;",
+        "sw0|egress|0|0|1|output;",
+    ]);
+    let opts = Options {
+        ct: vec![
+            parse_ct_flags("new").unwrap(),
+            parse_ct_flags("rel").unwrap(),
+        ],
+        ..Options::default()
+    };
+    let t = run(&net, "sw0", TCP_1_TO_2, &opts);
+    assert_eq!(outputs(&t), ["vm2"], "{}", render::summary(&t.nodes));
+    let s = render::summary(&t.nodes);
+    assert!(
+        s.contains("ct_commit_nat /* assuming no un-nat entry, so no change */ {"),
+        "{s}"
+    );
+    assert!(
+        s.contains("ct_snat /* assuming no un-snat entry, so no change */ {"),
+        "{s}"
+    );
+    // '|' does not separate --ct flags (ovn-trace(8): commas or spaces).
+    assert!(parse_ct_flags("new|est").is_err());
+    assert_eq!(
+        parse_ct_flags("new est").unwrap(),
+        parse_ct_flags("new,est").unwrap()
+    );
+}
+
+#[test]
+fn fdb_lookups_use_the_fdb_table() {
+    let mut net = network(&[
+        "sw0|ingress|0|100|1|reg0[11] = lookup_fdb(inport, eth.src); outport = get_fdb(eth.dst); next;",
+        "sw0|ingress|1|100|outport == \"none\"|outport = \"vm1\"; output;",
+        "sw0|ingress|1|50|reg0[11] == 1|output;",
+        "sw0|egress|0|0|1|output;",
+    ]);
+    net.fdb.push(lflow::trace::FdbEntry {
+        mac: 0x00_00_00_00_00_02,
+        dp_key: 1,
+        port_key: 2,
+    });
+    net.fdb.push(lflow::trace::FdbEntry {
+        mac: 0x00_00_00_00_00_01,
+        dp_key: 1,
+        port_key: 1,
+    });
+    // vm1's MAC is learnt on vm1 and vm2's on vm2: both lookups hit.
+    let t = run(&net, "sw0", TCP_1_TO_2, &Options::default());
+    assert_eq!(outputs(&t), ["vm2"], "{}", render::detailed(&t.nodes));
+    assert!(
+        render::detailed(&t.nodes).contains("/* MAC lookup for 00:00:00:00:00:01 found in FDB. */")
+    );
+    // An unknown destination MAC gives "none".
+    let other = TCP_1_TO_2.replace(
+        "eth.dst == 00:00:00:00:00:02",
+        "eth.dst == 00:00:00:00:00:09",
+    );
+    let t = run(&net, "sw0", &other, &Options::default());
+    assert!(outputs(&t).is_empty(), "{}", render::detailed(&t.nodes));
+    assert!(render::detailed(&t.nodes).contains("omitting output because inport == outport"));
+}
+
+#[test]
+fn router_solicitation_becomes_an_advertisement() {
+    let net = network(&[
+        "sw0|ingress|0|100|nd_rs|reg0[5] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 00:00:00:00:ff:01, prefix = fd00::/64); next;",
+        "sw0|ingress|1|100|nd_ra && reg0[5]|eth.dst = eth.src; outport = inport; flags.loopback = 1; output;",
+        "sw0|egress|0|0|1|output;",
+    ]);
+    let rs = "inport == \"vm2\" && eth.src == 00:00:00:00:00:02 && eth.dst == 33:33:00:00:00:02 && ip6.src == fe80::2 && ip6.dst == ff02::2 && nd_rs";
+    let t = run(&net, "sw0", rs, &Options::default());
+    assert_eq!(outputs(&t), ["vm2"], "{}", render::detailed(&t.nodes));
+    assert_eq!(
+        t.deliveries[0]
+            .packet
+            .get(Symtab::ovn(), "icmp6.type")
+            .unwrap(),
+        134
+    );
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lflow::trace::exec::{parse_ct_flags, LbDst};
-use lflow::trace::{render, trace, FlowSpec, MacBinding, Network, Options, Port, Vip};
+use lflow::trace::{render, trace, FdbEntry, FlowSpec, MacBinding, Network, Options, Port, Vip};
 use lflow::{Packet, Symtab};
 use ovsdb_client::Connection;
 use serde_json::{json, Value};
@@ -209,7 +209,7 @@ fn run(args: &[String]) -> Result<i32> {
     }
     let t = trace(&net, symtab, dp, packet.clone(), &a.opts);
     let mut out = String::new();
-    out.push_str(&format!("# {packet}\n"));
+    out.push_str(&format!("# {}\n", packet.to_openflow(&net.lookup(dp))));
     let several = [a.detailed, a.summary, a.minimal]
         .iter()
         .filter(|b| **b)
@@ -250,9 +250,10 @@ struct SbTables {
     address_sets: Vec<Value>,
     port_groups: Vec<Value>,
     load_balancers: Vec<Value>,
+    fdb: Vec<Value>,
 }
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "Datapath_Binding",
     "Port_Binding",
     "Logical_Flow",
@@ -262,6 +263,7 @@ const TABLES: [&str; 9] = [
     "Address_Set",
     "Port_Group",
     "Load_Balancer",
+    "FDB",
 ];
 
 async fn read_tables(db: &str) -> Result<SbTables> {
@@ -311,6 +313,7 @@ async fn read_tables(db: &str) -> Result<SbTables> {
         address_sets: next(),
         port_groups: next(),
         load_balancers: next(),
+        fdb: next(),
     })
 }
 
@@ -378,12 +381,19 @@ fn build_network(t: &SbTables) -> Result<Network> {
     for row in &t.datapaths {
         let uuid = uuid_of(col(row, "_uuid")).context("Datapath_Binding row without _uuid")?;
         let ids = col(row, "external_ids");
-        let name = map_get(ids, "name").unwrap_or_else(|| uuid.clone());
+        // As upstream: the datapath's own name is its northbound UUID; the
+        // friendly one is name2 (the CMS's), else the northbound name.
+        let nb_name = map_get(ids, "name");
+        let name2 = map_get(ids, "name2");
         let is_router = map_get(ids, "logical-router").is_some();
+        let name = map_get(ids, "logical-switch")
+            .or_else(|| map_get(ids, "logical-router"))
+            .unwrap_or_else(|| uuid.clone());
         let key = u32::try_from(integer(row, "tunnel_key")).unwrap_or(0);
         let i = net.add_datapath(&name, key, is_router);
         net.datapaths[i].uuid = uuid.clone();
-        net.datapaths[i].friendly = map_get(ids, "name2");
+        net.datapaths[i].friendly = name2.clone().or_else(|| nb_name.clone());
+        net.datapaths[i].aliases = nb_name.into_iter().chain(name2).collect();
         dp_index.insert(uuid, i);
     }
     let mut port_by_uuid = std::collections::HashMap::new();
@@ -412,10 +422,12 @@ fn build_network(t: &SbTables) -> Result<Network> {
         .iter()
         .filter_map(|row| Some((uuid_of(col(row, "_uuid"))?, uuids(col(row, "datapaths")))))
         .collect();
-    // Flows in a stable order (by UUID), so that equal-priority ties are
-    // broken the same way on every run.
+    // Flows in a stable order, so that equal-priority ties are broken the
+    // same way on every run: by UUID, highest first, which is what
+    // upstream ovn-trace 23.03 picks among overlapping flows of equal
+    // priority (observed; tests/trace.rs compares the paths).
     let mut flows: Vec<&Value> = t.flows.iter().collect();
-    flows.sort_by_key(|r| uuid_of(col(r, "_uuid")).unwrap_or_default());
+    flows.sort_by_key(|r| std::cmp::Reverse(uuid_of(col(r, "_uuid")).unwrap_or_default()));
     for row in flows {
         let ids = col(row, "external_ids");
         let spec = FlowSpec {
@@ -442,10 +454,12 @@ fn build_network(t: &SbTables) -> Result<Network> {
         let Some(dp) = uuid_of(col(row, "datapath")).and_then(|u| dp_index.get(&u).copied()) else {
             continue;
         };
-        let ports = uuids(col(row, "ports"))
+        // Members in the order of their names, as upstream fans out.
+        let mut ports = uuids(col(row, "ports"))
             .into_iter()
             .filter_map(|u| port_by_uuid.get(&u).cloned())
             .collect::<Vec<_>>();
+        ports.sort();
         net.add_mcast_group(dp, &string(row, "name"), ports);
     }
     for row in &t.mac_bindings {
@@ -465,6 +479,22 @@ fn build_network(t: &SbTables) -> Result<Network> {
             ip,
             ipv6,
             mac: mac.value,
+        });
+    }
+    for row in &t.fdb {
+        let Ok(mac) = lflow::lookup::parse_address(&string(row, "mac")) else {
+            continue;
+        };
+        let (Ok(dp_key), Ok(port_key)) = (
+            u32::try_from(integer(row, "dp_key")),
+            u32::try_from(integer(row, "port_key")),
+        ) else {
+            continue;
+        };
+        net.fdb.push(FdbEntry {
+            mac: mac.value,
+            dp_key,
+            port_key,
         });
     }
     for row in &t.address_sets {

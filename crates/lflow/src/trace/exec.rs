@@ -2,28 +2,36 @@
 //! actions, and records every step as a tree of [`Node`]s.
 //!
 //! It follows ovn-trace(8) and what upstream 23.03's `ovn-trace` does
-//! where the manual is silent (observed, see `tests/trace_upstream.rs`):
+//! where the manual is silent (observed; the differential tests are
+//! `crates/rovn/tests/trace*.rs`):
 //!
 //! - `ct_next` gives the packet the next `--ct` flag set (default
 //!   `trk,est`); `ct_lb`/`ct_lb_mark` add the next set to the packet's
-//!   state; `ct_dnat`/`ct_snat` and their `_in_czone` forms consume none.
-//!   Each continues in the next table inside a nested block.
+//!   state; the NAT actions (`ct_dnat`, `ct_snat`, their `_in_czone`
+//!   forms, `ct_commit_nat`) take the next set only when the packet is
+//!   not tracked yet, and otherwise keep its state. Each continues in the
+//!   next table inside a nested block.
 //! - `ct_lb(backends=...)` picks the backend given by `--lb-dst` when it
 //!   is one of them, otherwise the first (upstream picks at random);
 //!   without backends it uses `--lb-dst`, if any. Either sets `ct.dnat`.
 //! - `ct_dnat(IP)`/`ct_snat(IP)` rewrite the address and set
 //!   `ct.dnat`/`ct.snat`; without an address they change nothing
-//!   ("assuming no un-dnat entry").
+//!   ("assuming no un-dnat entry"); `ct_snat_to_vip` only notes the VIP.
 //! - `ct_commit`, `put_arp`, `put_nd`, `put_fdb`, meters, queues, events
 //!   are no-ops; `put_dhcp_opts` and friends succeed (result 1) as if the
-//!   controller answered; `get_arp`/`get_nd`/`lookup_arp*` consult the
-//!   `MAC_Binding` table; the FDB is empty.
+//!   controller answered, `put_nd_ra_opts` turning the router
+//!   solicitation into an advertisement; `get_arp`/`get_nd`/`lookup_arp*`
+//!   consult the `MAC_Binding` table, `get_fdb`/`lookup_fdb` the `FDB`.
+//! - `ip.ttl--` on a TTL of 0 or 1 halts the packet, as ovn-sb(5) says
+//!   (upstream's trace goes on with TTL 0); `fwd_group` stops the trace
+//!   without choosing a child port, as upstream's does.
 //! - `output` in ingress goes to the egress pipeline of the same datapath
 //!   with registers reg0-reg9 cleared (to every member of a multicast
 //!   group; a chassisredirect port is replaced by its distributed port);
 //!   in egress it delivers the packet,
 //!   or crosses a patch port into the peer datapath's ingress pipeline
-//!   with the logical registers and connection state cleared.
+//!   with the logical registers and flags cleared (connection tracking
+//!   state stays, as in upstream's trace).
 //!
 //! Nothing here panics or loops forever: nesting, pipeline hops and the
 //! total number of table lookups are bounded, and anything the
@@ -59,7 +67,7 @@ const CS_DNAT: u32 = 0x80;
 /// `trk` is always added.
 pub fn parse_ct_flags(text: &str) -> Result<u32, String> {
     let mut bits = CS_TRK;
-    for word in text.split([',', ' ', '|']).filter(|w| !w.is_empty()) {
+    for word in text.split([',', ' ']).filter(|w| !w.is_empty()) {
         match CT_FLAGS.iter().find(|(n, _)| *n == word) {
             Some((_, b)) => bits |= b,
             None => {
@@ -426,6 +434,15 @@ impl<'a> Tracer<'a> {
         line(LineKind::Error, text, false)
     }
 
+    /// Match or action text as shown: with friendly port names if asked.
+    fn shown(&self, text: String) -> String {
+        if self.opts.friendly_names {
+            self.net.friendly_text(&text).into_owned()
+        } else {
+            text
+        }
+    }
+
     fn port_name(&self, name: &str) -> String {
         self.net
             .port_display(name, self.opts.friendly_names)
@@ -509,7 +526,7 @@ impl<'a> Tracer<'a> {
             flow: FlowRef {
                 stage: flow.stage.clone(),
                 source: flow.source.clone(),
-                match_text: flow.match_text.clone(),
+                match_text: self.shown(flow.match_text.clone()),
                 priority: flow.priority,
                 uuid: flow.uuid.clone(),
                 trivial,
@@ -545,7 +562,7 @@ impl<'a> Tracer<'a> {
         own: &mut Vec<Node>,
         after: &mut Vec<Node>,
     ) -> Go {
-        let text = print_action(a);
+        let text = self.shown(print_action(a));
         match &a.kind {
             ActionKind::Next { pipeline, table } => {
                 own.push(action_line(text));
@@ -684,6 +701,7 @@ impl<'a> Tracer<'a> {
             ActionKind::Nat { kind, target } => {
                 own.push(action_line(text));
                 let mut q = p.clone();
+                let note = self.nat_ct_state(&mut q);
                 let header = match target {
                     None => {
                         let what = match kind {
@@ -691,12 +709,12 @@ impl<'a> Tracer<'a> {
                             NatKind::Snat | NatKind::SnatInCzone => "snat",
                         };
                         format!(
-                            "{} /* assuming no un-{what} entry, so no change */",
+                            "{} /* assuming no un-{what} entry, so no change */{note}",
                             kind.as_str()
                         )
                     }
                     Some(t) => match self.nat(*kind, t, &mut q) {
-                        Ok(h) => h,
+                        Ok(h) => format!("{h}{note}"),
                         Err(e) => {
                             let n = self.error(e);
                             own.push(n);
@@ -715,9 +733,16 @@ impl<'a> Tracer<'a> {
             ActionKind::CtCommit(_) | ActionKind::CtCommitV1 { .. } => {
                 own.push(action_line(text));
             }
+            // Commits and applies whatever NAT the connection has; a trace
+            // knows of none. Like ct_dnat without an address, it continues
+            // in the next table.
             ActionKind::CtCommitNat => {
                 own.push(action_line(text));
-                own.push(comment("connection committed; no NAT entry to apply"));
+                let mut q = p.clone();
+                let note = self.nat_ct_state(&mut q);
+                let header =
+                    format!("ct_commit_nat /* assuming no un-nat entry, so no change */{note}");
+                self.continue_in_block(header, cx, q, own);
             }
             ActionKind::CtSnatToVip => {
                 own.push(action_line(text));
@@ -803,10 +828,14 @@ impl<'a> Tracer<'a> {
                 own.push(comment("the packet would be sent to the controller"));
                 return Go::Stop;
             }
+            // Upstream ovn-trace 23.03 stops here without choosing a
+            // child port; so does rovn, saying so.
             ActionKind::FwdGroup { .. } => {
                 own.push(action_line(text));
-                let n = self.error("fwd_group is not simulated");
-                own.push(n);
+                own.push(comment(
+                    "fwd_group: which child port is alive is not simulated; the trace stops here",
+                ));
+                return Go::Stop;
             }
         }
         Go::On
@@ -825,6 +854,20 @@ impl<'a> Tracer<'a> {
             tail: true,
             children,
         });
+    }
+
+    /// Connection state for a NAT action (`ct_dnat`, `ct_snat`, their
+    /// `_in_czone` forms, `ct_commit_nat`) on `q`. As upstream's ovn-trace
+    /// does, a packet not yet tracked takes the next `--ct` flags (it
+    /// passes through conntrack here); a tracked one keeps its state and
+    /// consumes none. Returns the note for the block header.
+    fn nat_ct_state(&mut self, q: &mut Packet) -> &'static str {
+        if self.get("ct_state", q) as u32 & CS_TRK != 0 {
+            return "";
+        }
+        let (flags, default) = self.next_ct();
+        self.set("ct_state", flags as u128, q);
+        default_note(default)
     }
 
     /// The next `--ct` flags, and whether they are the default.
@@ -1182,16 +1225,38 @@ impl<'a> Tracer<'a> {
                     };
                     self.write(dst, bit(ok), p, own)
                 }
-                Func::LookupFdb { .. } => {
-                    own.push(comment("lookup mac failed in mac learning table."));
-                    self.write(dst, bit(false), p, own)
+                // The FDB table: (datapath, MAC) -> port key.
+                Func::LookupFdb { port, mac } => {
+                    let port = self.read_port(port, p)?;
+                    let mac = self.read_int(mac, p)?;
+                    let hit = self.net.fdb_port(cx.dp, mac).is_some_and(|n| n == port);
+                    own.push(comment(if hit {
+                        format!(
+                            "MAC lookup for {} found in FDB.",
+                            format_value("eth.src", true, mac)
+                        )
+                    } else {
+                        "lookup mac failed in mac learning table.".into()
+                    }));
+                    self.write(dst, bit(hit), p, own)
                 }
-                // The FDB is not simulated: every lookup misses. OVN
-                // stores port key 0 then, which flows test as "none".
-                Func::GetFdb { .. } => match self.slot(dst)? {
-                    Slot::Port { .. } => self.write(dst, Stacked::Port("none".into()), p, own),
-                    Slot::Int { .. } => self.write(dst, Stacked::Int(0), p, own),
-                },
+                // A miss stores port key 0, which flows test as "none".
+                Func::GetFdb { mac } => {
+                    let mac = self.read_int(mac, p)?;
+                    let port = self.net.fdb_port(cx.dp, mac).map(str::to_string);
+                    match self.slot(dst)? {
+                        Slot::Port { .. } => {
+                            let name = port.unwrap_or_else(|| "none".into());
+                            self.write(dst, Stacked::Port(name), p, own)
+                        }
+                        Slot::Int { .. } => {
+                            let key = port
+                                .and_then(|n| self.net.ports.get(&n).map(|p| p.key))
+                                .unwrap_or(0);
+                            self.write(dst, Stacked::Int(key as u128), p, own)
+                        }
+                    }
+                }
                 Func::PutOpts { kind, .. } => {
                     let what = match kind {
                         OptsKind::Dhcp4 => {
@@ -1218,7 +1283,23 @@ impl<'a> Tracer<'a> {
                         .to_string();
                     own.push(line(LineKind::Comment, what, true));
                     own.push(line(LineKind::Modify, call, true));
-                    self.write(dst, bit(true), p, own)
+                    // put_nd_ra_opts turns a router solicitation into the
+                    // router advertisement answering it (ovn-sb(5)); anything
+                    // else is left alone and gets 0.
+                    let ok = match kind {
+                        OptsKind::NdRa => {
+                            let rs = p.field("eth_type") == 0x86dd
+                                && p.field("nw_proto") == 58
+                                && p.field("icmpv6_type") == 133;
+                            if rs {
+                                p.set_field("icmpv6_type", 134);
+                                p.set_field("icmpv6_code", 0);
+                            }
+                            rs
+                        }
+                        _ => true,
+                    };
+                    self.write(dst, bit(ok), p, own)
                 }
                 Func::Select(members) => {
                     let chosen = self
@@ -1240,7 +1321,6 @@ impl<'a> Tracer<'a> {
                 }
             }
         })();
-        let _ = cx;
         if let Err(e) = r {
             let n = self.error(e);
             own.push(n);
@@ -1290,6 +1370,14 @@ impl<'a> Tracer<'a> {
             let mut children = Vec::new();
             for m in members.clone() {
                 if m == inport && !loopback {
+                    let mut q = p.clone();
+                    q.set_port("reg15", &m);
+                    children.push(Node::Pipeline {
+                        header: self.pipeline_header(Pipeline::Egress, cx.dp, &q),
+                        children: vec![comment(
+                            "omitting output because inport == outport && !flags.loopback",
+                        )],
+                    });
                     continue;
                 }
                 let mut q = p.clone();
@@ -1381,8 +1469,11 @@ impl<'a> Tracer<'a> {
                 own.push(n);
                 return;
             }
+            // Registers, flags and pkt.mark start afresh in the peer; the
+            // connection tracking state stays with the packet, as in
+            // upstream's trace (northd's flows ct_clear where it matters).
             let mut q = p.clone();
-            for f in METADATA {
+            for f in METADATA.iter().filter(|f| !f.starts_with("ct_")) {
                 q.set_field(f, 0);
             }
             q.set_port("reg14", "");

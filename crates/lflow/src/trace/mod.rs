@@ -22,4 +22,4 @@ pub mod network;
 pub mod render;
 
 pub use exec::{parse_ct_flags, trace, Delivery, LbDst, Node, Options, Trace};
-pub use network::{Datapath, Flow, FlowSpec, MacBinding, Network, Port, Vip};
+pub use network::{Datapath, FdbEntry, Flow, FlowSpec, MacBinding, Network, Port, Vip};

@@ -63,6 +63,8 @@ pub struct Datapath {
     pub name: String,
     /// A friendlier name, if the CMS gave one.
     pub friendly: Option<String>,
+    /// Other names that find it (the northbound name).
+    pub aliases: Vec<String>,
     /// Southbound UUID.
     pub uuid: String,
     /// Tunnel key.
@@ -122,6 +124,18 @@ pub struct MacBinding {
     pub mac: u128,
 }
 
+/// An `FDB` row: `mac` was learnt on the port with tunnel key `port_key`
+/// of the datapath with tunnel key `dp_key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdbEntry {
+    /// Ethernet address, 48 bits.
+    pub mac: u128,
+    /// Datapath tunnel key.
+    pub dp_key: u32,
+    /// Port tunnel key within the datapath.
+    pub port_key: u32,
+}
+
 /// Everything a trace may look at.
 #[derive(Clone, Debug, Default)]
 pub struct Network {
@@ -131,6 +145,8 @@ pub struct Network {
     pub ports: BTreeMap<String, Port>,
     /// MAC bindings.
     pub mac_bindings: Vec<MacBinding>,
+    /// Learnt MAC addresses (`get_fdb`, `lookup_fdb`).
+    pub fdb: Vec<FdbEntry>,
     /// Address sets and port groups (southbound names, so per-datapath
     /// port groups appear as `KEY_name`).
     pub tables: Tables,
@@ -265,10 +281,12 @@ impl Network {
 
     /// The datapath named `name` (name, friendly name, UUID or UUID prefix).
     pub fn find_datapath(&self, name: &str) -> Option<usize> {
-        let exact = self
-            .datapaths
-            .iter()
-            .position(|d| d.name == name || d.uuid == name || d.friendly.as_deref() == Some(name));
+        let exact = self.datapaths.iter().position(|d| {
+            d.name == name
+                || d.uuid == name
+                || d.friendly.as_deref() == Some(name)
+                || d.aliases.iter().any(|a| a == name)
+        });
         exact.or_else(|| {
             let hits: Vec<usize> = (0..self.datapaths.len())
                 .filter(|&i| name.len() >= 4 && self.datapaths[i].uuid.starts_with(name))
@@ -285,6 +303,20 @@ impl Network {
             .map(|b| b.mac)
     }
 
+    /// The logical port of datapath `dp` (an index) that the FDB has for
+    /// `mac`, if any.
+    pub fn fdb_port(&self, dp: usize, mac: u128) -> Option<&str> {
+        let d = self.datapaths.get(dp)?;
+        let e = self
+            .fdb
+            .iter()
+            .find(|e| e.dp_key == d.key && e.mac == mac)?;
+        self.ports
+            .values()
+            .find(|p| p.datapath == dp && p.key == e.port_key)
+            .map(|p| p.name.as_str())
+    }
+
     /// The name to show for port `name`.
     pub fn port_display<'a>(&'a self, name: &'a str, friendly: bool) -> &'a str {
         if friendly {
@@ -293,6 +325,51 @@ impl Network {
             }
         }
         name
+    }
+
+    /// `text` (a match or actions) with every quoted logical port name
+    /// replaced by the port's friendly name, as ovn-trace shows them.
+    pub fn friendly_text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if !self.ports.values().any(|p| p.friendly.is_some()) || !text.contains('"') {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find('"') {
+            out.push_str(&rest[..start]);
+            let body = &rest[start + 1..];
+            // The closing quote: the first one not escaped.
+            let mut end = None;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            let Some(end) = end else {
+                out.push_str(&rest[start..]);
+                return std::borrow::Cow::Owned(out);
+            };
+            let name = &body[..end];
+            match self.ports.get(name).and_then(|p| p.friendly.as_deref()) {
+                Some(f) => {
+                    let _ = crate::lexer::write_json_string(&mut out, f);
+                }
+                None => {
+                    out.push('"');
+                    out.push_str(name);
+                    out.push('"');
+                }
+            }
+            rest = &body[end + 1..];
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
     }
 
     /// The name to show for datapath `dp`.

@@ -1,0 +1,410 @@
+//! The bench for `rovn trace` differentials: upstream ovn-northd on two
+//! upstream ovsdb-servers (NB, SB), topologies built with ovn-nbctl, and
+//! both tracers run on the same SB with the same arguments. What they
+//! print is reduced to what must agree:
+//!
+//! - the packet line (`# icmp,reg14=0x1,...`, ovs-ofctl's flow syntax);
+//! - the path: every table the packet hit, as (table, flow UUID), in order
+//!   (from the detailed form);
+//! - the outcome: every delivery with the packet fields rewritten on the
+//!   way (from the minimal form), and the controller actions met.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::lab::{on_path, require, run, run_ok, wait_for, Lab};
+use super::{Ran, ROVN};
+
+const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
+const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
+
+/// NB and SB servers with northd on them.
+pub struct TraceLab {
+    pub lab: Lab,
+    pub nb: String,
+    pub sb: String,
+}
+
+/// Starts the servers and northd, or skips (None) when upstream OVN is
+/// missing (a failure under CI=true).
+pub fn start(name: &str) -> Option<TraceLab> {
+    let tools = [
+        "ovsdb-server",
+        "ovsdb-tool",
+        "ovn-northd",
+        "ovn-nbctl",
+        "ovn-sbctl",
+        "ovn-trace",
+        "ovn-appctl",
+    ];
+    let have = tools.iter().all(|t| on_path(t)) && Path::new(NB_SCHEMA).exists();
+    if !require(
+        have,
+        "upstream OVN 23.03 (ovn-central, ovn-common) and OVS for the trace differential",
+    ) {
+        return None;
+    }
+    let mut lab = Lab::new(name);
+    let mut remotes = Vec::new();
+    for (name, schema) in [("nb", NB_SCHEMA), ("sb", SB_SCHEMA)] {
+        let db = lab.path(&format!("{name}.db")).display().to_string();
+        run_ok("ovsdb-tool", &["create", &db, schema]);
+        let sock = lab.path(&format!("{name}.sock"));
+        let remote = format!("--remote=punix:{}", sock.display());
+        let ctl = format!("--unixctl={}", lab.path(&format!("{name}.ctl")).display());
+        lab.daemon(name, None, &[], "ovsdb-server", &[&db, &remote, &ctl]);
+        wait_for(&format!("{name} socket"), Duration::from_secs(10), || {
+            sock.exists().then_some(())
+        });
+        remotes.push(format!("unix:{}", sock.display()));
+    }
+    let (nb, sb) = (remotes[0].clone(), remotes[1].clone());
+    let ctl = format!("--unixctl={}", lab.path("northd.ctl").display());
+    lab.daemon(
+        "northd",
+        None,
+        &[],
+        "ovn-northd",
+        &[
+            &format!("--ovnnb-db={nb}"),
+            &format!("--ovnsb-db={sb}"),
+            &ctl,
+        ],
+    );
+    Some(TraceLab { lab, nb, sb })
+}
+
+impl TraceLab {
+    pub fn nbctl(&self, args: &[&str]) -> String {
+        let db = format!("--db={}", self.nb);
+        let mut all = vec![db.as_str(), "--timeout=30"];
+        all.extend_from_slice(args);
+        run_ok("ovn-nbctl", &all).trim().to_string()
+    }
+
+    pub fn sbctl(&self, args: &[&str]) -> String {
+        let db = format!("--db={}", self.sb);
+        let mut all = vec![db.as_str(), "--timeout=30"];
+        all.extend_from_slice(args);
+        run_ok("ovn-sbctl", &all).trim().to_string()
+    }
+
+    /// Runs ovn-nbctl commands, each one string with its arguments
+    /// separated by ` ++ ` (so that arguments may hold spaces).
+    pub fn nb_script(&self, cmds: &[&str]) {
+        for cmd in cmds {
+            let args: Vec<&str> = cmd.split(" ++ ").collect();
+            self.nbctl(&args);
+        }
+    }
+
+    /// Waits until northd has brought the SB up to date.
+    pub fn sync(&self) {
+        self.nbctl(&["--wait=sb", "sync"]);
+    }
+
+    /// The SB Datapath_Binding UUID of logical switch or router `name`.
+    pub fn sb_datapath(&self, name: &str) -> String {
+        self.sbctl(&[
+            "--bare",
+            "--columns=_uuid",
+            "find",
+            "Datapath_Binding",
+            &format!("external_ids:name={name}"),
+        ])
+    }
+
+    /// Stops northd from rewriting the SB (`ovn-appctl pause`), so that
+    /// hand-written Logical_Flow rows stay.
+    pub fn pause_northd(&self) {
+        let ctl = self.lab.path("northd.ctl").display().to_string();
+        run_ok("ovn-appctl", &["-t", &ctl, "pause"]);
+    }
+
+    /// Adds a hand-written logical flow to datapath `dp` (an SB UUID).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_flow(
+        &self,
+        dp: &str,
+        pipeline: &str,
+        table: u32,
+        priority: u32,
+        m: &str,
+        actions: &str,
+        stage: &str,
+    ) {
+        self.sbctl(&[
+            "create",
+            "Logical_Flow",
+            &format!("logical_datapath={dp}"),
+            &format!("pipeline={pipeline}"),
+            &format!("table_id={table}"),
+            &format!("priority={priority}"),
+            &format!("match={}", serde_json::Value::String(m.into())),
+            &format!("actions={}", serde_json::Value::String(actions.into())),
+            &format!("external_ids:stage-name={stage}"),
+        ]);
+    }
+
+    pub fn upstream(&self, args: &[&str]) -> Ran {
+        let db = format!("--db={}", self.sb);
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        run("ovn-trace", &all)
+    }
+
+    pub fn rovn(&self, args: &[&str]) -> Ran {
+        let db = format!("--db={}", self.sb);
+        let mut all = vec!["trace", db.as_str()];
+        all.extend_from_slice(args);
+        run(ROVN, &all)
+    }
+
+    /// Traces with both tools (`--all`); records a failure unless both
+    /// succeed and agree on the packet line, the path and the outcome.
+    /// Returns rovn's trace when they agree.
+    pub fn compare(
+        &self,
+        what: &str,
+        opts: &[&str],
+        flow: &str,
+        failures: &mut Vec<String>,
+    ) -> Option<Trace> {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.push("--all");
+        args.push(flow);
+        let theirs = self.upstream(&args);
+        let ours = self.rovn(&args);
+        if ours.code != 0 || ours.err.contains("panicked") {
+            failures.push(format!(
+                "{what}: rovn trace failed ({}): {}",
+                ours.code, ours.err
+            ));
+            return None;
+        }
+        if theirs.code != 0 {
+            failures.push(format!(
+                "{what}: upstream ovn-trace failed ({}): {}",
+                theirs.code, theirs.err
+            ));
+            return None;
+        }
+        let (o, t) = (Trace::parse(&ours.out), Trace::parse(&theirs.out));
+        let mut diffs = Vec::new();
+        if o.packet != t.packet {
+            diffs.push(format!(
+                "packet line\n  rovn:     {}\n  upstream: {}",
+                o.packet, t.packet
+            ));
+        }
+        if o.path != t.path {
+            let at = o
+                .path
+                .iter()
+                .zip(&t.path)
+                .take_while(|(a, b)| a == b)
+                .count();
+            diffs.push(format!(
+                "path differs after {at} tables\n  rovn:     {:?}\n  upstream: {:?}",
+                &o.path[at..],
+                &t.path[at..]
+            ));
+        }
+        if o.outcome != t.outcome {
+            diffs.push(format!(
+                "outcome\n  rovn:     {:?}\n  upstream: {:?}",
+                o.outcome, t.outcome
+            ));
+        }
+        if diffs.is_empty() {
+            return Some(o);
+        }
+        failures.push(format!(
+            "{what}: {opts:?} {flow}\n{}\n--- rovn ---\n{}--- upstream ---\n{}",
+            diffs.join("\n"),
+            ours.out,
+            theirs.out
+        ));
+        None
+    }
+
+    /// For a microflow on which upstream ovn-trace 23.03 crashes (an
+    /// assertion in its own code): checks that it still does, so that the
+    /// divergence stays recorded, and returns rovn's trace.
+    pub fn upstream_crashes(&self, opts: &[&str], flow: &str, assertion: &str) -> Trace {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.push("--all");
+        args.push(flow);
+        let theirs = self.upstream(&args);
+        assert!(
+            theirs.code != 0 && theirs.err.contains(assertion),
+            "upstream no longer crashes on {flow} ({}): {}{}",
+            theirs.code,
+            theirs.out,
+            theirs.err
+        );
+        let ours = self.rovn(&args);
+        assert_eq!(ours.code, 0, "rovn on {flow}: {}", ours.err);
+        Trace::parse(&ours.out)
+    }
+}
+
+/// A delivery in a minimal trace: the port, the packet fields changed on
+/// the way, and how many times the TTL was decremented.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delivery {
+    pub port: String,
+    pub fields: BTreeMap<String, String>,
+    pub ttl_decrements: u32,
+}
+
+/// What a minimal trace says happened.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub deliveries: Vec<Delivery>,
+    /// Controller actions (`put_dhcp_opts(...)` and friends).
+    pub controller: Vec<String>,
+}
+
+impl Outcome {
+    /// The fields of the delivery to `port` (panics if there is none).
+    pub fn to(&self, port: &str) -> &Delivery {
+        self.deliveries
+            .iter()
+            .find(|d| d.port == port)
+            .unwrap_or_else(|| panic!("no delivery to {port} in {self:?}"))
+    }
+}
+
+/// One `--all` trace, reduced.
+#[derive(Debug, Default)]
+pub struct Trace {
+    /// The first line without `# `.
+    pub packet: String,
+    /// (table, stage, priority) of each table hit, in order. Not the flow
+    /// UUID: among overlapping flows of equal priority, which one upstream
+    /// picks depends on its hash tables.
+    pub path: Vec<(u32, String)>,
+    pub outcome: Outcome,
+    /// The whole output.
+    pub text: String,
+}
+
+impl Trace {
+    pub fn parse(text: &str) -> Trace {
+        let packet = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("# ")
+            .to_string();
+        let section = |name: &str| -> String {
+            let start = text
+                .find(&format!("# {name} trace.\n"))
+                .map(|i| i + name.len() + 10);
+            match start {
+                Some(s) => {
+                    let rest = &text[s..];
+                    let end = rest.find("\n# ").map_or(rest.len(), |i| i + 1);
+                    rest[..end].to_string()
+                }
+                None => text.to_string(),
+            }
+        };
+        Trace {
+            packet,
+            path: path(&section("Detailed")),
+            outcome: outcome(&section("Minimal")),
+            text: text.to_string(),
+        }
+    }
+}
+
+/// The tables hit in a detailed trace: `N. stage (...): ..., priority P,
+/// uuid U` gives (N, "stage P").
+pub fn path(text: &str) -> Vec<(u32, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let (n, rest) = l.trim_start().split_once(". ")?;
+            let n: u32 = n.parse().ok()?;
+            let (head, _uuid) = rest.rsplit_once(", uuid ")?;
+            let (_, prio) = head.rsplit_once(", priority ")?;
+            let stage = rest.split([' ', ':']).next().unwrap_or("");
+            Some((n, format!("{stage} {prio}")))
+        })
+        .collect()
+}
+
+/// Normalizes a value: addresses and integers in any notation to hex.
+fn value(v: &str) -> String {
+    match lflow::lookup::parse_address(v.trim()) {
+        Ok(c) => format!("{:#x}", c.value),
+        Err(_) => v.trim().to_string(),
+    }
+}
+
+/// Parses `--minimal` output (either tool's).
+pub fn outcome(text: &str) -> Outcome {
+    #[derive(Clone, Default)]
+    struct Scope {
+        fields: BTreeMap<String, String>,
+        ttl: u32,
+    }
+    let mut out = Outcome::default();
+    let mut stack = vec![Scope::default()];
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let top = stack.last().cloned().unwrap_or_default();
+        if l == "};" {
+            stack.pop();
+            if stack.is_empty() {
+                stack.push(Scope::default());
+            }
+        } else if let Some(header) = l.strip_suffix(" {") {
+            let mut s = top;
+            // NAT headers name the rewritten address: ct_dnat(ip4.dst=...).
+            if let Some(args) = header.split_once('(').map(|x| x.1) {
+                for kv in args.split(')').next().unwrap_or("").split(',') {
+                    if let Some((k, v)) = kv.split_once('=') {
+                        let k = k.trim();
+                        if k.starts_with("ip4.") || k.starts_with("ip6.") {
+                            s.fields.insert(k.to_string(), value(v));
+                        }
+                    }
+                }
+            }
+            stack.push(s);
+        } else if let Some(port) = l
+            .strip_prefix("output(\"")
+            .and_then(|r| r.strip_suffix("\");"))
+        {
+            out.deliveries.push(Delivery {
+                port: port.to_string(),
+                fields: top.fields.clone(),
+                ttl_decrements: top.ttl,
+            });
+        } else if l == "ip.ttl--;" {
+            if let Some(s) = stack.last_mut() {
+                s.ttl += 1;
+            }
+        } else if l.starts_with("put_") {
+            out.controller.push(l.to_string());
+        } else if let Some((k, v)) = l.strip_suffix(';').and_then(|s| s.split_once(" = ")) {
+            let k = k.trim();
+            let metadata = [
+                "reg", "xreg", "xxreg", "flags", "ct_", "inport", "outport", "pkt.mark",
+            ];
+            if !metadata.iter().any(|m| k.starts_with(m)) {
+                if let Some(s) = stack.last_mut() {
+                    s.fields.insert(k.to_string(), value(v));
+                }
+            }
+        }
+    }
+    out.deliveries.sort();
+    out
+}
