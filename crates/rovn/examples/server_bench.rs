@@ -1,0 +1,522 @@
+//! Side-by-side benchmark of upstream `ovsdb-server` and `rovn ovsdb-server`,
+//! both driven by this one client over unix sockets with raw JSON-RPC.
+//!
+//! ```sh
+//! cargo build --release -p rovn && cargo run --release -p rovn --example server_bench [-- OPTIONS]
+//! ```
+//!
+//! Options: `--runs N` (3; each run starts both servers afresh, the table
+//! shows medians), `--seq N` (2000 sequential transactions), `--pipe N`
+//! (10000 pipelined transactions, `--window W` = 64 in flight), `--rows N`
+//! (100000 Logical_Switch_Ports bulk-loaded, 1000 per transaction),
+//! `--updates N` (20 updates timed per fan-out measurement), `--only
+//! rovn|upstream`, `--rovn PATH` (default: the `rovn` next to this
+//! example's directory), `--ovsdb-server PATH` (default: from `PATH`).
+//!
+//! Both servers are started the same way: a fresh database created by
+//! their own `ovsdb-tool create` from schemas/ovn-nb.ovsschema, `--remote=
+//! punix:`, `--log-file`, `--pidfile`, `--detach`, all in one temporary
+//! directory, with the file-descriptor limit raised to its hard limit. Each
+//! is stopped by the pid in its pidfile.
+//!
+//! What is measured, per server:
+//! - sequential: one client, one `lsp-add`-like transaction at a time
+//!   (insert a Logical_Switch_Port and add it to a switch of 100 ports);
+//! - pipelined: the same with `--window` transactions in flight;
+//! - bulk load: `--rows` ports in transactions of 1000 (one switch each);
+//! - fan-out to 100 and 1000 clients that all `monitor_cond` the same
+//!   table: from sending an update transaction to the last client having
+//!   read its `update2` (median of `--updates` updates);
+//! - fan-out to 1000 clients with distinct conditions, each watching 20 of
+//!   20000 address sets by name (as ovn-controller watches its datapaths):
+//!   one transaction modifies 100 sets of 100 different clients; until
+//!   those 100 have their update;
+//! - memory: the server's VmRSS after the bulk load, and with 1000
+//!   monitoring clients connected.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ovsdb::jsonrpc::{Framer, Message};
+use serde_json::{json, Value};
+
+const BULK_PER_TXN: usize = 1000;
+const PORTS_PER_SWITCH: usize = 100;
+const CLAUSES: usize = 20;
+
+struct Opts {
+    runs: usize,
+    seq: usize,
+    pipe: usize,
+    window: usize,
+    rows: usize,
+    updates: usize,
+    only: Option<String>,
+    rovn: PathBuf,
+    upstream: PathBuf,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("server_bench: {msg}");
+    eprintln!(
+        "usage: server_bench [--runs N] [--seq N] [--pipe N] [--window W] [--rows N] [--updates N] [--only rovn|upstream] [--rovn PATH] [--ovsdb-server PATH]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_opts() -> Opts {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/examples/server_bench -> target/<profile>/rovn
+    let rovn = exe.parent().and_then(Path::parent).map(|p| p.join("rovn")).unwrap_or_default();
+    let mut o = Opts {
+        runs: 3,
+        seq: 2000,
+        pipe: 10_000,
+        window: 64,
+        rows: 100_000,
+        updates: 20,
+        only: None,
+        rovn,
+        upstream: PathBuf::from("ovsdb-server"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let num = |v: String| v.parse::<usize>().unwrap_or_else(|_| usage(&format!("{a}: not a number: {v}")));
+        match a.as_str() {
+            "--runs" => o.runs = num(val()).max(1),
+            "--seq" => o.seq = num(val()),
+            "--pipe" => o.pipe = num(val()),
+            "--window" => o.window = num(val()).max(1),
+            "--rows" => o.rows = num(val()).max(BULK_PER_TXN),
+            "--updates" => o.updates = num(val()).max(1),
+            "--only" => o.only = Some(val()),
+            "--rovn" => o.rovn = PathBuf::from(val()),
+            "--ovsdb-server" => o.upstream = PathBuf::from(val()),
+            "-h" | "--help" => usage("benchmark of ovsdb-server and rovn ovsdb-server"),
+            _ => usage(&format!("unknown option {a}")),
+        }
+    }
+    o
+}
+
+/// A blocking raw JSON-RPC client.
+struct Rpc {
+    sock: UnixStream,
+    framer: Framer,
+    next_id: u64,
+    buf: Vec<u8>,
+}
+
+impl Rpc {
+    fn connect(path: &Path) -> Rpc {
+        let sock = UnixStream::connect(path).unwrap_or_else(|e| panic!("connect {}: {e}", path.display()));
+        Rpc { sock, framer: Framer::new(1 << 30), next_id: 0, buf: vec![0; 256 * 1024] }
+    }
+
+    /// Sends a request; returns its id.
+    fn send(&mut self, method: &str, params: Value) -> u64 {
+        self.next_id += 1;
+        let m = json!({"method": method, "params": params, "id": self.next_id});
+        self.sock.write_all(&serde_json::to_vec(&m).expect("json")).expect("send");
+        self.next_id
+    }
+
+    /// The next message from the server (blocking).
+    fn recv(&mut self) -> Message {
+        loop {
+            if let Some(m) = self.framer.next_message() {
+                return m.expect("server sent bad JSON-RPC");
+            }
+            let n = self.sock.read(&mut self.buf).expect("read");
+            assert!(n > 0, "server closed the connection");
+            self.framer.push(&self.buf[..n]);
+        }
+    }
+
+    /// Waits for the reply to request `id`, skipping notifications.
+    fn reply(&mut self, id: u64) -> Value {
+        loop {
+            match self.recv() {
+                Message::Reply { result, id: rid } if rid == json!(id) => return result,
+                Message::Error { error, id: rid } if rid == json!(id) => {
+                    panic!("request failed: {error}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send(method, params);
+        self.reply(id)
+    }
+
+    /// Runs a transaction and checks that every operation succeeded.
+    fn transact(&mut self, ops: Vec<Value>) -> Value {
+        let id = self.send("transact", txn_params(ops));
+        check_txn(self.reply(id))
+    }
+
+    /// Waits for the next `update2` notification.
+    fn update2(&mut self) -> Value {
+        loop {
+            if let Message::Notify { method, mut params } = self.recv() {
+                if method == "update2" && params.len() == 2 {
+                    return params.pop().unwrap_or_default();
+                }
+            }
+        }
+    }
+}
+
+fn txn_params(ops: Vec<Value>) -> Value {
+    let mut p = vec![json!("OVN_Northbound")];
+    p.extend(ops);
+    Value::Array(p)
+}
+
+fn check_txn(r: Value) -> Value {
+    let ok = r.as_array().is_some_and(|a| a.iter().all(|o| o.get("error").is_none()));
+    assert!(ok, "transaction failed: {r}");
+    r
+}
+
+fn uuid_of(r: &Value, i: usize) -> String {
+    r[i]["uuid"][1].as_str().expect("insert result").to_string()
+}
+
+fn mac_ip(i: usize) -> String {
+    let (a, b, c) = ((i >> 16) & 255, (i >> 8) & 255, i & 255);
+    format!("0a:00:00:{a:02x}:{b:02x}:{c:02x} 10.{a}.{b}.{c}")
+}
+
+/// `ovn-nbctl lsp-add`, roughly: a port, added to switch `ls`.
+fn lsp_add(ls: &str, name: &str, i: usize) -> Vec<Value> {
+    vec![
+        json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": "p",
+               "row": {"name": name, "addresses": mac_ip(i),
+                       "external_ids": ["map", [["pod", "true"], ["namespace", "default"]]]}}),
+        json!({"op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ["uuid", ls]]],
+               "mutations": [["ports", "insert", ["set", [["named-uuid", "p"]]]]]}),
+    ]
+}
+
+fn new_switch(name: &str) -> Vec<Value> {
+    vec![json!({"op": "insert", "table": "Logical_Switch", "row": {"name": name}})]
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: i32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A server started for one run, stopped (by its pid) when dropped.
+struct Served {
+    dir: PathBuf,
+    sock: PathBuf,
+    pid: i32,
+}
+
+impl Served {
+    fn start(which: &str, o: &Opts, run: usize) -> Served {
+        let dir = std::env::temp_dir().join(format!("rovn-server-bench-{}-{which}-{run}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/ovn-nb.ovsschema");
+        let db = dir.join("nb.db");
+        let sock = dir.join("nb.sock");
+        let (prog, pre): (&Path, &[&str]) = match which {
+            "rovn" => (&o.rovn, &["ovsdb-server"]),
+            _ => (&o.upstream, &[]),
+        };
+        let create = match which {
+            "rovn" => Command::new(&o.rovn).args(["ovsdb-tool", "create"]).arg(&db).arg(&schema).output(),
+            _ => Command::new("ovsdb-tool").arg("create").arg(&db).arg(&schema).output(),
+        };
+        match create {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!("{which}: ovsdb-tool create failed: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => panic!("{which}: cannot run ovsdb-tool: {e}"),
+        }
+        let out = Command::new(prog)
+            .args(pre)
+            .arg(&db)
+            .arg(format!("--remote=punix:{}", sock.display()))
+            .arg(format!("--pidfile={}", dir.join("server.pid").display()))
+            .arg(format!("--log-file={}", dir.join("server.log").display()))
+            .arg(format!("--unixctl={}", dir.join("server.ctl").display()))
+            .args(["--detach", "--no-chdir"])
+            .env("OVS_RUNDIR", &dir)
+            .env("OVS_DBDIR", &dir)
+            .env("OVS_LOGDIR", &dir)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: cannot start: {e}", prog.display()));
+        assert!(out.status.success(), "{which} failed to start: {}", String::from_utf8_lossy(&out.stderr));
+        let t = Instant::now();
+        while !sock.exists() {
+            assert!(t.elapsed() < Duration::from_secs(20), "{which}: no socket");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let pid = std::fs::read_to_string(dir.join("server.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{which}: no pidfile"));
+        Served { dir, sock, pid }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on the pid our own server wrote to its pidfile.
+        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        let t = Instant::now();
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && t.elapsed() < Duration::from_secs(10) {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+            if stat.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One run's figures for one server, by metric.
+type Figures = Vec<(&'static str, f64)>;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Connects `n` clients that each `monitor_cond` Logical_Router's name and
+/// external_ids; returns them once all have their initial contents.
+fn router_monitors(srv: &Served, n: usize) -> Vec<Rpc> {
+    let mut cs: Vec<Rpc> = (0..n).map(|_| Rpc::connect(&srv.sock)).collect();
+    let req = json!({"Logical_Router": [{"columns": ["name", "external_ids"]}]});
+    let ids: Vec<u64> =
+        cs.iter_mut().map(|c| c.send("monitor_cond", json!(["OVN_Northbound", "routers", req]))).collect();
+    for (c, id) in cs.iter_mut().zip(ids) {
+        c.reply(id);
+    }
+    cs
+}
+
+/// Median time from sending an update of router r0 to the last of
+/// `clients` having read its `update2`, in ms.
+fn fan_out(w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut usize) -> f64 {
+    let mut times = Vec::with_capacity(updates);
+    for _ in 0..updates {
+        *seq += 1;
+        let op = json!({"op": "update", "table": "Logical_Router", "where": [["name", "==", "r0"]],
+                        "row": {"external_ids": ["map", [["seq", seq.to_string()]]]}});
+        let t = Instant::now();
+        let id = w.send("transact", txn_params(vec![op]));
+        for c in clients.iter_mut() {
+            let u = c.update2();
+            debug_assert!(u["Logical_Router"].is_object());
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        check_txn(w.reply(id));
+    }
+    median(&mut times)
+}
+
+fn measure(which: &str, o: &Opts, run: usize) -> Figures {
+    let srv = Served::start(which, o, run);
+    let mut f: Figures = Vec::new();
+    let mut w = Rpc::connect(&srv.sock);
+    w.call("list_dbs", json!([]));
+
+    // Sequential small transactions.
+    let mut port = 0usize;
+    let mut ls = String::new();
+    let t = Instant::now();
+    for i in 0..o.seq {
+        if i % PORTS_PER_SWITCH == 0 {
+            ls = uuid_of(&w.transact(new_switch(&format!("seq{}", i / PORTS_PER_SWITCH))), 0);
+        }
+        w.transact(lsp_add(&ls, &format!("s{port}"), port));
+        port += 1;
+    }
+    f.push(("sequential txn/s", o.seq as f64 / t.elapsed().as_secs_f64()));
+
+    // Pipelined: the switches first, then `window` lsp-adds in flight.
+    let n_sw = o.pipe.div_ceil(PORTS_PER_SWITCH);
+    let switches: Vec<String> = (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
+    let t = Instant::now();
+    let mut inflight = std::collections::VecDeque::new();
+    for i in 0..o.pipe {
+        if inflight.len() == o.window {
+            let id = inflight.pop_front().expect("in flight");
+            check_txn(w.reply(id));
+        }
+        let ops = lsp_add(&switches[i / PORTS_PER_SWITCH], &format!("s{port}"), port);
+        port += 1;
+        inflight.push_back(w.send("transact", txn_params(ops)));
+    }
+    while let Some(id) = inflight.pop_front() {
+        check_txn(w.reply(id));
+    }
+    f.push(("pipelined txn/s", o.pipe as f64 / t.elapsed().as_secs_f64()));
+
+    // Bulk load: ports named lsp<N>, 1000 per transaction, one switch each.
+    let t = Instant::now();
+    for b in 0..o.rows / BULK_PER_TXN {
+        let mut ops = Vec::with_capacity(BULK_PER_TXN + 1);
+        let mut refs = Vec::with_capacity(BULK_PER_TXN);
+        for k in 0..BULK_PER_TXN {
+            let n = b * BULK_PER_TXN + k;
+            ops.push(json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": format!("p{k}"),
+                            "row": {"name": format!("lsp{n}"), "addresses": mac_ip(n)}}));
+            refs.push(json!(["named-uuid", format!("p{k}")]));
+        }
+        ops.push(json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("bulk{b}"), "ports": ["set", refs]}}));
+        w.transact(ops);
+    }
+    let bulk_rows = (o.rows / BULK_PER_TXN) * BULK_PER_TXN;
+    f.push(("bulk load rows/s", bulk_rows as f64 / t.elapsed().as_secs_f64()));
+    f.push(("RSS after load, MiB", rss_kib(srv.pid) as f64 / 1024.0));
+
+    // Fan-out of one update to clients monitoring the same table.
+    w.transact(vec![json!({"op": "insert", "table": "Logical_Router", "row": {"name": "r0"}})]);
+    let mut seq = 0;
+    let mut clients = router_monitors(&srv, 100);
+    f.push(("fan-out to 100 clients, ms", fan_out(&mut w, &mut clients, o.updates, &mut seq)));
+    clients.extend(router_monitors(&srv, 900));
+    f.push(("fan-out to 1000 clients, ms", fan_out(&mut w, &mut clients, o.updates, &mut seq)));
+    // Let the server settle, then: memory with 1000 monitoring clients.
+    w.call("echo", json!([]));
+    f.push(("RSS with 1000 monitors, MiB", rss_kib(srv.pid) as f64 / 1024.0));
+    drop(clients);
+
+    // Fan-out with per-client conditions: client c watches the address
+    // sets as<c*20>..as<c*20+19> (20 `name ==` clauses).
+    let n_cond = 1000;
+    let mut sets = Vec::with_capacity(n_cond * CLAUSES);
+    for b in 0..n_cond * CLAUSES / BULK_PER_TXN {
+        let ops: Vec<Value> = (0..BULK_PER_TXN)
+            .map(|k| json!({"op": "insert", "table": "Address_Set", "row": {"name": format!("as{}", b * BULK_PER_TXN + k)}}))
+            .collect();
+        let r = w.transact(ops);
+        sets.extend((0..BULK_PER_TXN).map(|k| uuid_of(&r, k)));
+    }
+    let mut cs: Vec<Rpc> = (0..n_cond).map(|_| Rpc::connect(&srv.sock)).collect();
+    let ids: Vec<u64> = cs
+        .iter_mut()
+        .enumerate()
+        .map(|(c, r)| {
+            let clauses: Vec<Value> =
+                (0..CLAUSES).map(|k| json!(["name", "==", format!("as{}", c * CLAUSES + k)])).collect();
+            let req = json!({"Address_Set": [{"columns": ["name", "addresses"], "where": clauses}]});
+            r.send("monitor_cond", json!(["OVN_Northbound", "sets", req]))
+        })
+        .collect();
+    for (r, id) in cs.iter_mut().zip(ids) {
+        let init = r.reply(id);
+        assert_eq!(init["Address_Set"].as_object().map_or(0, |o| o.len()), CLAUSES, "initial rows");
+    }
+    let mut times = Vec::new();
+    for u in 0..o.updates {
+        // 100 clients, one set each.
+        let targets: Vec<usize> = (0..100).map(|k| k * (n_cond / 100)).collect();
+        let ops: Vec<Value> = targets
+            .iter()
+            .map(|&c| {
+                json!({"op": "update", "table": "Address_Set",
+                       "where": [["_uuid", "==", ["uuid", sets[c * CLAUSES + u % CLAUSES]]]],
+                       "row": {"addresses": ["set", [format!("10.0.0.{u}")]]}})
+            })
+            .collect();
+        let t = Instant::now();
+        let id = w.send("transact", txn_params(ops));
+        for &c in &targets {
+            let up = cs[c].update2();
+            assert_eq!(up["Address_Set"].as_object().map_or(0, |o| o.len()), 1, "one row per client");
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        check_txn(w.reply(id));
+    }
+    f.push(("distinct conditions: 100 of 1000 clients, ms", median(&mut times)));
+    drop(w);
+    f
+}
+
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    }
+    if lim.rlim_cur < 2500 {
+        eprintln!("server_bench: warning: only {} file descriptors allowed; 1000 clients need more", lim.rlim_cur);
+    }
+}
+
+fn main() {
+    let o = parse_opts();
+    raise_fd_limit();
+    if !o.rovn.exists() {
+        usage(&format!(
+            "{}: no rovn binary (build it with `cargo build --release -p rovn` or pass --rovn)",
+            o.rovn.display()
+        ));
+    }
+    let servers: Vec<&str> =
+        ["upstream", "rovn"].into_iter().filter(|s| o.only.as_deref().is_none_or(|x| x == *s)).collect();
+    let mut all: Vec<(&str, Vec<Figures>)> = servers.iter().map(|s| (*s, Vec::new())).collect();
+    for run in 0..o.runs {
+        for (which, figs) in &mut all {
+            let t = Instant::now();
+            let f = measure(which, &o, run);
+            eprintln!("run {}/{} {which} ({:.1} s): {f:?}", run + 1, o.runs, t.elapsed().as_secs_f64());
+            figs.push(f);
+        }
+    }
+    let metrics: Vec<&str> = all[0].1[0].iter().map(|(m, _)| *m).collect();
+    let med = |figs: &Vec<Figures>, m: &str| -> f64 {
+        let mut v: Vec<f64> = figs.iter().filter_map(|f| f.iter().find(|(k, _)| *k == m).map(|(_, x)| *x)).collect();
+        median(&mut v)
+    };
+    println!(
+        "median of {} runs; seq={} pipe={} (window {}) rows={} updates={}",
+        o.runs, o.seq, o.pipe, o.window, o.rows, o.updates
+    );
+    println!("{:<46} {:>14} {:>14} {:>8}", "metric", "ovsdb-server", "rovn", "rovn is");
+    for m in metrics {
+        let up = all.iter().find(|(s, _)| *s == "upstream").map(|(_, f)| med(f, m));
+        let ro = all.iter().find(|(s, _)| *s == "rovn").map(|(_, f)| med(f, m));
+        let show = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+        // How many times better rovn is: higher is better for rates,
+        // lower for times and memory.
+        let better = match (up, ro) {
+            (Some(u), Some(r)) if m.ends_with("/s") => format!("{:.2}x", r / u),
+            (Some(u), Some(r)) => format!("{:.2}x", u / r),
+            _ => "-".into(),
+        };
+        println!("{m:<46} {:>14} {:>14} {better:>8}", show(up), show(ro));
+    }
+    println!(
+        "(\"rovn is\" = how many times better rovn is: its rate / upstream's, or upstream's time or memory / its own)"
+    );
+}
