@@ -6,9 +6,12 @@
 //! Pure: the server keeps one [`Monitor`] per client monitor and feeds it
 //! change sets; identical monitors can share the serialized output.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
-use crate::condition::Condition;
+use crate::atom::Atom;
+use crate::condition::{Clause, Condition, Function};
 use crate::database::{ChangeSet, Database};
 use crate::datum::Datum;
 use crate::error::OvsdbError;
@@ -60,14 +63,63 @@ enum Filter {
     #[default]
     All,
     /// Rows matching any of these conditions.
-    Any(Vec<Condition>),
+    Any(Clauses),
+}
+
+/// A disjunction of conditions, indexed: ovn-controller watches hundreds
+/// of `datapath == <uuid>` at once, so single `column == value` clauses are
+/// looked up in a hash set per column instead of being tried one by one.
+#[derive(Debug, Clone, Default)]
+struct Clauses {
+    /// Every condition, in the order given.
+    all: Vec<Condition>,
+    /// For the conditions that are one `==` clause with a one-atom value on
+    /// a column that is not a map: column -> the values.
+    eq: Vec<(usize, HashSet<Atom>)>,
+    /// The other conditions, tried in turn.
+    rest: Vec<Condition>,
+}
+
+impl PartialEq for Clauses {
+    fn eq(&self, o: &Clauses) -> bool {
+        self.all == o.all
+    }
+}
+
+impl Clauses {
+    fn push(&mut self, ts: &TableSchema, cond: Condition) {
+        match cond.clauses.as_slice() {
+            [Clause { column, function: Function::Eq, arg }]
+                if arg.len() == 1 && ts.columns[*column].type_.value.is_none() =>
+            {
+                let atom = arg.keys()[0].clone();
+                match self.eq.iter_mut().find(|(c, _)| c == column) {
+                    Some((_, set)) => {
+                        set.insert(atom);
+                    }
+                    None => self.eq.push((*column, HashSet::from([atom]))),
+                }
+            }
+            _ => self.rest.push(cond.clone()),
+        }
+        self.all.push(cond);
+    }
+
+    fn matches(&self, ts: &TableSchema, row: &Row) -> bool {
+        // `column == [a]` holds exactly when the column holds just `a`.
+        let by_eq = self.eq.iter().any(|(c, set)| match row.values[*c].keys() {
+            [a] => set.contains(a),
+            _ => false,
+        });
+        by_eq || self.rest.iter().any(|c| c.matches(ts, row))
+    }
 }
 
 impl Filter {
     fn matches(&self, ts: &TableSchema, row: &Row) -> bool {
         match self {
             Filter::All => true,
-            Filter::Any(cs) => cs.iter().any(|c| c.matches(ts, row)),
+            Filter::Any(cs) => cs.matches(ts, row),
         }
     }
 
@@ -94,7 +146,7 @@ impl Filter {
                     let cond = Condition::from_json(ts, &Value::Array(vec![c.clone()]), None)
                         .map_err(|e| if e.syntax.is_none() { e.at(c) } else { e })?;
                     if let Filter::Any(v) = self {
-                        v.push(cond);
+                        v.push(ts, cond);
                     }
                 }
             }
@@ -163,7 +215,12 @@ impl Monitor {
                 v => vec![v],
             };
             // An empty array watches nothing in the table (as upstream).
-            let mut spec = TableSpec { table: t, columns: Vec::new(), select: Select::NONE, filter: Filter::Any(Vec::new()) };
+            let mut spec = TableSpec {
+                table: t,
+                columns: Vec::new(),
+                select: Select::NONE,
+                filter: Filter::Any(Clauses::default()),
+            };
             let failed = |what: String| OvsdbError::syntax(format!("Parsing table {tname} failed: {what}"));
             for r in reqs {
                 let first_col = spec.columns.len();
@@ -368,7 +425,7 @@ impl Monitor {
             let Value::Array(reqs) = reqs else {
                 return Err(OvsdbError::syntax(format!("table {tname} no monitor-cond-change JSON array")));
             };
-            let mut filter = Filter::Any(Vec::new());
+            let mut filter = Filter::Any(Clauses::default());
             for r in reqs {
                 let o = r.as_object().ok_or_else(|| OvsdbError::syntax("Object expected.").at(r))?;
                 if o.contains_key("columns") {
