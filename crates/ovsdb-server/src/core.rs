@@ -36,6 +36,9 @@ pub enum Action {
 const HISTORY: usize = 100;
 const HISTORY_FLOOR: u64 = 10_000;
 
+/// How often a background compaction is checked for completion.
+const COMPACTION_CHECK: Duration = Duration::from_millis(10);
+
 struct Db {
     name: String,
     db: Database,
@@ -256,30 +259,80 @@ impl Core {
         Ok(())
     }
 
+    /// Starts compacting database `i`'s log in the background: the
+    /// snapshot is taken now and written by another thread while commits go
+    /// on; [`Core::poll_compactions`] completes it.
+    fn start_compaction(&mut self, i: usize, why: &str) {
+        let now = self.now;
+        let d = &mut self.dbs[i];
+        let Some(log) = &mut d.log else { return };
+        if log.compacting() {
+            return;
+        }
+        match log.start_compaction(&d.db, None) {
+            Ok(()) => tracing::info!("{}: {why}: compacting the database log in the background", d.name),
+            // Appending goes on; try again after the next interval.
+            Err(e) => {
+                tracing::warn!("{}: automatic compaction failed: {e}", d.name);
+                d.compaction.since = now;
+            }
+        }
+    }
+
+    /// Completes background compactions whose snapshot is written (all of
+    /// them, waiting if need be, with `wait`).
+    fn finish_compactions(&mut self, wait: bool) {
+        let now = self.now;
+        for d in &mut self.dbs {
+            let Some(log) = &mut d.log else { continue };
+            if !(log.compaction_ready() || (wait && log.compacting())) {
+                continue;
+            }
+            let before = log.len();
+            match log.finish_compaction() {
+                Ok(()) => {
+                    tracing::info!("{}: compacted the database log ({before} -> {} bytes)", d.name, log.len());
+                    d.compaction = compaction::State::new(log.len(), now);
+                }
+                Err(e) => {
+                    tracing::warn!("{}: automatic compaction failed: {e}", d.name);
+                    d.compaction.since = now;
+                }
+            }
+        }
+    }
+
+    /// Number of logs being compacted in the background.
+    pub fn compactions_running(&self) -> usize {
+        self.dbs.iter().filter(|d| d.log.as_ref().is_some_and(Log::compacting)).count()
+    }
+
+    /// Completes every background compaction, waiting for them (for tests,
+    /// and before reporting log sizes that must be final).
+    pub fn wait_compactions(&mut self) {
+        self.finish_compactions(true);
+    }
+
+    /// Completes the background compactions that are ready (the shell calls
+    /// this when [`Core::poll_timeout`] comes; messages do it too).
+    pub fn poll_compactions(&mut self) {
+        self.finish_compactions(false);
+    }
+
     /// Sets when logs are compacted automatically.
     pub fn set_compaction_policy(&mut self, policy: compaction::Policy) {
         self.policy = policy;
     }
 
-    /// After a commit was logged: compacts the log if it has grown enough.
+    /// After a commit was logged: starts compacting the log if it has
+    /// grown enough.
     fn logged(&mut self, i: usize) {
         let (now, policy) = (self.now, self.policy);
         let d = &mut self.dbs[i];
         d.compaction.commits += 1;
-        let Some(size) = d.log.as_ref().map(Log::len) else { return };
-        if d.compaction.due(&policy, size, now) {
-            match self.compact_one(i) {
-                Ok(()) => tracing::info!(
-                    "{}: compacted the database log ({size} -> {} bytes)",
-                    self.dbs[i].name,
-                    self.dbs[i].log.as_ref().map_or(0, Log::len)
-                ),
-                // Appending goes on; try again after the next interval.
-                Err(e) => {
-                    tracing::warn!("automatic compaction failed: {e}");
-                    self.dbs[i].compaction.since = now;
-                }
-            }
+        let Some(log) = d.log.as_ref() else { return };
+        if !log.compacting() && d.compaction.due(&policy, log.len(), now) {
+            self.start_compaction(i, "log grew");
         }
     }
 
@@ -357,8 +410,13 @@ impl Core {
 
     /// When [`Core::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let compactions = self.dbs.iter().filter(|d| d.log.is_some()).filter_map(|d| d.compaction.deadline(&self.policy));
-        self.pending.iter().filter_map(|p| p.deadline).chain(compactions).min()
+        let idle = |d: &&Db| d.log.as_ref().is_some_and(|l| !l.compacting());
+        let compactions = self.dbs.iter().filter(idle).filter_map(|d| d.compaction.deadline(&self.policy));
+        // A background compaction is checked on often: finishing it is
+        // quick, and until then its log keeps the appends twice.
+        let running = self.dbs.iter().any(|d| d.log.as_ref().is_some_and(Log::compacting));
+        let check = running.then(|| self.now + COMPACTION_CHECK);
+        self.pending.iter().filter_map(|p| p.deadline).chain(compactions).chain(check).min()
     }
 
     /// Time passed: blocked transactions whose wait timed out complete, and
@@ -368,13 +426,12 @@ impl Core {
         if self.pending.iter().any(|p| p.deadline.is_some_and(|d| d <= now)) {
             self.retry_pending_on(None);
         }
+        self.poll_compactions();
         for i in 0..self.dbs.len() {
             let d = &self.dbs[i];
-            if d.compaction.deadline(&self.policy).is_some_and(|t| t <= now) && d.log.is_some() {
-                if let Err(e) = self.compact_one(i) {
-                    tracing::warn!("periodic compaction failed: {e}");
-                    self.dbs[i].compaction.since = now;
-                }
+            let idle = d.log.as_ref().is_some_and(|l| !l.compacting());
+            if idle && d.compaction.deadline(&self.policy).is_some_and(|t| t <= now) {
+                self.start_compaction(i, "periodic compaction");
             }
         }
     }
@@ -394,6 +451,7 @@ impl Core {
     /// A message from a client.
     pub fn handle_message(&mut self, s: SessionId, msg: Message, now: Instant) {
         self.now = now;
+        self.poll_compactions();
         match msg {
             Message::Request { method, params, id } => self.request(s, &method, params, id, now),
             Message::Notify { method, params } => {

@@ -200,6 +200,8 @@ fn default_policy_waits_ten_minutes_then_compacts_daily() {
     // The next commit after 10 minutes compacts it.
     let r = transact(&mut core, 150, insert(150, 10), t0 + Duration::from_secs(601));
     assert!(r[0]["uuid"].is_array(), "{r}");
+    // The compaction runs in the background; let it finish.
+    core.wait_compactions();
     assert_eq!(core.log_sizes()[0].2, 2, "compacted to schema + snapshot");
     assert_eq!(core.poll_timeout(), None, "nothing to do until 100 more commits");
     // 100 small commits: no size reason, but the daily deadline is armed.
@@ -210,7 +212,106 @@ fn default_policy_waits_ten_minutes_then_compacts_daily() {
     let deadline = core.poll_timeout().expect("a compaction deadline");
     assert_eq!(deadline, t0 + Duration::from_secs(601 + 24 * 3600));
     core.handle_timeout(deadline);
+    core.wait_compactions();
     assert_eq!(core.log_sizes()[0].2, 2, "compacted after a day");
     let (db, _) = Log::read(&path).unwrap();
     assert_eq!(db.table_by_name("Logical_Switch").unwrap().1.len(), 251);
+}
+
+/// Automatic compaction runs in the background: a large database's
+/// snapshot is written by another thread while transactions go on, and
+/// the transactions committed meanwhile follow the snapshot in the new log,
+/// in order, and survive a restart. Timings are printed, not asserted.
+#[test]
+fn transactions_go_on_while_a_large_database_is_compacted() {
+    let dir = Scratch::new("bgcompact");
+    let path = dir.0.join("nb.db");
+    drop(Log::create(&path, &schema()).unwrap());
+    let (mut core, _) = Core::open(std::slice::from_ref(&path)).unwrap();
+    // Due at the 21st commit (the log has more than doubled by then), and
+    // not again until it doubles once more.
+    core.set_compaction_policy(CompactionPolicy {
+        min_size: 0,
+        min_commits: 21,
+        min_interval: Duration::ZERO,
+        ..CompactionPolicy::default()
+    });
+    core.handle_connect(1);
+    // 20,000 ports on 20 switches.
+    for s in 0..20 {
+        let mut ops = Vec::new();
+        let mut refs = Vec::new();
+        for k in 0..1000 {
+            ops.push(json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": format!("p{k}"),
+                            "row": {"name": format!("lsp{s}-{k}"), "addresses": "unknown",
+                                    "external_ids": ["map", [["k", k.to_string()]]]}}));
+            refs.push(json!(["named-uuid", format!("p{k}")]));
+        }
+        ops.push(json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("ls{s}"), "ports": ["set", refs]}}));
+        let r = transact(&mut core, 1_000_000 + s, ops, Instant::now());
+        assert!(r[1000]["uuid"].is_array(), "{}", r[1000]);
+    }
+    assert_eq!(core.compactions_running(), 0);
+    let t0 = Instant::now();
+    let update = |i: u64| {
+        vec![
+            json!({"op": "update", "table": "Logical_Switch", "where": [["name", "==", "ls0"]],
+                   "row": {"other_config": ["map", [["seq", i.to_string()]]]}}),
+            json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("during{i}")}}),
+        ]
+    };
+    let r = transact(&mut core, 0, update(0), t0);
+    assert!(r[1]["uuid"].is_array(), "{r}");
+    assert_eq!(core.compactions_running(), 1, "the commit started a compaction in the background");
+    let started = Instant::now();
+    let (mut during, mut slowest, mut i) = (0u64, Duration::ZERO, 0u64);
+    while core.compactions_running() > 0 {
+        i += 1;
+        let t = Instant::now();
+        let r = transact(&mut core, i, update(i), Instant::now());
+        slowest = slowest.max(t.elapsed());
+        assert!(r[1]["uuid"].is_array(), "txn {i}: {r}");
+        during += 1;
+        assert!(i < 1_000_000, "the compaction never finished");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let took = started.elapsed();
+    let (_, len, records) = core.log_sizes()[0].clone();
+    println!(
+        "compaction of 20,021 rows took {took:?} in the background; {during} transactions meanwhile, the slowest took {slowest:?}; log now {len} bytes"
+    );
+    // The last transaction finished the compaction; it and the ones before
+    // it since the snapshot follow the snapshot record.
+    assert!(during >= 1, "no transaction ran while compacting");
+    assert_eq!(records, 2 + during, "schema, snapshot, then the transactions committed meanwhile");
+    for j in i + 1..=i + 5 {
+        transact(&mut core, j, update(j), Instant::now());
+    }
+    assert_eq!(core.log_sizes()[0].2, 2 + during + 5);
+    drop(core);
+
+    // The records after the snapshot are the transactions, in order.
+    let bytes = std::fs::read(&path).unwrap();
+    let recs: Vec<Value> = ovsdb::log::Records::new(&bytes).map(|r| r.unwrap().json).collect();
+    assert_eq!(recs.len() as u64, 2 + during + 5);
+    assert_eq!(recs[1]["Logical_Switch_Port"].as_object().map(|o| o.len()), Some(20_000), "snapshot");
+    let named: Vec<String> = recs[2..]
+        .iter()
+        .map(|r| {
+            let rows = r["Logical_Switch"].as_object().unwrap();
+            rows.values().find_map(|v| v["name"].as_str().map(str::to_string)).unwrap()
+        })
+        .collect();
+    let want: Vec<String> = (i + 1 - during..=i + 5).map(|k| format!("during{k}")).collect();
+    assert_eq!(named, want);
+
+    // A restart sees everything.
+    let (core, _) = Core::open(std::slice::from_ref(&path)).unwrap();
+    let db = core.database("OVN_Northbound").unwrap();
+    let (ts, ls) = db.table_by_name("Logical_Switch").unwrap();
+    assert_eq!(ls.len() as u64, 20 + i + 6);
+    assert_eq!(db.table_by_name("Logical_Switch_Port").unwrap().1.len(), 20_000);
+    let col = |n: &str| ts.columns.iter().position(|c| c.name == n).unwrap();
+    let ls0 = ls.rows.values().find(|r| r.values[col("name")].to_json() == json!("ls0")).unwrap();
+    assert_eq!(ls0.values[col("other_config")].to_json(), json!(["map", [["seq", (i + 5).to_string()]]]));
 }

@@ -324,19 +324,28 @@ fn diffs_fit(cs: &ChangeSet, schema: &DatabaseSchema) -> bool {
 
 /// A record holding every row of `db` as an insert (what compaction writes).
 pub fn snapshot_record(db: &Database, comment: Option<&str>, date_ms: u64) -> Value {
-    let schema = db.schema();
+    snapshot_record_of(snapshot_changes(db, comment), db.schema(), date_ms)
+}
+
+/// Every row of `db` as an insert, rows in no particular order: what a
+/// snapshot holds. Cheap (rows are shared, not copied), so the server can
+/// take it between two commits and serialize it elsewhere.
+pub fn snapshot_changes(db: &Database, comment: Option<&str>) -> ChangeSet {
     let mut cs = ChangeSet { tables: Vec::new(), comment: comment.map(str::to_string) };
-    for t in 0..schema.tables.len() {
-        let mut rows: Vec<RowChange> = db
-            .table(t)
-            .rows
-            .iter()
-            .map(|(u, r)| RowChange { uuid: *u, old: None, new: Some(r.clone()) })
-            .collect();
+    for t in 0..db.schema().tables.len() {
+        let rows: Vec<RowChange> =
+            db.table(t).rows.iter().map(|(u, r)| RowChange { uuid: *u, old: None, new: Some(r.clone()) }).collect();
         if !rows.is_empty() {
-            rows.sort_by_key(|r| r.uuid);
             cs.tables.push((t, rows));
         }
+    }
+    cs
+}
+
+/// The snapshot record of [`snapshot_changes`]' output.
+fn snapshot_record_of(mut cs: ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> Value {
+    for (_, rows) in &mut cs.tables {
+        rows.sort_unstable_by_key(|r| r.uuid);
     }
     let mut rec = cs.to_log_record(schema, date_ms);
     // Like upstream's snapshots: inserts only, so no diff marker.
@@ -457,6 +466,21 @@ pub struct Log {
     records: u64,
     /// Set when a failed write could not be undone: appending is refused.
     broken: Option<String>,
+    /// A compaction running in the background, if any.
+    compacting: Option<Compacting>,
+}
+
+/// A compaction in progress: a thread serializes a snapshot into
+/// `path.tmp` while appends go on to the current file and are remembered,
+/// to be copied after the snapshot when the new file takes over.
+#[derive(Debug)]
+struct Compacting {
+    /// Writes schema + snapshot to the scratch file, fsyncs it, and hands
+    /// back the file and its length.
+    thread: std::thread::JoinHandle<Result<(File, u64)>>,
+    /// Records appended since the snapshot was taken, encoded.
+    tail: Vec<u8>,
+    tail_records: u64,
 }
 
 fn log_err(path: &Path, msg: impl Into<String>) -> Error {
@@ -588,7 +612,7 @@ impl Log {
         let path = path.as_ref();
         let lock = LockFile::acquire(path)?;
         let (file, end) = write_new(path, &[schema.to_json()], true)?;
-        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 1, broken: None })
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 1, broken: None, compacting: None })
     }
 
     /// Creates a database file holding `db`'s schema and one snapshot
@@ -598,7 +622,7 @@ impl Log {
         let lock = LockFile::acquire(path)?;
         let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
         let (file, end) = write_new(path, &recs, true)?;
-        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None })
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None, compacting: None })
     }
 
     /// Atomically replaces the file at `path` (which need not be open) with
@@ -607,7 +631,7 @@ impl Log {
         let path = path.as_ref();
         let lock = LockFile::acquire(path)?;
         let (file, end) = replace_file(path, db, comment)?;
-        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None })
+        Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None, compacting: None })
     }
 
     /// Opens a database file for appending and replays it. A bad tail is
@@ -624,8 +648,15 @@ impl Log {
             file.set_len(d.offset).and_then(|_| file.sync_all()).map_err(|e| io_err(path, "truncate failed", e))?;
             d.truncated = true;
         }
-        let log =
-            Log { path: path.to_path_buf(), file, _lock: lock, end: report.good_bytes, records: report.records, broken: None };
+        let log = Log {
+            path: path.to_path_buf(),
+            file,
+            _lock: lock,
+            end: report.good_bytes,
+            records: report.records,
+            broken: None,
+            compacting: None,
+        };
         Ok((log, db, report))
     }
 
@@ -704,21 +735,92 @@ impl Log {
         }
         self.end += bytes.len() as u64;
         self.records += 1;
+        if let Some(c) = &mut self.compacting {
+            c.tail.extend_from_slice(&bytes);
+            c.tail_records += 1;
+        }
         Ok(off)
     }
 
     /// Rewrites the file as the schema plus one snapshot record of `db`,
     /// atomically (write `path.tmp`, fsync, rename, fsync the directory).
+    /// A compaction already running is finished first.
     pub fn compact(&mut self, db: &Database, comment: Option<&str>) -> Result<()> {
+        self.finish_compaction()?;
+        self.start_compaction(db, comment)?;
+        self.finish_compaction()
+    }
+
+    /// Starts compacting to a snapshot of `db` (which must be what the log
+    /// holds now) without waiting: the snapshot is taken at once (cheaply:
+    /// rows are shared) and serialized and written to `path.tmp` on a
+    /// thread. Appends go on meanwhile, to the current file. Call
+    /// [`Log::finish_compaction`] once [`Log::compaction_ready`] says so
+    /// (or to wait for it). Does nothing if a compaction is running.
+    pub fn start_compaction(&mut self, db: &Database, comment: Option<&str>) -> Result<()> {
         if let Some(why) = &self.broken {
             return Err(log_err(&self.path, format!("log is unusable after a failed write: {why}")));
         }
-        // Keep holding the same lock: reopening it would be refused.
-        let (file, end) = replace_file(&self.path, db, comment)?;
-        self.file = file;
-        self.end = end;
-        self.records = 2;
+        if self.compacting.is_some() {
+            return Ok(());
+        }
+        let snapshot = snapshot_changes(db, comment);
+        let schema = db.schema().clone();
+        let tmp = tmp_path(&self.path);
+        let thread = std::thread::Builder::new()
+            .name("ovsdb-compact".into())
+            .spawn(move || {
+                let recs = [schema.to_json(), snapshot_record_of(snapshot, &schema, now_ms())];
+                write_new(&tmp, &recs, false)
+            })
+            .map_err(|e| io_err(&self.path, "cannot start the compaction thread", e))?;
+        self.compacting = Some(Compacting { thread, tail: Vec::new(), tail_records: 0 });
         Ok(())
+    }
+
+    /// True while a compaction started by [`Log::start_compaction`] has not
+    /// been finished.
+    pub fn compacting(&self) -> bool {
+        self.compacting.is_some()
+    }
+
+    /// True if a compaction is running and its snapshot is written, so that
+    /// [`Log::finish_compaction`] will not wait.
+    pub fn compaction_ready(&self) -> bool {
+        self.compacting.as_ref().is_some_and(|c| c.thread.is_finished())
+    }
+
+    /// Completes a compaction (waiting for its snapshot if need be): copies
+    /// the records appended meanwhile after the snapshot, fsyncs, and
+    /// renames the new file over the log. On error the log goes on in the
+    /// old file, as if nothing happened. Nothing to do: `Ok`.
+    pub fn finish_compaction(&mut self) -> Result<()> {
+        let Some(c) = self.compacting.take() else {
+            return Ok(());
+        };
+        let tmp = tmp_path(&self.path);
+        let written = match c.thread.join() {
+            Ok(r) => r,
+            Err(_) => Err(log_err(&self.path, "the compaction thread panicked")),
+        };
+        let (file, end) = written?;
+        let res =
+            if c.tail.is_empty() { Ok(()) } else { file.write_all_at(&c.tail, end).and_then(|_| file.sync_data()) };
+        if let Err(e) = res {
+            drop(file);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(&tmp, "write failed", e));
+        }
+        if let Err(e) = std::fs::rename(&tmp, &self.path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(&self.path, "rename failed", e));
+        }
+        // The new file is in place: from here on it is the log, even if
+        // making the rename durable fails (the old file is gone).
+        self.file = file;
+        self.end = end + c.tail.len() as u64;
+        self.records = 2 + c.tail_records;
+        sync_dir(&self.path)
     }
 
     /// Forces everything written so far to stable storage.

@@ -193,3 +193,67 @@ fn schema_record_round_trips() {
     assert_eq!(DatabaseSchema::from_json(&first.json).unwrap(), *schema);
     assert_eq!(first.size, bytes.len() as u64);
 }
+
+/// A compaction started in the background: transactions appended before it
+/// finishes follow the snapshot in the new file, in order; after it, the
+/// new file takes appends. If writing the snapshot fails, the old file
+/// goes on and nothing is lost.
+#[test]
+fn background_compaction_keeps_appends_made_meanwhile() {
+    let dir = TempDir::new("log-bgcompact");
+    let path = dir.path("db");
+    let schema = schema();
+    let mut log = Log::create(&path, &schema).unwrap();
+    let mut db = Database::new(schema.clone());
+    let mut rng = Rng(0x5eed_1234_abcd_0002);
+    let mut counter = 0;
+    let mut append_some = |log: &mut Log, db: &mut Database, n: usize| {
+        let mut k = 0;
+        while k < n {
+            let txn = random_txn(&mut rng, db, &mut counter);
+            if let Some(cs) = commit(db, &txn) {
+                log.append(&cs, &schema, false).unwrap();
+                k += 1;
+            }
+        }
+    };
+    append_some(&mut log, &mut db, 200);
+    log.start_compaction(&db, Some("bg")).unwrap();
+    assert!(log.compacting());
+    // Starting again while one runs does nothing.
+    log.start_compaction(&db, None).unwrap();
+    append_some(&mut log, &mut db, 30);
+    assert_eq!(log.n_records(), 231, "still appending to the old file");
+    log.finish_compaction().unwrap();
+    assert!(!log.compacting() && !log.compaction_ready());
+    assert_eq!(log.n_records(), 32, "schema, snapshot, the 30 appended meanwhile");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), log.len());
+    append_some(&mut log, &mut db, 5);
+    let (db2, report) = Log::read(&path).unwrap();
+    assert_eq!(report.dropped, None);
+    assert_eq!(report.records, 37);
+    assert_eq!(contents(&db2), contents(&db));
+    let bytes = std::fs::read(&path).unwrap();
+    let snap = Records::new(&bytes).nth(1).unwrap().unwrap().json;
+    assert_eq!(snap["_comment"], json!("bg"));
+
+    // The scratch file cannot be written (a directory is in the way): the
+    // compaction fails, the log goes on where it was.
+    let tmp = dir.path("db.tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    log.start_compaction(&db, None).unwrap();
+    append_some(&mut log, &mut db, 3);
+    let e = log.finish_compaction().unwrap_err().to_string();
+    assert!(e.contains("db.tmp"), "{e}");
+    assert!(!log.compacting());
+    append_some(&mut log, &mut db, 3);
+    assert_eq!(log.n_records(), 43);
+    drop(log);
+    let (mut log, db3, report) = Log::open(&path).unwrap();
+    assert_eq!(report.dropped, None);
+    assert_eq!(contents(&db3), contents(&db));
+    std::fs::remove_dir(&tmp).unwrap();
+    log.compact(&db3, None).unwrap();
+    assert_eq!(log.n_records(), 2);
+    assert_eq!(contents(&Log::read(&path).unwrap().0), contents(&db));
+}
