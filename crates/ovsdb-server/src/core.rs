@@ -470,9 +470,10 @@ impl Core {
     }
 
     fn db_param(&mut self, s: SessionId, id: &Value, params: &[Value], method: &str) -> Option<usize> {
-        let all = Value::Array(params.to_vec());
+        // Only an error names the request (copying a big transaction costs).
+        let all = || Value::Array(params.to_vec());
         let Some(name) = params.first().and_then(Value::as_str) else {
-            let e = syntax_error(&format!("{method} request params must begin with <db-name>"), &all);
+            let e = syntax_error(&format!("{method} request params must begin with <db-name>"), &all());
             self.error(s, id.clone(), e);
             return None;
         };
@@ -480,7 +481,7 @@ impl Core {
             Some(&i) => Some(i),
             None => {
                 let details = format!("{method} request specifies unknown database {name}");
-                let e = json!({"error": "unknown database", "details": details, "syntax": all.to_string()});
+                let e = json!({"error": "unknown database", "details": details, "syntax": all().to_string()});
                 self.error(s, id.clone(), e);
                 None
             }
@@ -507,7 +508,8 @@ impl Core {
             "set_db_change_aware" => self.reply(s, id, json!({})),
             "transact" => {
                 if let Some(d) = self.db_param(s, &id, &params, "transact") {
-                    let ops = params[1..].to_vec();
+                    let mut ops = params;
+                    ops.remove(0);
                     if self.dbs[d].read_only {
                         let results = self.read_only_transact(d, &ops);
                         self.reply(s, id, Value::Array(results));

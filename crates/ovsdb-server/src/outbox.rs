@@ -15,6 +15,9 @@ use tokio::sync::{mpsc, Notify};
 /// reading a big monitor reply is not dropped for the next update.
 pub const MAX_BACKLOG: usize = 64 << 20;
 
+/// Most bytes gathered into one write from queued messages.
+const BATCH: usize = 256 << 10;
+
 struct Shared {
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
@@ -99,8 +102,17 @@ impl Writer {
             };
             let Some(m) = next else { break };
             self.shared.queued.fetch_sub(m.len(), Ordering::AcqRel);
+            // What else is queued already goes in the same write: a client
+            // that pipelines requests gets its replies in one go.
+            let mut batch: Option<Vec<u8>> = None;
+            while batch.as_ref().map_or(m.len(), Vec::len) < BATCH {
+                let Ok(more) = self.rx.try_recv() else { break };
+                self.shared.queued.fetch_sub(more.len(), Ordering::AcqRel);
+                batch.get_or_insert_with(|| m.to_vec()).extend_from_slice(&more);
+            }
+            let bytes = batch.as_deref().unwrap_or(&m);
             let written = tokio::select! {
-                r = out.write_all(&m) => r.is_ok(),
+                r = out.write_all(bytes) => r.is_ok(),
                 _ = self.shared.abort.notified() => return,
             };
             if !written {
@@ -177,6 +189,28 @@ mod tests {
             task.await.unwrap();
             // Shut down after the last message.
             assert_eq!(b.read(&mut [0u8; 1]).await.unwrap(), 0);
+        });
+    }
+
+    #[test]
+    fn queued_messages_are_written_whole_and_in_order() {
+        rt().block_on(async {
+            let (out, w) = outbox(1000, usize::MAX);
+            // Queued before the writer runs: it gathers them.
+            let mut want = Vec::new();
+            for i in 0..300u32 {
+                let m = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat((i as usize * 37) % 3000)).into_bytes();
+                want.extend_from_slice(&m);
+                assert_eq!(out.push(Arc::new(m)), Ok(()));
+            }
+            let (a, mut b) = tokio::io::duplex(1 << 16);
+            let task = tokio::spawn(w.run(a));
+            drop(out);
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).await.unwrap();
+            task.await.unwrap();
+            assert_eq!(got.len(), want.len());
+            assert!(got == want, "bytes out of order");
         });
     }
 

@@ -23,6 +23,9 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 /// Messages queued to one client before it counts as stuck and is dropped
 /// (bytes are bounded too: [`MAX_BACKLOG`]).
 const OUT_QUEUE: usize = 8192;
+/// Read buffer of a connection: its first size, and the most it grows to.
+const READ_BUF_MIN: usize = 4 << 10;
+const READ_BUF_MAX: usize = 64 << 10;
 /// The probe the server sends, as upstream words it.
 const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 /// How often the status of `db:` remotes is written back (as upstream).
@@ -739,7 +742,9 @@ fn spawn_session<S>(
             return;
         }
         let mut framer = Framer::new(MAX_MESSAGE);
-        let mut buf = vec![0u8; 64 * 1024];
+        // Small at first: most clients (monitors) send little, and a
+        // thousand of them must not cost 64 MB; grown for busy ones.
+        let mut buf = vec![0u8; READ_BUF_MIN];
         // Set once a probe went out: silence until the next interval ends
         // the connection.
         let mut probing = false;
@@ -764,6 +769,9 @@ fn spawn_session<S>(
             };
             probing = false;
             framer.push(&buf[..n]);
+            if n == buf.len() && buf.len() < READ_BUF_MAX {
+                buf.resize(buf.len() * 2, 0);
+            }
             let mut bad = None;
             while let Some(m) = framer.next_message() {
                 match m {

@@ -180,9 +180,10 @@ impl Framer {
                 b'}' | b']' if self.depth > 0 => {
                     self.depth -= 1;
                     if self.depth == 0 {
-                        let text: Vec<u8> = self.buf.drain(..i).collect();
+                        let parsed = serde_json::from_slice(&self.buf[..i]);
+                        self.buf.drain(..i);
                         self.scanned = 0;
-                        return Some(serde_json::from_slice(&text).map_err(|e| self.fail(RpcError::Json(e.to_string()))));
+                        return Some(parsed.map_err(|e| self.fail(RpcError::Json(e.to_string()))));
                     }
                 }
                 _ if self.depth == 0 => {
