@@ -10,7 +10,8 @@
 //! (10000 pipelined transactions, `--window W` = 64 in flight), `--rows N`
 //! (100000 Logical_Switch_Ports bulk-loaded, 1000 per transaction),
 //! `--updates N` (20 updates timed per fan-out measurement), `--only
-//! rovn|upstream`, `--rovn PATH` (default: the `rovn` next to this
+//! rovn|upstream`, `--phases seq,pipe,bulk,fanout,distinct` (a subset, for
+//! profiling), `--rovn PATH` (default: the `rovn` next to this
 //! example's directory), `--ovsdb-server PATH` (default: from `PATH`).
 //!
 //! Both servers are started the same way: a fresh database created by
@@ -55,6 +56,8 @@ struct Opts {
     rows: usize,
     updates: usize,
     only: Option<String>,
+    /// Phases to run (all if empty).
+    phases: Vec<String>,
     rovn: PathBuf,
     upstream: PathBuf,
 }
@@ -62,7 +65,7 @@ struct Opts {
 fn usage(msg: &str) -> ! {
     eprintln!("server_bench: {msg}");
     eprintln!(
-        "usage: server_bench [--runs N] [--seq N] [--pipe N] [--window W] [--rows N] [--updates N] [--only rovn|upstream] [--rovn PATH] [--ovsdb-server PATH]"
+        "usage: server_bench [--runs N] [--seq N] [--pipe N] [--window W] [--rows N] [--updates N] [--only rovn|upstream] [--phases LIST] [--rovn PATH] [--ovsdb-server PATH]"
     );
     std::process::exit(2)
 }
@@ -79,6 +82,7 @@ fn parse_opts() -> Opts {
         rows: 100_000,
         updates: 20,
         only: None,
+        phases: Vec::new(),
         rovn,
         upstream: PathBuf::from("ovsdb-server"),
     };
@@ -94,6 +98,7 @@ fn parse_opts() -> Opts {
             "--rows" => o.rows = num(val()).max(BULK_PER_TXN),
             "--updates" => o.updates = num(val()).max(1),
             "--only" => o.only = Some(val()),
+            "--phases" => o.phases = val().split(',').map(str::to_string).collect(),
             "--rovn" => o.rovn = PathBuf::from(val()),
             "--ovsdb-server" => o.upstream = PathBuf::from(val()),
             "-h" | "--help" => usage("benchmark of ovsdb-server and rovn ovsdb-server"),
@@ -218,6 +223,16 @@ fn rss_kib(pid: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time a process has used so far (all its threads), in seconds.
+fn cpu_secs(pid: i32) -> f64 {
+    let mut ns = 0u64;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        ns += s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    }
+    ns as f64 / 1e9
+}
+
 /// A server started for one run, stopped (by its pid) when dropped.
 struct Served {
     dir: PathBuf,
@@ -319,9 +334,11 @@ fn router_monitors(srv: &Served, n: usize) -> Vec<Rpc> {
 }
 
 /// Median time from sending an update of router r0 to the last of
-/// `clients` having read its `update2`, in ms.
-fn fan_out(w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut usize) -> f64 {
+/// `clients` having read its `update2`, and the server's CPU time per
+/// update, in ms.
+fn fan_out(pid: i32, w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut usize) -> (f64, f64) {
     let mut times = Vec::with_capacity(updates);
+    let cpu = cpu_secs(pid);
     for _ in 0..updates {
         *seq += 1;
         let op = json!({"op": "update", "table": "Logical_Router", "where": [["name", "==", "r0"]],
@@ -335,7 +352,7 @@ fn fan_out(w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut usize) ->
         times.push(t.elapsed().as_secs_f64() * 1e3);
         check_txn(w.reply(id));
     }
-    median(&mut times)
+    (median(&mut times), (cpu_secs(pid) - cpu) * 1e3 / updates as f64)
 }
 
 fn measure(which: &str, o: &Opts, run: usize) -> Figures {
@@ -344,116 +361,132 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
     let mut w = Rpc::connect(&srv.sock);
     w.call("list_dbs", json!([]));
 
-    // Sequential small transactions.
+    let phase = |p: &str| o.phases.is_empty() || o.phases.iter().any(|x| x == p);
     let mut port = 0usize;
-    let mut ls = String::new();
-    let t = Instant::now();
-    for i in 0..o.seq {
-        if i % PORTS_PER_SWITCH == 0 {
-            ls = uuid_of(&w.transact(new_switch(&format!("seq{}", i / PORTS_PER_SWITCH))), 0);
+    if phase("seq") {
+        // Sequential small transactions.
+        let mut ls = String::new();
+        let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
+        for i in 0..o.seq {
+            if i % PORTS_PER_SWITCH == 0 {
+                ls = uuid_of(&w.transact(new_switch(&format!("seq{}", i / PORTS_PER_SWITCH))), 0);
+            }
+            w.transact(lsp_add(&ls, &format!("s{port}"), port));
+            port += 1;
         }
-        w.transact(lsp_add(&ls, &format!("s{port}"), port));
-        port += 1;
+        f.push(("sequential txn/s", o.seq as f64 / t.elapsed().as_secs_f64()));
+        f.push(("  server CPU per sequential txn, us", (cpu_secs(srv.pid) - cpu) * 1e6 / o.seq as f64));
     }
-    f.push(("sequential txn/s", o.seq as f64 / t.elapsed().as_secs_f64()));
-
-    // Pipelined: the switches first, then `window` lsp-adds in flight.
-    let n_sw = o.pipe.div_ceil(PORTS_PER_SWITCH);
-    let switches: Vec<String> = (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
-    let t = Instant::now();
-    let mut inflight = std::collections::VecDeque::new();
-    for i in 0..o.pipe {
-        if inflight.len() == o.window {
-            let id = inflight.pop_front().expect("in flight");
+    if phase("pipe") {
+        // Pipelined: the switches first, then `window` lsp-adds in flight.
+        let n_sw = o.pipe.div_ceil(PORTS_PER_SWITCH);
+        let switches: Vec<String> = (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
+        let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
+        let mut inflight = std::collections::VecDeque::new();
+        for i in 0..o.pipe {
+            if inflight.len() == o.window {
+                let id = inflight.pop_front().expect("in flight");
+                check_txn(w.reply(id));
+            }
+            let ops = lsp_add(&switches[i / PORTS_PER_SWITCH], &format!("s{port}"), port);
+            port += 1;
+            inflight.push_back(w.send("transact", txn_params(ops)));
+        }
+        while let Some(id) = inflight.pop_front() {
             check_txn(w.reply(id));
         }
-        let ops = lsp_add(&switches[i / PORTS_PER_SWITCH], &format!("s{port}"), port);
-        port += 1;
-        inflight.push_back(w.send("transact", txn_params(ops)));
+        f.push(("pipelined txn/s", o.pipe as f64 / t.elapsed().as_secs_f64()));
+        f.push(("  server CPU per pipelined txn, us", (cpu_secs(srv.pid) - cpu) * 1e6 / o.pipe as f64));
     }
-    while let Some(id) = inflight.pop_front() {
-        check_txn(w.reply(id));
-    }
-    f.push(("pipelined txn/s", o.pipe as f64 / t.elapsed().as_secs_f64()));
-
-    // Bulk load: ports named lsp<N>, 1000 per transaction, one switch each.
-    let t = Instant::now();
-    for b in 0..o.rows / BULK_PER_TXN {
-        let mut ops = Vec::with_capacity(BULK_PER_TXN + 1);
-        let mut refs = Vec::with_capacity(BULK_PER_TXN);
-        for k in 0..BULK_PER_TXN {
-            let n = b * BULK_PER_TXN + k;
-            ops.push(json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": format!("p{k}"),
-                            "row": {"name": format!("lsp{n}"), "addresses": mac_ip(n)}}));
-            refs.push(json!(["named-uuid", format!("p{k}")]));
+    if phase("bulk") {
+        // Bulk load: ports named lsp<N>, 1000 per transaction, one switch each.
+        let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
+        for b in 0..o.rows / BULK_PER_TXN {
+            let mut ops = Vec::with_capacity(BULK_PER_TXN + 1);
+            let mut refs = Vec::with_capacity(BULK_PER_TXN);
+            for k in 0..BULK_PER_TXN {
+                let n = b * BULK_PER_TXN + k;
+                ops.push(json!({"op": "insert", "table": "Logical_Switch_Port", "uuid-name": format!("p{k}"),
+                                "row": {"name": format!("lsp{n}"), "addresses": mac_ip(n)}}));
+                refs.push(json!(["named-uuid", format!("p{k}")]));
+            }
+            ops.push(json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("bulk{b}"), "ports": ["set", refs]}}));
+            w.transact(ops);
         }
-        ops.push(json!({"op": "insert", "table": "Logical_Switch", "row": {"name": format!("bulk{b}"), "ports": ["set", refs]}}));
-        w.transact(ops);
+        let bulk_rows = (o.rows / BULK_PER_TXN) * BULK_PER_TXN;
+        f.push(("bulk load rows/s", bulk_rows as f64 / t.elapsed().as_secs_f64()));
+        f.push(("  server CPU per 1000 rows, ms", (cpu_secs(srv.pid) - cpu) * 1e6 / bulk_rows as f64));
+        f.push(("RSS after load, MiB", rss_kib(srv.pid) as f64 / 1024.0));
     }
-    let bulk_rows = (o.rows / BULK_PER_TXN) * BULK_PER_TXN;
-    f.push(("bulk load rows/s", bulk_rows as f64 / t.elapsed().as_secs_f64()));
-    f.push(("RSS after load, MiB", rss_kib(srv.pid) as f64 / 1024.0));
-
-    // Fan-out of one update to clients monitoring the same table.
-    w.transact(vec![json!({"op": "insert", "table": "Logical_Router", "row": {"name": "r0"}})]);
-    let mut seq = 0;
-    let mut clients = router_monitors(&srv, 100);
-    f.push(("fan-out to 100 clients, ms", fan_out(&mut w, &mut clients, o.updates, &mut seq)));
-    clients.extend(router_monitors(&srv, 900));
-    f.push(("fan-out to 1000 clients, ms", fan_out(&mut w, &mut clients, o.updates, &mut seq)));
-    // Let the server settle, then: memory with 1000 monitoring clients.
-    w.call("echo", json!([]));
-    f.push(("RSS with 1000 monitors, MiB", rss_kib(srv.pid) as f64 / 1024.0));
-    drop(clients);
-
-    // Fan-out with per-client conditions: client c watches the address
-    // sets as<c*20>..as<c*20+19> (20 `name ==` clauses).
-    let n_cond = 1000;
-    let mut sets = Vec::with_capacity(n_cond * CLAUSES);
-    for b in 0..n_cond * CLAUSES / BULK_PER_TXN {
-        let ops: Vec<Value> = (0..BULK_PER_TXN)
-            .map(|k| json!({"op": "insert", "table": "Address_Set", "row": {"name": format!("as{}", b * BULK_PER_TXN + k)}}))
-            .collect();
-        let r = w.transact(ops);
-        sets.extend((0..BULK_PER_TXN).map(|k| uuid_of(&r, k)));
+    if phase("fanout") {
+        // Fan-out of one update to clients monitoring the same table.
+        w.transact(vec![json!({"op": "insert", "table": "Logical_Router", "row": {"name": "r0"}})]);
+        let mut seq = 0;
+        let mut clients = router_monitors(&srv, 100);
+        let (wall, cpu) = fan_out(srv.pid, &mut w, &mut clients, o.updates, &mut seq);
+        f.push(("fan-out to 100 clients, ms", wall));
+        f.push(("  server CPU per update to 100, ms", cpu));
+        clients.extend(router_monitors(&srv, 900));
+        let (wall, cpu) = fan_out(srv.pid, &mut w, &mut clients, o.updates, &mut seq);
+        f.push(("fan-out to 1000 clients, ms", wall));
+        f.push(("  server CPU per update to 1000, ms", cpu));
+        // Let the server settle, then: memory with 1000 monitoring clients.
+        w.call("echo", json!([]));
+        f.push(("RSS with 1000 monitors, MiB", rss_kib(srv.pid) as f64 / 1024.0));
+        drop(clients);
     }
-    let mut cs: Vec<Rpc> = (0..n_cond).map(|_| Rpc::connect(&srv.sock)).collect();
-    let ids: Vec<u64> = cs
-        .iter_mut()
-        .enumerate()
-        .map(|(c, r)| {
-            let clauses: Vec<Value> =
-                (0..CLAUSES).map(|k| json!(["name", "==", format!("as{}", c * CLAUSES + k)])).collect();
-            let req = json!({"Address_Set": [{"columns": ["name", "addresses"], "where": clauses}]});
-            r.send("monitor_cond", json!(["OVN_Northbound", "sets", req]))
-        })
-        .collect();
-    for (r, id) in cs.iter_mut().zip(ids) {
-        let init = r.reply(id);
-        assert_eq!(init["Address_Set"].as_object().map_or(0, |o| o.len()), CLAUSES, "initial rows");
-    }
-    let mut times = Vec::new();
-    for u in 0..o.updates {
-        // 100 clients, one set each.
-        let targets: Vec<usize> = (0..100).map(|k| k * (n_cond / 100)).collect();
-        let ops: Vec<Value> = targets
-            .iter()
-            .map(|&c| {
-                json!({"op": "update", "table": "Address_Set",
-                       "where": [["_uuid", "==", ["uuid", sets[c * CLAUSES + u % CLAUSES]]]],
-                       "row": {"addresses": ["set", [format!("10.0.0.{u}")]]}})
+    if phase("distinct") {
+        // Fan-out with per-client conditions: client c watches the address
+        // sets as<c*20>..as<c*20+19> (20 `name ==` clauses).
+        let n_cond = 1000;
+        let mut sets = Vec::with_capacity(n_cond * CLAUSES);
+        for b in 0..n_cond * CLAUSES / BULK_PER_TXN {
+            let ops: Vec<Value> = (0..BULK_PER_TXN)
+                .map(|k| json!({"op": "insert", "table": "Address_Set", "row": {"name": format!("as{}", b * BULK_PER_TXN + k)}}))
+                .collect();
+            let r = w.transact(ops);
+            sets.extend((0..BULK_PER_TXN).map(|k| uuid_of(&r, k)));
+        }
+        let mut cs: Vec<Rpc> = (0..n_cond).map(|_| Rpc::connect(&srv.sock)).collect();
+        let ids: Vec<u64> = cs
+            .iter_mut()
+            .enumerate()
+            .map(|(c, r)| {
+                let clauses: Vec<Value> =
+                    (0..CLAUSES).map(|k| json!(["name", "==", format!("as{}", c * CLAUSES + k)])).collect();
+                let req = json!({"Address_Set": [{"columns": ["name", "addresses"], "where": clauses}]});
+                r.send("monitor_cond", json!(["OVN_Northbound", "sets", req]))
             })
             .collect();
-        let t = Instant::now();
-        let id = w.send("transact", txn_params(ops));
-        for &c in &targets {
-            let up = cs[c].update2();
-            assert_eq!(up["Address_Set"].as_object().map_or(0, |o| o.len()), 1, "one row per client");
+        for (r, id) in cs.iter_mut().zip(ids) {
+            let init = r.reply(id);
+            assert_eq!(init["Address_Set"].as_object().map_or(0, |o| o.len()), CLAUSES, "initial rows");
         }
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-        check_txn(w.reply(id));
+        let mut times = Vec::new();
+        let cpu = cpu_secs(srv.pid);
+        for u in 0..o.updates {
+            // 100 clients, one set each.
+            let targets: Vec<usize> = (0..100).map(|k| k * (n_cond / 100)).collect();
+            let ops: Vec<Value> = targets
+                .iter()
+                .map(|&c| {
+                    json!({"op": "update", "table": "Address_Set",
+                           "where": [["_uuid", "==", ["uuid", sets[c * CLAUSES + u % CLAUSES]]]],
+                           "row": {"addresses": ["set", [format!("10.0.0.{u}")]]}})
+                })
+                .collect();
+            let t = Instant::now();
+            let id = w.send("transact", txn_params(ops));
+            for &c in &targets {
+                let up = cs[c].update2();
+                assert_eq!(up["Address_Set"].as_object().map_or(0, |o| o.len()), 1, "one row per client");
+            }
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            check_txn(w.reply(id));
+        }
+        f.push(("distinct conditions: 100 of 1000 clients, ms", median(&mut times)));
+        f.push(("  server CPU per update, ms", (cpu_secs(srv.pid) - cpu) * 1e3 / o.updates as f64));
     }
-    f.push(("distinct conditions: 100 of 1000 clients, ms", median(&mut times)));
     drop(w);
     f
 }
