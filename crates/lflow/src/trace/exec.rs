@@ -1051,8 +1051,9 @@ impl<'a> Tracer<'a> {
                     "ipv6_dst",
                     0xff02_0000_0000_0000_0000_0001_ff00_0000 | (dst & 0xff_ffff),
                 );
+                // ovn-sb(5) lists what changes; the hop limit is not
+                // among them (upstream's trace keeps it too).
                 q.set_field("nw_proto", 58);
-                q.set_field("nw_ttl", 255);
                 q.set_field("icmpv6_type", 135);
                 q.set_field("icmpv6_code", 0);
                 q.set_field("nd_target", dst);
