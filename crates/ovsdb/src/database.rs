@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::datum::Datum;
-use crate::row::{index_key, Row, Table};
+use crate::row::{index_key, RefsIn, Row, Table};
 use crate::schema::{DatabaseSchema, SchemaRef, TableSchema};
-use crate::uuid::Uuid;
+use crate::uuid::{Uuid, UuidMap};
 
 /// A database: a schema and the rows of each table.
 #[derive(Debug, Clone)]
@@ -203,6 +203,147 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Checks what every committed state must satisfy, recomputing from the
+    /// rows what `apply` keeps incrementally: each row is filed under its
+    /// own `_uuid` with one value per column; every value has its column's
+    /// type, element count and constraints; strong and weak references
+    /// point at existing rows; no two rows share a key of a unique index and
+    /// each index holds exactly the rows' keys; the incoming-reference
+    /// counts equal those recounted from the rows. With `gc`, rows of
+    /// non-root tables are also referenced strongly by some other row
+    /// (a transaction's garbage collection ensures that; a file written by
+    /// another tool need not). For tests and fuzzing: it costs a pass over
+    /// the whole database.
+    pub fn check_invariants(&self, gc: bool) -> Result<(), String> {
+        use std::collections::HashMap;
+        let schema = &self.schema;
+        // Recount incoming references from the rows.
+        let mut refs: Vec<UuidMap<RefsIn>> = vec![UuidMap::default(); self.tables.len()];
+        for (t, ts) in schema.tables.iter().enumerate() {
+            let table = &self.tables[t];
+            for (u, row) in &table.rows {
+                if row.values.len() != ts.columns.len() {
+                    return Err(format!(
+                        "{} row {u} has {} values for {} columns",
+                        ts.name,
+                        row.values.len(),
+                        ts.columns.len()
+                    ));
+                }
+                if row.uuid() != *u {
+                    return Err(format!(
+                        "{} row {u} is filed under the wrong UUID {}",
+                        ts.name,
+                        row.uuid()
+                    ));
+                }
+                for (c, col) in ts.user_columns() {
+                    let d = &row.values[c];
+                    let ct = &col.type_;
+                    let mut bad = d.is_map() != ct.is_map() || !d.check_count(ct);
+                    for k in d.keys() {
+                        bad |= k.atomic_type() != ct.key.atomic || ct.key.check(k).is_err();
+                    }
+                    if let (Some(vt), Some(vals)) = (&ct.value, d.values()) {
+                        for v in vals {
+                            bad |= v.atomic_type() != vt.atomic || vt.check(v).is_err();
+                        }
+                    }
+                    if bad {
+                        return Err(format!(
+                            "{} row {u} column {} holds {} of type {ct}",
+                            ts.name,
+                            col.name,
+                            d.to_json()
+                        ));
+                    }
+                }
+                let mut dangling = None;
+                for_each_ref(schema, t, row, |tt, dst, strong| {
+                    if !self.tables[tt].rows.contains_key(&dst) {
+                        dangling.get_or_insert((tt, dst));
+                    }
+                    let e = refs[tt].entry(dst).or_default();
+                    if strong {
+                        e.strong += 1;
+                    } else {
+                        *e.weak.entry((t, *u)).or_insert(0) += 1;
+                    }
+                });
+                if let Some((tt, dst)) = dangling {
+                    return Err(format!(
+                        "{} row {u} refers to missing {} row {dst}",
+                        ts.name, schema.tables[tt].name
+                    ));
+                }
+            }
+        }
+        for (t, ts) in schema.tables.iter().enumerate() {
+            let table = &self.tables[t];
+            let held: HashMap<&Uuid, &RefsIn> = table
+                .refs_in
+                .iter()
+                .filter(|(_, r)| !r.is_empty())
+                .collect();
+            let want: HashMap<&Uuid, &RefsIn> = refs[t].iter().collect();
+            if held != want {
+                let u = held
+                    .keys()
+                    .chain(want.keys())
+                    .find(|u| held.get(*u) != want.get(*u));
+                return Err(format!(
+                    "{} row {}: references kept {:?}, recounted {:?}",
+                    ts.name,
+                    u.map(|u| u.to_string()).unwrap_or_default(),
+                    u.and_then(|u| held.get(u)),
+                    u.and_then(|u| want.get(u))
+                ));
+            }
+            if gc && !ts.is_root {
+                for (u, row) in &table.rows {
+                    let mut own = 0;
+                    for_each_ref(schema, t, row, |tt, dst, strong| {
+                        own += (strong && tt == t && dst == *u) as u32
+                    });
+                    if want.get(u).map_or(0, |r| r.strong) <= own {
+                        return Err(format!(
+                            "{} row {u} is in a non-root table but nothing refers to it",
+                            ts.name
+                        ));
+                    }
+                }
+            }
+            if table.indexes.len() != ts.indexes.len() {
+                return Err(format!(
+                    "{}: {} indexes kept for {} in the schema",
+                    ts.name,
+                    table.indexes.len(),
+                    ts.indexes.len()
+                ));
+            }
+            for (i, cols) in ts.indexes.iter().enumerate() {
+                let mut keys: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                for (u, row) in &table.rows {
+                    if let Some(other) = keys.insert(index_key(row, cols), *u) {
+                        return Err(format!(
+                            "{} rows {u} and {other} have the same key in index {i}",
+                            ts.name
+                        ));
+                    }
+                }
+                if keys != table.indexes[i] {
+                    return Err(format!(
+                        "{}: index {i} does not hold exactly the rows' keys",
+                        ts.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Calls `f(target_table, target_uuid, is_strong, delta)` for every reference
 /// that differs between `old` and `new` (either may be absent), with `delta`
 /// -1 for a reference dropped and +1 for one added. Columns whose value did
@@ -304,5 +445,91 @@ pub(crate) fn for_each_ref(schema: &DatabaseSchema, t: usize, row: &Row, mut f: 
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atom::Atom;
+    use serde_json::json;
+
+    fn db() -> Database {
+        let schema = DatabaseSchema::from_json(&json!({
+            "name": "T", "version": "1.0.0", "tables": {
+                "R": {"columns": {"name": {"type": "string"},
+                                  "kid": {"type": {"key": {"type": "uuid", "refTable": "K"}, "min": 0, "max": 1}},
+                                  "w": {"type": {"key": {"type": "uuid", "refTable": "R", "refType": "weak"}, "min": 0, "max": "unlimited"}}},
+                      "indexes": [["name"]], "isRoot": true},
+                "K": {"columns": {"n": {"type": {"key": {"type": "integer", "maxInteger": 9}}}}}}}))
+        .unwrap();
+        let mut d = Database::new(Arc::new(schema));
+        let (r, cs) = d.transact(&[
+            json!({"op": "insert", "table": "K", "row": {"n": 1}, "uuid-name": "k"}),
+            json!({"op": "insert", "table": "R", "row": {"name": "a", "kid": ["named-uuid", "k"], "w": ["named-uuid", "a"]}, "uuid-name": "a"}),
+            json!({"op": "insert", "table": "R", "row": {"name": "b", "w": ["named-uuid", "a"]}}),
+        ]);
+        assert!(cs.is_some(), "{r:?}");
+        d
+    }
+
+    #[test]
+    fn check_invariants_accepts_committed_states_and_catches_damage() {
+        let good = db();
+        good.check_invariants(true).unwrap();
+        let (ki, _) = good.schema.table("K").unwrap();
+        let (ri, _) = good.schema.table("R").unwrap();
+        let kid = *good.tables[ki].rows.keys().next().unwrap();
+
+        // A reference count off by one.
+        let mut d = good.clone();
+        d.tables[ki].refs_in.get_mut(&kid).unwrap().strong += 1;
+        assert!(d
+            .check_invariants(true)
+            .unwrap_err()
+            .contains("references kept"));
+        // A stale index entry.
+        let mut d = good.clone();
+        d.tables[ri].indexes[0].insert(vec![Datum::scalar(Atom::string("zz"))], kid);
+        assert!(d.check_invariants(true).unwrap_err().contains("index 0"));
+        // A row removed behind the engine's back: its referrer now dangles.
+        let mut d = good.clone();
+        d.tables[ki].rows.clear();
+        assert!(d
+            .check_invariants(true)
+            .unwrap_err()
+            .contains("refers to missing K row"));
+        // A value outside its column's constraints.
+        let mut d = good.clone();
+        let mut row = (**d.tables[ki].rows.get(&kid).unwrap()).clone();
+        row.values[2] = Datum::scalar(Atom::Integer(10));
+        d.tables[ki].rows.insert(kid, Arc::new(row));
+        assert!(d
+            .check_invariants(true)
+            .unwrap_err()
+            .contains("column n holds 10"));
+        // An unreferenced row of a non-root table: only a garbage-collection failure.
+        let mut d = good.clone();
+        let cs = ChangeSet {
+            tables: vec![(
+                ki,
+                vec![RowChange {
+                    uuid: Uuid(7),
+                    old: None,
+                    new: Some(Arc::new(Row::new_default(
+                        &d.schema.tables[ki],
+                        Uuid(7),
+                        Uuid(8),
+                    ))),
+                }],
+            )],
+            comment: None,
+        };
+        d.apply(&cs);
+        d.check_invariants(false).unwrap();
+        assert!(d
+            .check_invariants(true)
+            .unwrap_err()
+            .contains("nothing refers to it"));
     }
 }

@@ -315,6 +315,9 @@ fn mutated_operations_never_panic() {
         }
         let (results, _) = d.transact(&ops);
         assert!(results.len() == ops.len() || results.len() == ops.len() + 1, "{ops:?} -> {results:?}");
+        if let Err(e) = d.check_invariants(true) {
+            panic!("after {ops:?} -> {results:?}: {e}");
+        }
     }
     // Every strong reference still resolves.
     let (r, _) = d.transact(&[json!({"op": "select", "table": "Root", "where": [], "columns": ["kids"]})]);
