@@ -23,7 +23,7 @@ use std::fmt;
 use crate::expr::{Bits, Expr, FieldRef, Operand, RelOp, Value};
 use crate::lexer::{write_json_string, Constant};
 use crate::parser::parse_expr;
-use crate::symtab::{Kind, Level, Symbol, Symtab};
+use crate::symtab::{Kind, Level, Part, Symbol, Symtab};
 use crate::{Error, Result, Span};
 
 /// Bits of a root field: `width` bits from bit `lo`.
@@ -564,7 +564,7 @@ impl<'a> Annotator<'a> {
         let mut cur = Some(sym);
         while let Some(s) = cur {
             if let Some(p) = &s.prereqs {
-                all.push(self.expand(&s.name, p, true, use_span, "prerequisite")?);
+                all.push(self.expand(&s.name, p, true, use_span, Part::Prereqs)?);
             }
             cur = match &s.kind {
                 Kind::Subfield { parent, .. } => self.symtab.get(parent),
@@ -585,20 +585,25 @@ impl<'a> Annotator<'a> {
         let Kind::Predicate { expansion } = &sym.kind else {
             unreachable!("predicate() on non-predicate")
         };
-        let m = self.expand(&sym.name, expansion, positive, use_span, "expansion")?;
+        let m = self.expand(&sym.name, expansion, positive, use_span, Part::Expansion)?;
         self.with_prereqs(sym, m, use_span)
     }
 
-    /// Parses and annotates text belonging to symbol `name`; errors inside
-    /// it are reported at the place the symbol was used.
+    /// Parses and annotates text belonging to symbol `name` (or takes the
+    /// result from the symbol table's cache); errors inside it are reported
+    /// at the place the symbol was used.
     fn expand(
         &mut self,
         name: &str,
         text: &str,
         pos: bool,
         use_span: Span,
-        what: &str,
+        part: Part,
     ) -> Result<Match> {
+        if let Some(m) = self.symtab.cached(name, part, pos) {
+            return Ok(m.clone());
+        }
+        let what = part.as_str();
         if self.nesting.iter().any(|n| n == name) {
             return Err(Error::semantic(
                 use_span,
@@ -608,6 +613,9 @@ impl<'a> Annotator<'a> {
         self.nesting.push(name.to_string());
         let r = parse_expr(text).and_then(|e| self.expr(&e, pos));
         self.nesting.pop();
+        if let Ok(m) = &r {
+            self.symtab.remember(name, part, pos, m);
+        }
         r.map_err(|e| {
             Error::semantic(
                 use_span,

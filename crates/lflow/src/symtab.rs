@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use crate::annotate::Match;
 use crate::expr::{Bits, Expr};
 use crate::parser::parse_expr;
 
@@ -104,7 +105,48 @@ pub struct Slice<'a> {
 /// A symbol table.
 #[derive(Clone, Debug, Default)]
 pub struct Symtab {
-    symbols: BTreeMap<String, Symbol>,
+    symbols: BTreeMap<String, Entry>,
+}
+
+/// A symbol and what annotation learned about it.
+#[derive(Clone, Debug)]
+struct Entry {
+    symbol: Symbol,
+    expansions: Expansions,
+}
+
+/// Which text of a symbol is being expanded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// A predicate's expansion.
+    Expansion,
+    /// A symbol's prerequisites.
+    Prereqs,
+}
+
+impl Part {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Part::Expansion => "expansion",
+            Part::Prereqs => "prerequisite",
+        }
+    }
+}
+
+/// Annotated expansions and prerequisites of one symbol, positive and
+/// negated, filled in on first use. Annotating a flow expands predicates
+/// and prerequisites over and over (every `tcp.dst` brings `tcp`, which
+/// brings `ip`...): parsing and annotating their text each time dominated
+/// annotation. Only successes are kept: a successful expansion depends on
+/// nothing but the table, whose symbols never change once added, while an
+/// error's wording depends on where the symbol was used.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Expansions([OnceLock<Match>; 4]);
+
+impl Expansions {
+    fn cell(&self, part: Part, pos: bool) -> &OnceLock<Match> {
+        &self.0[(part == Part::Prereqs) as usize * 2 + pos as usize]
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -588,8 +630,16 @@ impl Symtab {
     }
 
     fn insert(&mut self, s: Symbol) {
-        let old = self.symbols.insert(s.name.clone(), s);
-        assert!(old.is_none(), "duplicate symbol {:?}", old.map(|s| s.name));
+        let entry = Entry {
+            symbol: s,
+            expansions: Expansions::default(),
+        };
+        let old = self.symbols.insert(entry.symbol.name.clone(), entry);
+        assert!(
+            old.is_none(),
+            "duplicate symbol {:?}",
+            old.map(|e| e.symbol.name)
+        );
     }
 
     /// Builds a subfield from text like `xxreg0[96..127]`. Panics on a bad
@@ -654,12 +704,26 @@ impl Symtab {
 
     /// Looks up a symbol.
     pub fn get(&self, name: &str) -> Option<&Symbol> {
-        self.symbols.get(name)
+        self.symbols.get(name).map(|e| &e.symbol)
     }
 
     /// All symbols, by name.
     pub fn iter(&self) -> impl Iterator<Item = &Symbol> {
-        self.symbols.values()
+        self.symbols.values().map(|e| &e.symbol)
+    }
+
+    /// The annotated `part` of symbol `name` (negated unless `pos`), if an
+    /// earlier annotation computed it.
+    pub(crate) fn cached(&self, name: &str, part: Part, pos: bool) -> Option<&Match> {
+        self.symbols.get(name)?.expansions.cell(part, pos).get()
+    }
+
+    /// Remembers the annotated `part` of symbol `name`.
+    pub(crate) fn remember(&self, name: &str, part: Part, pos: bool, m: &Match) {
+        if let Some(e) = self.symbols.get(name) {
+            // Another thread may have got there first, with the same result.
+            let _ = e.expansions.cell(part, pos).set(m.clone());
+        }
     }
 
     /// Follows subfields down to the OpenFlow field holding `name`'s bits.

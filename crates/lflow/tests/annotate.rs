@@ -386,3 +386,54 @@ fn errors_in_expansions_point_at_the_use() {
     assert_eq!(&text[sp.start..sp.end], "nd");
     assert!(e.message().contains("nominal predicate `nd`"), "{e}");
 }
+
+/// Annotation caches the expansions of predicates and prerequisites in the
+/// symbol table: a table that has annotated many expressions (warm) gives
+/// the same results as a fresh one (cold), positively and negated, and
+/// errors inside expansions still point at each use.
+#[test]
+fn cached_expansions_give_the_same_results() {
+    let texts = [
+        "tcp.dst == 80",
+        "!(tcp.dst == 80)",
+        "ip4 && udp.src == 67",
+        "!nd_ns && ip6",
+        "!ip4.mcast && (ip4 || ip6)",
+        "ct.est && !ct.rel && !(icmp6 && nd)",
+        "arp.op == 1 || !(vlan.present)",
+        "ip.first_frag && sctp",
+        "!(tcp || udp) && ip.later_frag",
+        "nd && !nd",
+        "icmp4.type == 3 && eth.mcast",
+    ];
+    let warm = Symtab::build_ovn();
+    for _ in 0..2 {
+        for t in texts {
+            let cold = Symtab::build_ovn();
+            let want = parse_and_annotate(t, &cold);
+            assert_eq!(parse_and_annotate(t, &warm), want, "{t}");
+        }
+    }
+
+    // A predicate whose expansion is wrong for the table: each use gets its
+    // own error, at its own place, however often it was used before.
+    let mut tiny = Symtab::default();
+    let of = lflow::symtab::OfField {
+        name: "fa",
+        oxm: "fa",
+        width: 2,
+    };
+    tiny.add_field("a", of, false, None);
+    tiny.add_predicate("good", "a == 1");
+    tiny.add_predicate("bad", "a == 300");
+    assert!(parse_and_annotate("good && !good", &tiny).is_ok());
+    for text in ["bad", "good && bad", "good || !bad"] {
+        let e = parse_and_annotate(text, &tiny).unwrap_err();
+        let sp = e.span();
+        assert_eq!(&text[sp.start..sp.end], "bad", "{text}: {e}");
+        assert!(
+            e.message().contains("in the expansion of `bad`"),
+            "{text}: {e}"
+        );
+    }
+}
