@@ -668,6 +668,50 @@ fn lookups_resolve_names() {
     }
 }
 
+/// Found by fuzzing (fuzz target lflow_compile): the evaluator said a
+/// packet without an input port matches `inport == ""` while the compiled
+/// flows, which compare tunnel keys, never match a port the lookup does
+/// not know. Unknown ports now match nothing in both.
+#[test]
+fn unknown_ports_match_nothing_when_evaluated_either() {
+    let mut look = ovn_tables();
+    look.add_port_group("ghosts", &["nope", "lp1"]);
+    let symtab = Symtab::ovn();
+    let mut named = Packet::new();
+    named.set_string(symtab, "inport", "nope").unwrap();
+    let mut lp1 = Packet::new();
+    lp1.set_string(symtab, "inport", "lp1").unwrap();
+    for (text, packets) in [
+        (
+            "inport == \"\"",
+            vec![(Packet::new(), false), (lp1.clone(), false)],
+        ),
+        (
+            "inport == \"nope\"",
+            vec![(named.clone(), false), (Packet::new(), false)],
+        ),
+        (
+            "inport == @ghosts",
+            vec![(named.clone(), false), (lp1.clone(), true)],
+        ),
+        (
+            "inport == \"lp1\"",
+            vec![(lp1.clone(), true), (named.clone(), false)],
+        ),
+    ] {
+        let m = annotate(&parse_expr(text).unwrap(), symtab).unwrap();
+        let f = flows(text, &look);
+        for (p, want) in packets {
+            assert_eq!(eval(&m, &p, symtab, &look), Ok(want), "{text} on {p}");
+            assert_eq!(
+                f.matches(&|of| p.openflow(of, &look)),
+                want,
+                "{text} on {p}:\n{f}"
+            );
+        }
+    }
+}
+
 #[test]
 fn explosions_are_refused_with_a_clear_error() {
     let look = ovn_tables();
