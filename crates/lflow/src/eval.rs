@@ -14,8 +14,7 @@ use crate::symtab::Symtab;
 use crate::Result;
 
 /// Whether `packet` satisfies `m` (annotated against `symtab`); names are
-/// resolved through `lookup`, and a logical port it does not know equals
-/// no port (as in the compiled flows).
+/// resolved through `lookup`.
 pub fn eval(m: &Match, packet: &Packet, symtab: &Symtab, lookup: &dyn Lookup) -> Result<bool> {
     Ok(match m {
         Match::Bool(b) => *b,
@@ -58,19 +57,20 @@ pub fn eval(m: &Match, packet: &Packet, symtab: &Symtab, lookup: &dyn Lookup) ->
                 .any(|&(sv, sm)| v & sm == sv);
             hit == (*op == RelOp::Eq)
         }
-        // A port the lookup does not know has no tunnel key, so compiled
-        // flows never match it (not even a packet without a port, for
-        // `inport == ""`): the same holds here.
+        // "" is no port (a packet that has none): no port can be named
+        // that, and compiled flows never match it. Other names compare as
+        // names, so that a microflow may name a port the lookup lacks.
         Match::Port { field, name } => {
-            packet.port(of_name(symtab, field)?) == name && lookup.port_key(name).is_some()
+            !name.is_empty() && packet.port(of_name(symtab, field)?) == name
         }
         Match::PortGroup { field, name } => {
             let port = packet.port(of_name(symtab, field)?);
-            lookup
-                .port_group(name)
-                .ok_or_else(|| unknown("port group", '@', name))?
-                .iter()
-                .any(|p| p == port && lookup.port_key(p).is_some())
+            !port.is_empty()
+                && lookup
+                    .port_group(name)
+                    .ok_or_else(|| unknown("port group", '@', name))?
+                    .iter()
+                    .any(|p| p == port)
         }
         Match::ChassisResident { port, positive } => lookup.is_chassis_resident(port) == *positive,
     })
