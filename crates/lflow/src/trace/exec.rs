@@ -26,7 +26,7 @@
 //!   (upstream's trace goes on with TTL 0); `fwd_group` stops the trace
 //!   without choosing a child port, as upstream's does.
 //! - `output` in ingress goes to the egress pipeline of the same datapath
-//!   with registers reg0-reg9 cleared (to every member of a multicast
+//!   with registers reg0-reg9 and the flags cleared (to every member of a multicast
 //!   group; a chassisredirect port is replaced by its distributed port);
 //!   in egress it delivers the packet,
 //!   or crosses a patch port into the peer datapath's ingress pipeline
@@ -1422,11 +1422,12 @@ impl<'a> Tracer<'a> {
         self.egress(cx, q, after);
     }
 
-    /// Runs the egress pipeline on `q`. Like OVN's physical pipeline, the
-    /// logical registers (reg0-reg9) are cleared first; flags, ports and
+    /// Runs the egress pipeline on `q`. As upstream's trace does, the
+    /// logical registers (reg0-reg9) and the flags (reg10) are cleared
+    /// first (flags.loopback has been checked by then); ports and
     /// connection state stay.
     fn egress(&mut self, cx: Cx, mut q: Packet, out: &mut Vec<Node>) {
-        for f in ["xxreg0", "xxreg1", "xreg4"] {
+        for f in ["xxreg0", "xxreg1", "xreg4", "reg10"] {
             q.set_field(f, 0);
         }
         let header = self.pipeline_header(Pipeline::Egress, cx.dp, &q);
