@@ -703,13 +703,16 @@ impl Core {
             }
         }
         let schema = db.db.schema().clone();
-        // Serialize each distinct update once, then wrap it per client.
+        // Serialize each distinct update once, then wrap it once per
+        // monitor id: clients whose monitors are alike and named alike
+        // share the very same bytes.
         let mut bodies: HashMap<u64, Option<Arc<String>>> = HashMap::new();
+        let mut wrapped: HashMap<(u64, &str), Arc<Vec<u8>>> = HashMap::new();
         let mut sends = Vec::new();
         let mut sessions: Vec<&SessionId> = self.sessions.keys().collect();
         sessions.sort();
         for s in sessions {
-            for m in self.sessions[s].monitors.values() {
+            for (id_text, m) in &self.sessions[s].monitors {
                 if m.db != d {
                     continue;
                 }
@@ -718,12 +721,15 @@ impl Core {
                     .or_insert_with(|| m.monitor.update(&schema, &cs).map(|v| Arc::new(v.to_string())))
                     .clone();
                 if let Some(b) = body {
-                    sends.push((*s, notification(m.monitor.version, &m.id, txn, &b)));
+                    let bytes = wrapped
+                        .entry((m.key, id_text.as_str()))
+                        .or_insert_with(|| Arc::new(notification(m.monitor.version, &m.id, txn, &b)));
+                    sends.push((*s, bytes.clone()));
                 }
             }
         }
         for (s, bytes) in sends {
-            self.out.push_back(Action::Send(s, Arc::new(bytes)));
+            self.out.push_back(Action::Send(s, bytes));
         }
         self.wake_pending(d);
     }
