@@ -24,7 +24,7 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 /// (bytes are bounded too: [`MAX_BACKLOG`]).
 const OUT_QUEUE: usize = 8192;
 /// Read buffer of a connection: its first size, and the most it grows to.
-const READ_BUF_MIN: usize = 4 << 10;
+const READ_BUF_MIN: usize = 512;
 const READ_BUF_MAX: usize = 64 << 10;
 /// The probe the server sends, as upstream words it.
 const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
