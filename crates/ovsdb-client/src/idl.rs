@@ -10,6 +10,30 @@
 //! server later loses its leadership or its cluster the Idl moves on. Then
 //! the database is monitored with `monitor_cond_since`, resuming after the
 //! last transaction seen, so nothing is missed or applied twice.
+//!
+//! `tcp:` and `ssl:` servers are probed ([`IdlOptions::probe_interval`]):
+//! one that stays silent through a probe is dropped like one that closed
+//! its connection, and the Idl moves on to the next remote. The remotes are
+//! tried in turn, with pauses growing up to [`IdlOptions::max_backoff`]
+//! between rounds, forever once started; [`Idl::start`] itself gives up
+//! after [`IdlOptions::start_timeout`].
+//!
+//! # Transactions cut off by a lost connection
+//!
+//! When the connection drops after a transaction was sent and before its
+//! reply came, nobody can tell whether the server committed it:
+//! [`Idl::commit`] returns [`TxnError::Disconnected`]. [`Idl::transact_with`]
+//! then waits for the Idl to reconnect, by which time the replica holds
+//! everything the server committed (the monitor resumes where it stopped),
+//! and runs the closure again. So the closure must recognise its own
+//! effect when it already happened: decide from what it reads ("insert
+//! switch `sw1` unless it exists", "set `nb_cfg` to 5"), not blindly
+//! ("add 1 to `nb_cfg`", which would then add 2). Verification is what
+//! makes such a closure safe in the remaining race: a retry built on the
+//! replica just before the resumed updates arrived reads the old values,
+//! and its `wait`s fail on the server (which has the new ones), so it is
+//! built again on the caught-up replica. Upstream's IDL has the same rule
+//! (a lost connection is "try again").
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -18,7 +42,7 @@ use ovsdb::{DatabaseSchema, Uuid};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use crate::connection::{Connection, Error, Notifications, Pki};
+use crate::connection::{ConnectOptions, Connection, Error, Notifications, Pki};
 use crate::replica::Replica;
 use crate::txn::{Committed, Prepared, Txn, TxnError};
 
@@ -33,11 +57,32 @@ pub struct IdlOptions {
     pub max_backoff: Duration,
     /// Key, certificate and CA certificate for `ssl:` remotes.
     pub pki: Option<Arc<Pki>>,
+    /// How long a server may stay silent before it is probed, and then
+    /// before it is dropped (see [`ConnectOptions::probe_interval`]:
+    /// `None` is 5 s for `tcp:` and `ssl:`, no probes for `unix:`;
+    /// `Some(Duration::ZERO)` never probes).
+    pub probe_interval: Option<Duration>,
+    /// How long [`Idl::start`] keeps trying the remotes (in rounds, with
+    /// backoff) for a suitable server before it fails with
+    /// [`Error::Timeout`]; `None`: until it finds one.
+    pub start_timeout: Option<Duration>,
 }
 
 impl Default for IdlOptions {
     fn default() -> Self {
-        IdlOptions { leader_only: true, max_backoff: Duration::from_secs(4), pki: None }
+        IdlOptions {
+            leader_only: true,
+            max_backoff: Duration::from_secs(4),
+            pki: None,
+            probe_interval: None,
+            start_timeout: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+impl IdlOptions {
+    fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions { pki: self.pki.clone(), probe_interval: self.probe_interval }
     }
 }
 
@@ -97,6 +142,12 @@ struct Shared {
     conn: Option<Arc<Connection>>,
     remote: Option<String>,
     server: Option<ServerInfo>,
+    /// Connections made so far.
+    connects: u64,
+    /// Why the last connection ended.
+    last_disconnect: Option<String>,
+    /// Whether the last monitor resumed after the last transaction seen.
+    resumed: bool,
 }
 
 /// A live replica of tables of one database.
@@ -135,6 +186,13 @@ struct Live {
     remote: String,
 }
 
+/// The connection in use (shared with the handle for transactions).
+struct Current {
+    conn: Arc<Connection>,
+    notes: Notifications,
+    remote: String,
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -152,50 +210,91 @@ impl Idl {
         if remotes.is_empty() {
             return Err(Error::Io("no remotes given".into()));
         }
-        let mut last = Error::Io("no remotes".into());
-        for (i, r) in remotes.iter().enumerate() {
-            let c = match Connection::connect_with(r, opts.pki.as_deref()).await {
-                Ok(c) => c,
-                Err(e) => {
-                    last = e;
-                    continue;
+        let (mut d, live) = Self::first_suitable(&remotes, db, tables, &opts).await?;
+        let (replica, shared, seq) = (d.replica.clone(), d.shared.clone(), d.seq.subscribe());
+        // Connected from the moment `start` returns.
+        let current = d.install(live);
+        let task = tokio::spawn(async move { d.run(current).await });
+        Ok(Idl { db: db.to_string(), replica, shared, seq, task })
+    }
+
+    /// Tries the remotes in rounds, with backoff, until one serves `db`
+    /// and is suitable, or [`IdlOptions::start_timeout`] passes. The
+    /// deadline bounds finding the server, not loading the database (which
+    /// may take long; the probes bound the server's silence meanwhile).
+    async fn first_suitable(
+        remotes: &[String],
+        db: &str,
+        tables: &[&str],
+        opts: &IdlOptions,
+    ) -> Result<(Driver, Live), Error> {
+        let copts = opts.connect_options();
+        let deadline = opts.start_timeout.map(|t| tokio::time::Instant::now() + t);
+        // Why each remote would not do, for the error if none does.
+        let mut why: Vec<Option<Error>> = vec![None; remotes.len()];
+        let timed_out = |why: &[Option<Error>]| {
+            let reasons: Vec<String> = remotes
+                .iter()
+                .zip(why)
+                .map(|(r, e)| match e {
+                    Some(e) => format!("{r}: {}", e.to_string().replace(&format!("{r}: "), "")),
+                    None => format!("{r}: no answer"),
+                })
+                .collect();
+            Error::Timeout(format!(
+                "no suitable server for {db} within {} seconds ({})",
+                opts.start_timeout.unwrap_or_default().as_secs_f64(),
+                reasons.join("; ")
+            ))
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            for (i, r) in remotes.iter().enumerate() {
+                let step = async {
+                    let mut c = Connection::connect_opts(r, &copts).await?;
+                    let schema = c.request("get_schema", vec![json!(db)]).await?;
+                    let schema =
+                        DatabaseSchema::from_json(&schema).map_err(|e| Error::Protocol(format!("{r}: {e}")))?;
+                    let replica =
+                        Replica::new(Arc::new(schema), tables).map_err(|e| Error::Protocol(format!("{r}: {e}")))?;
+                    let (seq, _) = watch::channel(0);
+                    let mut d = Driver {
+                        remotes: remotes.to_vec(),
+                        next: (i + 1) % remotes.len(),
+                        db: db.to_string(),
+                        opts: opts.clone(),
+                        replica: Arc::new(Mutex::new(replica)),
+                        shared: Arc::new(Mutex::new(Shared::default())),
+                        seq,
+                        last_txn: Uuid::nil(),
+                        max_index: 0,
+                    };
+                    let notes = d.check(&mut c, r).await?;
+                    Ok::<_, Error>((d, c, notes))
+                };
+                let checked = match deadline {
+                    Some(t) => tokio::time::timeout_at(t, step).await.map_err(|_| timed_out(&why))?,
+                    None => step.await,
+                };
+                let e = match checked {
+                    Ok((mut d, c, notes)) => match d.monitor(c, notes, r).await {
+                        Ok(live) => return Ok((d, live)),
+                        Err(e) => e,
+                    },
+                    Err(e) => e,
+                };
+                tracing::info!(remote = %r, "{e}; trying the other remotes");
+                why[i] = Some(e);
+            }
+            match deadline {
+                Some(t) if tokio::time::Instant::now() + backoff >= t => {
+                    tokio::time::sleep_until(t).await;
+                    return Err(timed_out(&why));
                 }
-            };
-            let schema = match c.request("get_schema", vec![json!(db)]).await {
-                Ok(s) => s,
-                Err(e) => {
-                    last = e;
-                    continue;
-                }
-            };
-            let schema = DatabaseSchema::from_json(&schema).map_err(|e| Error::Protocol(format!("{r}: {e}")))?;
-            let replica = Replica::new(Arc::new(schema), tables).map_err(|e| Error::Protocol(e.to_string()))?;
-            let (seq_tx, seq) = watch::channel(0);
-            let mut d = Driver {
-                remotes: remotes.clone(),
-                next: (i + 1) % remotes.len(),
-                db: db.to_string(),
-                opts: opts.clone(),
-                replica: Arc::new(Mutex::new(replica)),
-                shared: Arc::new(Mutex::new(Shared::default())),
-                seq: seq_tx,
-                last_txn: Uuid::nil(),
-                max_index: 0,
-            };
-            // The first suitable server: this one, or another if this one
-            // is e.g. a follower.
-            let live = match d.attach(c, r).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::info!(remote = %r, "{e}; trying the other remotes");
-                    d.reconnect().await
-                }
-            };
-            let (replica, shared) = (d.replica.clone(), d.shared.clone());
-            let task = tokio::spawn(async move { d.run(live).await });
-            return Ok(Idl { db: db.to_string(), replica, shared, seq, task });
+                _ => tokio::time::sleep(backoff).await,
+            }
+            backoff = (backoff * 2).min(opts.max_backoff);
         }
-        Err(last)
     }
 
     /// The replica (hold the guard briefly: updates wait for it).
@@ -213,12 +312,32 @@ impl Idl {
         lock(&self.shared).remote.clone()
     }
 
+    /// How many times the Idl has connected (1 once started; each
+    /// reconnection adds one).
+    pub fn connections(&self) -> u64 {
+        lock(&self.shared).connects
+    }
+
+    /// Why the last connection ended (e.g. "no response to inactivity
+    /// probe after 1 seconds, disconnecting"), if one has.
+    pub fn last_disconnect(&self) -> Option<String> {
+        lock(&self.shared).last_disconnect.clone()
+    }
+
+    /// Whether the last (re)connection resumed the monitor after the last
+    /// transaction seen (`monitor_cond_since` found it: only what was
+    /// missed was sent), rather than reloading the whole contents.
+    pub fn resumed(&self) -> bool {
+        lock(&self.shared).resumed
+    }
+
     /// What the current server says about the database.
     pub fn server(&self) -> Option<ServerInfo> {
         lock(&self.shared).server.clone()
     }
 
-    /// A number that grows whenever the replica changes or reconnects.
+    /// A number that grows whenever the replica changes, or the Idl
+    /// disconnects or reconnects.
     pub fn seqno(&self) -> u64 {
         *self.seq.borrow()
     }
@@ -268,7 +387,7 @@ impl Idl {
         let c = self.connection().ok_or_else(|| TxnError::Disconnected("not connected".into()))?;
         match c.transact(p.db(), p.ops.clone()).await {
             Ok(results) => p.outcome(results),
-            Err(e @ (Error::Closed | Error::Io(_))) => Err(TxnError::Disconnected(e.to_string())),
+            Err(e @ (Error::Closed | Error::Io(_) | Error::Timeout(_))) => Err(TxnError::Disconnected(e.to_string())),
             Err(e) => Err(TxnError::Failed { index: 0, error: "rpc error".into(), details: e.to_string() }),
         }
     }
@@ -278,7 +397,8 @@ impl Idl {
     /// to catch up (or reconnect) and runs `f` again, until the transaction
     /// commits or fails otherwise. `f` must decide from what it reads (a
     /// transaction cut off by a lost connection may have committed: the
-    /// next run sees its effects in the replica).
+    /// next run sees its effects in the replica; see the module
+    /// documentation: a closure that blindly adds 1 would add 2).
     ///
     /// Returns `f`'s value, the commit's results and the number of attempts.
     pub async fn transact_with<R>(
@@ -313,6 +433,13 @@ impl Driver {
     /// Checks the server with `_Server`, then starts the database monitor,
     /// resuming after `last_txn` if the server can.
     async fn attach(&mut self, mut c: Connection, remote: &str) -> Result<Live, Error> {
+        let notes = self.check(&mut c, remote).await?;
+        self.monitor(c, notes, remote).await
+    }
+
+    /// Checks with `_Server` that the server suits (and starts monitoring
+    /// its row); gives the connection's notification stream.
+    async fn check(&mut self, c: &mut Connection, remote: &str) -> Result<Notifications, Error> {
         let notes = c.take_notifications().ok_or(Error::Closed)?;
         let req = json!({"Database": [{"where": [["name", "==", self.db]],
                           "columns": ["name", "model", "connected", "leader", "index", "cid"]}]});
@@ -338,6 +465,11 @@ impl Driver {
             }
             Err(e) => return Err(e),
         }
+        Ok(notes)
+    }
+
+    /// Monitors the database, resuming after `last_txn` if the server can.
+    async fn monitor(&mut self, c: Connection, notes: Notifications, remote: &str) -> Result<Live, Error> {
         let reqs = lock(&self.replica).monitor_requests();
         let r = c
             .request("monitor_cond_since", vec![json!(self.db), json!("idl"), reqs, json!(self.last_txn.to_string())])
@@ -352,32 +484,52 @@ impl Driver {
             res.map_err(|e| Error::Protocol(e.to_string()))?;
         }
         self.last_txn = Uuid::parse(&last).unwrap_or_default();
+        lock(&self.shared).resumed = found;
         tracing::debug!(remote, resumed = found, "monitoring {}", self.db);
         Ok(Live { conn: c, notes, remote: remote.to_string() })
     }
 
-    async fn run(&mut self, first: Live) {
+    /// Makes `live` the current connection.
+    fn install(&mut self, live: Live) -> Current {
+        let conn = Arc::new(live.conn);
+        {
+            let mut s = lock(&self.shared);
+            s.conn = Some(conn.clone());
+            s.remote = Some(live.remote.clone());
+            s.connects += 1;
+        }
+        self.seq.send_modify(|s| *s += 1);
+        Current { conn, notes: live.notes, remote: live.remote }
+    }
+
+    async fn run(&mut self, first: Current) {
         let mut live = first;
         loop {
-            {
-                let mut s = lock(&self.shared);
-                s.conn = Some(Arc::new(live.conn));
-                s.remote = Some(live.remote.clone());
-            }
-            self.seq.send_modify(|s| *s += 1);
-            self.follow(&mut live.notes, &live.remote).await;
+            let conn = live.conn.clone();
+            let why = match self.follow(&mut live.notes, &live.remote).await {
+                Some(why) => why,
+                None => match conn.close_reason() {
+                    Some(Error::Closed) | None => "connection closed by the server".to_string(),
+                    Some(e) => e.to_string(),
+                },
+            };
+            tracing::info!(remote = %live.remote, "disconnected: {why}");
             {
                 let mut s = lock(&self.shared);
                 s.conn = None;
                 s.remote = None;
+                s.last_disconnect = Some(why);
             }
-            live = self.reconnect().await;
+            drop((conn, live));
+            self.seq.send_modify(|s| *s += 1);
+            let next = self.reconnect().await;
+            live = self.install(next);
         }
     }
 
-    /// Applies notifications until the connection closes or the server
-    /// stops being suitable.
-    async fn follow(&mut self, notes: &mut Notifications, remote: &str) {
+    /// Applies notifications until the connection closes (None) or the
+    /// server stops being suitable (why).
+    async fn follow(&mut self, notes: &mut Notifications, remote: &str) -> Option<String> {
         while let Some((method, params)) = notes.recv().await {
             let updates = match (method.as_str(), params.as_slice()) {
                 ("update2", [id, u]) if id == "_server" => {
@@ -385,15 +537,13 @@ impl Driver {
                         continue;
                     };
                     let Some(info) = self.server_update(row) else {
-                        tracing::info!(remote, "database {} is no longer served; reconnecting", self.db);
-                        return;
+                        return Some(format!("database {} is no longer served", self.db));
                     };
                     self.max_index = self.max_index.max(info.index.unwrap_or(0));
                     let why = info.unsuitable(self.opts.leader_only, 0);
                     lock(&self.shared).server = Some(info);
                     if let Some(why) = why {
-                        tracing::info!(remote, "server is {why}; reconnecting elsewhere");
-                        return;
+                        return Some(format!("server is {why}"));
                     }
                     continue;
                 }
@@ -411,11 +561,11 @@ impl Driver {
                 }
                 Err(e) => {
                     tracing::warn!(remote, "bad update from server ({e}); reconnecting");
-                    return;
+                    return Some(format!("bad update from server: {e}"));
                 }
             }
         }
-        tracing::info!(remote, "connection closed");
+        None
     }
 
     /// The `_Server` row after a `<row-update2>`; None if it was deleted.
@@ -455,7 +605,7 @@ impl Driver {
             for _ in 0..self.remotes.len() {
                 let r = self.remotes[self.next].clone();
                 self.next = (self.next + 1) % self.remotes.len();
-                let c = match Connection::connect_with(&r, self.opts.pki.as_deref()).await {
+                let c = match Connection::connect_opts(&r, &self.opts.connect_options()).await {
                     Ok(c) => c,
                     Err(e) => {
                         tracing::debug!(remote = %r, "{e}");

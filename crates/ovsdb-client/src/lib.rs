@@ -21,7 +21,7 @@ pub mod replica;
 pub mod txn;
 pub mod typed;
 
-pub use connection::{Connection, Error, Pki};
+pub use connection::{ConnectOptions, Connection, Error, Pki};
 pub use idl::{Idl, IdlOptions, ServerInfo};
 pub use replica::{Replica, RowDelta};
 pub use txn::{Committed, Txn, TxnError};

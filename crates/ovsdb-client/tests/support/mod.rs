@@ -50,12 +50,34 @@ pub enum Kind {
     Rovn,
 }
 
+/// How a [`Server`] listens, besides its unix socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listen {
+    /// Also on a loopback TCP port ([`Server::tcp`]).
+    pub tcp: bool,
+    /// rovn's server only: its inactivity probe for every remote
+    /// (`Some(None)`: never), instead of each remote's default.
+    pub probe: Option<Option<Duration>>,
+    /// A one-member Raft cluster (`ovsdb-tool create-cluster`) instead of
+    /// a standalone database: upstream keeps transaction history, and so
+    /// resumes monitors, only for clustered databases.
+    pub clustered: bool,
+}
+
+/// A free loopback TCP port (free when asked; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// A server process on a file database, restartable, stopped on drop.
 pub struct Server {
     pub kind: Kind,
     pub db: PathBuf,
     pub sock: PathBuf,
     pub ctl: PathBuf,
+    /// `tcp:127.0.0.1:PORT` when listening on TCP too.
+    pub tcp: Option<String>,
+    listen: Listen,
     dir: PathBuf,
     child: Option<Child>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -65,14 +87,26 @@ pub struct Server {
 impl Server {
     /// Creates a database from `schema` in `dir` (with ovsdb-tool) and serves it.
     pub async fn start(kind: Kind, dir: &Path, schema: &Path) -> Server {
+        Self::start_listening(kind, dir, schema, Listen::default()).await
+    }
+
+    /// [`Server::start`], listening as `listen` says.
+    pub async fn start_listening(kind: Kind, dir: &Path, schema: &Path, listen: Listen) -> Server {
         let db = dir.join("db");
-        let st = Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema).status().unwrap();
+        let st = if listen.clustered {
+            let raft = format!("tcp:127.0.0.1:{}", free_port());
+            Command::new("ovsdb-tool").arg("create-cluster").arg(&db).arg(schema).arg(raft).status().unwrap()
+        } else {
+            Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema).status().unwrap()
+        };
         assert!(st.success(), "ovsdb-tool create failed");
         let mut s = Server {
             kind,
             db,
             sock: dir.join("sock"),
             ctl: dir.join("ctl"),
+            tcp: None,
+            listen,
             dir: dir.to_path_buf(),
             child: None,
             stop: None,
@@ -90,22 +124,45 @@ impl Server {
         let _ = std::fs::remove_file(&self.sock);
         match self.kind {
             Kind::Upstream => {
-                self.child = Some(
-                    Command::new("ovsdb-server")
-                        .arg(&self.db)
-                        .arg(format!("--remote=punix:{}", self.sock.display()))
-                        .arg(format!("--unixctl={}", self.ctl.display()))
-                        .arg("--no-chdir")
-                        .arg(format!("--log-file={}", self.dir.join("log").display()))
-                        .spawn()
-                        .unwrap(),
-                );
+                let log = self.dir.join("log");
+                let _ = std::fs::remove_file(&log);
+                let mut cmd = Command::new("ovsdb-server");
+                cmd.arg(&self.db)
+                    .arg(format!("--remote=punix:{}", self.sock.display()))
+                    .arg(format!("--unixctl={}", self.ctl.display()))
+                    .arg("--no-chdir")
+                    .arg(format!("--log-file={}", log.display()));
+                if self.listen.tcp {
+                    cmd.arg("--remote=ptcp:0:127.0.0.1");
+                }
+                self.child = Some(cmd.spawn().unwrap());
+                if self.listen.tcp {
+                    // The port it bound, from its log.
+                    let t = Instant::now();
+                    let port = loop {
+                        let text = std::fs::read_to_string(&log).unwrap_or_default();
+                        if let Some(p) = text.lines().find_map(|l| l.split("listening on port ").nth(1)) {
+                            break p.trim().to_string();
+                        }
+                        assert!(t.elapsed() < Duration::from_secs(10), "ovsdb-server did not log its TCP port");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    };
+                    self.tcp = Some(format!("tcp:127.0.0.1:{port}"));
+                }
             }
             Kind::Rovn => {
                 let (core, _) = ovsdb_server::Core::open(std::slice::from_ref(&self.db)).unwrap();
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                let server = ovsdb_server::Server::new(core, vec![ovsdb_server::Remote::Unix(self.sock.clone())])
-                    .unixctl(self.ctl.clone());
+                let mut remotes = vec![ovsdb_server::Remote::Unix(self.sock.clone())];
+                if self.listen.tcp {
+                    let port = free_port();
+                    remotes.push(ovsdb_server::Remote::Tcp(format!("127.0.0.1:{port}")));
+                    self.tcp = Some(format!("tcp:127.0.0.1:{port}"));
+                }
+                let mut server = ovsdb_server::Server::new(core, remotes).unixctl(self.ctl.clone());
+                if let Some(p) = self.listen.probe {
+                    server = server.inactivity_probe(p);
+                }
                 self.task = Some(tokio::spawn(async move {
                     server
                         .run(async {
@@ -122,6 +179,18 @@ impl Server {
             assert!(t.elapsed() < Duration::from_secs(10), "server did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The upstream server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `sig` (e.g. "-STOP") to the upstream server.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.pid().expect("an upstream server");
+        let st = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+        assert!(st.success(), "kill {sig} {pid}");
     }
 
     pub async fn down(&mut self) {
@@ -156,6 +225,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // A stopped server dies of SIGKILL all the same; continue it
+            // anyway so that nothing lingers stopped.
+            let _ = Command::new("kill").args(["-CONT", &c.id().to_string()]).status();
             let _ = c.kill();
             let _ = c.wait();
         }
