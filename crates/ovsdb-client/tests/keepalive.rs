@@ -285,3 +285,71 @@ async fn start_gives_up_after_its_timeout() {
     let r = tokio::time::timeout(Duration::from_millis(1500), Idl::start_with(remotes, DB, TABLES, o)).await;
     assert!(r.is_err(), "without a start timeout, start keeps trying");
 }
+
+/// The session's own probes, against scripted peers: one that reads but
+/// never writes is sent an `echo` after an interval and dropped after the
+/// next, and the request it left unanswered fails with that reason; one
+/// that answers echoes but not the request stays connected (a slow server
+/// is not a dead one).
+#[tokio::test]
+async fn probes_drop_a_silent_peer_and_fail_its_requests() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TempDir::new("probe-peers");
+    let probe = Duration::from_millis(300);
+    let o = ovsdb_client::ConnectOptions { probe_interval: Some(probe), ..Default::default() };
+
+    // Silent: reads what comes, answers nothing.
+    let path = dir.0.join("silent.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let peer = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    });
+    let c = Connection::connect_opts(&format!("unix:{}", path.display()), &o).await.unwrap();
+    let t = Instant::now();
+    let e = c.request("list_dbs", vec![]).await.unwrap_err();
+    let took = t.elapsed();
+    eprintln!("silent peer dropped after {took:?}: {e}");
+    assert_eq!(e, Error::Timeout("no response to inactivity probe after 0.3 seconds, disconnecting".into()));
+    assert!(took >= 2 * probe && took < GENEROUS, "{took:?}");
+    assert!(c.is_closed() && c.close_reason() == Some(e.clone()));
+    assert_eq!(c.request("list_dbs", vec![]).await.unwrap_err(), e, "a later request");
+    // The peer saw the request and then the probe, and then the socket closed.
+    let seen = tokio::time::timeout(GENEROUS, peer).await.expect("the client did not close the socket").unwrap();
+    assert!(seen.contains(r#""method":"list_dbs""#) && seen.contains(r#""method":"echo""#), "{seen}");
+
+    // Slow: answers every echo, never the request.
+    let path = dir.0.join("slow.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let _peer = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut framer = ovsdb_client::ovsdb::jsonrpc::Framer::new(1 << 20);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            framer.push(&buf[..n]);
+            while let Some(Ok(m)) = framer.next_message() {
+                if let ovsdb_client::ovsdb::jsonrpc::Message::Request { method, params, id } = m {
+                    if method == "echo" {
+                        let r = ovsdb_client::ovsdb::jsonrpc::Message::Reply { result: Value::Array(params), id };
+                        let _ = s.write_all(&r.to_bytes()).await;
+                    }
+                }
+            }
+        }
+    });
+    let c = Connection::connect_opts(&format!("unix:{}", path.display()), &o).await.unwrap();
+    let r = tokio::time::timeout(8 * probe, c.request("list_dbs", vec![])).await;
+    assert!(r.is_err(), "the request should still be waiting: {r:?}");
+    assert!(!c.is_closed(), "a peer that answers probes was dropped: {:?}", c.close_reason());
+}
