@@ -8,7 +8,7 @@ use ovsdb::jsonrpc::{Framer, Message, RpcError};
 type Out = Vec<Result<Message, std::mem::Discriminant<RpcError>>>;
 
 /// Pushes `chunks` one at a time, draining messages after each, up to the
-/// first error.
+/// first framing error.
 fn run<'a>(max: usize, chunks: impl Iterator<Item = &'a [u8]>) -> Out {
     let mut f = Framer::new(max);
     let mut out = Vec::new();
@@ -17,8 +17,11 @@ fn run<'a>(max: usize, chunks: impl Iterator<Item = &'a [u8]>) -> Out {
         while let Some(r) = f.next_message() {
             match r {
                 Ok(m) => out.push(Ok(m)),
+                // A valid JSON text that is not a JSON-RPC message is
+                // refused on its own; the stream goes on.
+                Err(e @ RpcError::Invalid(_)) => out.push(Err(std::mem::discriminant(&e))),
                 Err(e) => {
-                    // The stream stays broken.
+                    // A framing error: the stream stays broken.
                     assert_eq!(f.next_message().map(|r| r.err()), Some(Some(e.clone())));
                     out.push(Err(std::mem::discriminant(&e)));
                     return out;

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(m.initial(&db).is_object());
     let (r, cs) = db.transact(&[
         json!({"op": "update", "table": "Root", "where": [["name", "==", "r1"]], "row": {"i": 8, "kids": ["set", []], "smap": ["map", [["k", "w"], ["n", ""]]]}}),
-        json!({"op": "delete", "table": "Weak", "where": [["k", "==", 2]]}),
+        json!({"op": "delete", "table": "Root", "where": [["name", "==", "r2"]]}),
         json!({"op": "insert", "table": "Root", "row": {"name": "r3", "sset": "q", "kids": ["named-uuid", "c"]}}),
         json!({"op": "insert", "table": "Child", "row": {"n": 3}, "uuid-name": "c"}),
         json!({"op": "mutate", "table": "Small", "where": [], "mutations": [["v", "+=", 1]]}),

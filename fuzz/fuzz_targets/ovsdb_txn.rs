@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for (i, txn) in txns.iter().enumerate() {
         let Value::Array(ops) = txn else { continue };
         let has_lock = |name: &str| name.len() % 2 == 0;
-        let ctx = TxnContext { has_lock: &has_lock, waits_expired: i % 2 == 1 };
+        let ctx = TxnContext { has_lock: &has_lock, waits_expired: i % 2 == 1, ..TxnContext::default() };
         let p = match db.execute(ops, &ctx) {
             Outcome::Complete(p) => p,
             Outcome::Blocked { .. } => {

@@ -31,10 +31,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
-use crate::database::{ChangeSet, Database, RowChange};
+use crate::database::{for_each_ref, ChangeSet, Database, RowChange};
 use crate::datum::Datum;
 use crate::error::{Error, OvsdbError, Result};
-use crate::row::Row;
+use crate::row::{index_key, Row};
 use crate::schema::{ColumnType, DatabaseSchema, COL_UUID, COL_VERSION};
 use crate::uuid::Uuid;
 
@@ -518,9 +518,8 @@ fn replay(path: &Path, buf: &[u8]) -> Result<(Database, OpenReport)> {
         let bad = match rec {
             Err(e) => Some((e.offset, e.msg)),
             Ok(r) if r.magic != Magic::Standalone => Some((r.offset, "clustered record in a standalone database".into())),
-            Ok(r) => match txn_from_json(&db, &r.json) {
-                Ok(cs) => {
-                    db.apply(&cs);
+            Ok(r) => match txn_from_json(&db, &r.json).and_then(|cs| check_record(&mut db, cs)) {
+                Ok(()) => {
                     report.records += 1;
                     report.good_bytes = r.offset + r.size;
                     None
@@ -542,6 +541,77 @@ fn replay(path: &Path, buf: &[u8]) -> Result<(Database, OpenReport)> {
         }
     }
     Ok((db, report))
+}
+
+/// Applies a replayed record's changes if they keep the database sound: no
+/// two rows with the same key in a unique index, no strong reference to a
+/// missing row (what every writer's commit checks guarantee). A record
+/// breaking that was not written by a sound writer, so it counts as
+/// damage: without the check a hand-edited or corrupt file could load as a
+/// database whose indexes or references are wrong. Weak references may
+/// dangle (upstream can write that), as may unreferenced rows of non-root
+/// tables.
+fn check_record(db: &mut Database, cs: ChangeSet) -> Result<(), OvsdbError> {
+    let schema = db.schema().clone();
+    for (t, rows) in &cs.tables {
+        let ts = &schema.tables[*t];
+        for (i, cols) in ts.indexes.iter().enumerate() {
+            let changed: std::collections::HashSet<Uuid> = rows.iter().map(|ch| ch.uuid).collect();
+            let mut seen = std::collections::HashMap::new();
+            for ch in rows {
+                let Some(new) = &ch.new else { continue };
+                let key = index_key(new, cols);
+                let holder = seen.insert(key.clone(), ch.uuid).or_else(|| {
+                    db.table(*t).indexes[i].get(&key).copied().filter(|y| *y != ch.uuid && !changed.contains(y))
+                });
+                if let Some(other) = holder {
+                    return Err(OvsdbError::constraint(format!(
+                        "rows {} and {other} of table {} have the same key in an index",
+                        ch.uuid, ts.name
+                    )));
+                }
+            }
+        }
+    }
+    db.apply(&cs);
+    let mut bad = None;
+    for (t, rows) in &cs.tables {
+        let ts = &schema.tables[*t];
+        for ch in rows {
+            match &ch.new {
+                Some(new) => for_each_ref(&schema, *t, new, |tt, dst, strong| {
+                    if strong && bad.is_none() && db.table(tt).get(&dst).is_none() {
+                        bad = Some(format!(
+                            "row {} of table {} refers to missing row {dst} of table {}",
+                            ch.uuid, ts.name, schema.tables[tt].name
+                        ));
+                    }
+                }),
+                None => {
+                    if db.table(*t).refs_in.get(&ch.uuid).is_some_and(|r| r.strong > 0) && bad.is_none() {
+                        bad = Some(format!("deleted row {} of table {} is still referenced", ch.uuid, ts.name));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(msg) = bad {
+        // Undo: the same changes the other way round.
+        let undo = ChangeSet {
+            tables: cs
+                .tables
+                .iter()
+                .map(|(t, rows)| {
+                    let rows = rows.iter().map(|c| RowChange { uuid: c.uuid, old: c.new.clone(), new: c.old.clone() });
+                    (*t, rows.collect())
+                })
+                .collect(),
+            comment: None,
+        };
+        db.apply(&undo);
+        return Err(OvsdbError::referential(msg));
+    }
+    Ok(())
 }
 
 fn read_all(path: &Path, file: &mut File) -> Result<Vec<u8>> {

@@ -6,6 +6,7 @@
 mod log_common;
 
 use log_common::*;
+use std::path::Path;
 use ovsdb::log::{encode_record, Log, Records};
 use ovsdb::{ChangeSet, Database};
 use serde_json::{json, Value};
@@ -217,6 +218,57 @@ fn random_damage_never_panics() {
                 assert!(fx.states.contains(&contents(&db)), "a state that was never committed");
             }
             Err(e) => assert!(e.to_string().contains("fuzz"), "{e}"),
+        }
+    }
+}
+
+/// Found by fuzzing (fuzz target ovsdb_log): a record that deletes a row
+/// still referenced strongly, refers strongly to a missing row, or gives a
+/// second row the key of a unique index, used to load into a database whose
+/// references or indexes were wrong. Such a record is damage now: the log
+/// ends before it. A dangling weak reference is still loaded (upstream can
+/// write one).
+#[test]
+fn records_breaking_references_or_indexes_end_the_log() {
+    let dir = TempDir::new("log-unsound");
+    let schema_json: Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/everything.ovsschema")).unwrap())
+            .unwrap();
+    let u = |i: u32| format!("00000000-0000-0000-0000-{i:012}");
+    let base = json!({
+        "Weak": {u(1): {"k": 1}},
+        "Child": {u(2): {"n": 1, "w": ["uuid", u(1)]}},
+        "Root": {u(3): {"name": "r", "sset": "s", "kids": ["uuid", u(2)]}}
+    });
+    let cases = [
+        ("deleted row still referenced", json!({"Child": {u(2): null}}), false),
+        ("strong reference to a missing row", json!({"Root": {u(4): {"name": "q", "sset": "s", "kids": ["uuid", u(9)]}}}), false),
+        ("duplicate index key", json!({"Root": {u(4): {"name": "r", "sset": "t"}}}), false),
+        ("index key moved in the same record", json!({"Root": {u(3): {"name": "x"}, u(4): {"name": "r", "sset": "t"}}}), true),
+        ("dangling weak reference", json!({"Weak": {u(1): null}}), true),
+    ];
+    for (i, (what, rec, loads)) in cases.into_iter().enumerate() {
+        let path = dir.path(&format!("db{i}"));
+        let mut bytes = encode_record(&schema_json);
+        bytes.extend(encode_record(&base));
+        let good = bytes.len() as u64;
+        bytes.extend(encode_record(&rec));
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, db, report) = Log::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        db.check_invariants(false).unwrap_or_else(|e| panic!("{what}: {e}"));
+        if loads {
+            assert!(report.dropped.is_none(), "{what}: {:?}", report.dropped);
+            assert_eq!(report.records, 3, "{what}");
+        } else {
+            let d = report.dropped.unwrap_or_else(|| panic!("{what}: loaded"));
+            assert_eq!(d.offset, good, "{what}");
+            assert!(d.reason.contains("record does not apply"), "{what}: {}", d.reason);
+            assert_eq!(report.records, 2, "{what}");
+            // The database is the one before the record.
+            let root = db.table_by_name("Root").unwrap().1;
+            assert_eq!(root.len(), 1, "{what}");
+            assert_eq!(db.table_by_name("Child").unwrap().1.len(), 1, "{what}");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), good, "{what}: not cut back");
         }
     }
 }
