@@ -164,6 +164,11 @@ impl Framer {
         while i < self.buf.len() {
             let b = self.buf[i];
             i += 1;
+            // Every byte counts, strings included, whether the text came in
+            // one read or many.
+            if i > self.max {
+                return Some(Err(self.fail(RpcError::TooLong(self.max))));
+            }
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
@@ -193,9 +198,6 @@ impl Framer {
                     return Some(Err(self.fail(RpcError::Json(format!("unexpected text at top level: {shown:?}")))));
                 }
                 _ => {}
-            }
-            if i > self.max {
-                return Some(Err(self.fail(RpcError::TooLong(self.max))));
             }
         }
         self.scanned = i;
@@ -276,6 +278,29 @@ mod tests {
         let mut f = Framer::new(100);
         f.push(b"42 ");
         assert!(matches!(f.next_value(), Some(Err(RpcError::Json(_)))));
+    }
+
+    /// Found by fuzzing (fuzz target ovsdb_framer): bytes inside strings
+    /// skipped the size check, so a complete oversized message was accepted
+    /// when it arrived in one read and refused when it came in pieces.
+    #[test]
+    fn the_size_limit_does_not_depend_on_how_the_bytes_arrive() {
+        let text = format!(r#"{{"method":"echo","params":["{}"],"id":1}}"#, "x".repeat(40));
+        for max in [text.len() - 1, text.len()] {
+            let want = if max < text.len() { Err(RpcError::TooLong(max)) } else { Ok(()) };
+            for piece in [1, 7, text.len()] {
+                let mut f = Framer::new(max);
+                let mut got = None;
+                for c in text.as_bytes().chunks(piece) {
+                    f.push(c);
+                    if let Some(r) = f.next_value() {
+                        got = Some(r.map(|_| ()));
+                        break;
+                    }
+                }
+                assert_eq!(got, Some(want.clone()), "max {max}, pieces of {piece}");
+            }
+        }
     }
 
     #[test]
