@@ -66,6 +66,9 @@
 //! the same answer. Intended differences: `true`/`false` are accepted as
 //! 1/0, and unknown `$sets`/`@groups` are only detected when compiling.
 //!
+//! [`encode`](mod@encode) lowers checked actions to OpenFlow actions in
+//! `ovs-ofctl` text form, the way ovn-controller 23.03 installs them.
+//!
 //! [`actions`] is the other half of the language: the `actions` column's
 //! parser, semantic checks, and printer, on the same lexer and field parser.
 //!
@@ -87,6 +90,7 @@
 pub mod actions;
 pub mod annotate;
 pub mod compile;
+pub mod encode;
 pub mod eval;
 pub mod expr;
 pub mod lexer;
@@ -168,6 +172,9 @@ pub enum Error {
     /// [`normalize::Limits`] allow.
     #[error("expression too complex: {message}")]
     TooComplex { message: String },
+    /// Valid actions that [`encode`](mod@encode) cannot lower to OpenFlow yet.
+    #[error("not supported: {message}")]
+    Unsupported { message: String },
 }
 
 impl Error {
@@ -178,7 +185,9 @@ impl Error {
             Error::Lex { span, .. } | Error::Syntax { span, .. } | Error::Semantic { span, .. } => {
                 *span
             }
-            Error::Lookup { .. } | Error::TooComplex { .. } => Span::default(),
+            Error::Lookup { .. } | Error::TooComplex { .. } | Error::Unsupported { .. } => {
+                Span::default()
+            }
         }
     }
 
@@ -189,7 +198,8 @@ impl Error {
             | Error::Syntax { message, .. }
             | Error::Semantic { message, .. }
             | Error::Lookup { message }
-            | Error::TooComplex { message } => message,
+            | Error::TooComplex { message }
+            | Error::Unsupported { message } => message,
         }
     }
 
