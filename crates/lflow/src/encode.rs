@@ -483,7 +483,12 @@ struct Enc<'e, 'a> {
 }
 
 fn reg(n: u32) -> Subfield {
-    Subfield::whole(NX_FIELDS.iter().find(|f| f.nxm == format!("NXM_NX_REG{n}")).expect("register"))
+    Subfield::whole(
+        NX_FIELDS
+            .iter()
+            .find(|f| f.nxm == format!("NXM_NX_REG{n}"))
+            .expect("register"),
+    )
 }
 
 fn bit(f: &'static NxField, b: u32) -> Subfield {
@@ -516,7 +521,11 @@ fn loads(dst: Subfield, value: u128, mask: u128, out: &mut Vec<OfAction>) {
             j += 1;
         }
         let n = j - i;
-        let m = if n >= 128 { u128::MAX } else { (1u128 << n) - 1 };
+        let m = if n >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << n) - 1
+        };
         out.push(OfAction::Load {
             dst: Subfield {
                 field: dst.field,
@@ -575,15 +584,21 @@ impl Enc<'_, '_> {
     }
 
     fn resolve(&self, f: &FieldRef) -> Result<Subfield> {
-        let slice = self
-            .enc
-            .symtab
-            .slice(&f.name)
-            .ok_or_else(|| unsupported(format_args!("field {} has no OpenFlow field", f.name)))?;
+        let slice =
+            self.enc.symtab.slice(&f.name).ok_or_else(|| {
+                unsupported(format_args!("field {} has no OpenFlow field", f.name))
+            })?;
         let field = nx_field(slice.of.name).ok_or_else(|| {
-            unsupported(format_args!("OpenFlow field {} of {}", slice.of.name, f.name))
+            unsupported(format_args!(
+                "OpenFlow field {} of {}",
+                slice.of.name, f.name
+            ))
         })?;
-        let width = if slice.root.is_string() { 32 } else { slice.width };
+        let width = if slice.root.is_string() {
+            32
+        } else {
+            slice.width
+        };
         let (lo, width) = match f.bits {
             Bits::All => (slice.lo, width),
             Bits::Bit(b) => (slice.lo + b, 1),
@@ -821,7 +836,10 @@ impl Enc<'_, '_> {
                 commit: true,
                 table: Some(table),
                 zone,
-                nat: Some(format!("nat(dst={})", nat_target(&b.ip, b.port.map(|p| (p, None)))?)),
+                nat: Some(format!(
+                    "nat(dst={})",
+                    nat_target(&b.ip, b.port.map(|p| (p, None)))?
+                )),
                 exec: vec![OfAction::SetField {
                     field: store,
                     value: bits,
@@ -867,7 +885,11 @@ impl Enc<'_, '_> {
                 // and writes eth.dst (cleared first: no binding, no MAC).
                 let save = ip != ip_reg;
                 if save {
-                    out.extend([OfAction::Push(ip_reg), OfAction::Push(ip), OfAction::Pop(ip_reg)]);
+                    out.extend([
+                        OfAction::Push(ip_reg),
+                        OfAction::Push(ip),
+                        OfAction::Pop(ip_reg),
+                    ]);
                 }
                 out.push(OfAction::Mod {
                     name: "mod_dl_dst",
@@ -947,13 +969,19 @@ impl Enc<'_, '_> {
             Func::Check(Check::InPortSec) => self.flag_check(d, 12, layout.chk_in_port_sec, out),
             Func::Check(Check::OutPortSec) => self.flag_check(d, 12, layout.chk_out_port_sec, out),
             Func::Check(c) => {
-                return Err(unsupported(format_args!("{}() is not encoded yet", c.as_str())))
+                return Err(unsupported(format_args!(
+                    "{}() is not encoded yet",
+                    c.as_str()
+                )))
             }
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
                 self.require_port(port, "inport", op.as_str())?;
                 let Some(mac) = mac else {
-                    return Err(unsupported(format_args!("{}() is not encoded yet", op.as_str())));
+                    return Err(unsupported(format_args!(
+                        "{}() is not encoded yet",
+                        op.as_str()
+                    )));
                 };
                 let ip_reg = Subfield::whole(field(if op.ip_width() == 32 {
                     "reg0"
@@ -1027,7 +1055,10 @@ fn nat_target(ip: &Constant, ports: Option<(u16, Option<u16>)>) -> Result<String
 /// the controller to write its result into).
 fn nxm_header(s: &Subfield) -> Result<[u8; 4]> {
     let name = s.field.name;
-    let h: u32 = if let Some(n) = name.strip_prefix("xxreg").and_then(|n| n.parse::<u32>().ok()) {
+    let h: u32 = if let Some(n) = name
+        .strip_prefix("xxreg")
+        .and_then(|n| n.parse::<u32>().ok())
+    {
         (0x0001 << 16) | ((111 + n) << 9) | 16
     } else if let Some(n) = name.strip_prefix("reg").and_then(|n| n.parse::<u32>().ok()) {
         (0x0001 << 16) | (n << 9) | 4
@@ -1087,8 +1118,9 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
         }
         let code = u8::try_from(def.code)
             .map_err(|_| unsupported(format_args!("DHCP option code {}", def.code)))?;
-        let len = u8::try_from(value.len())
-            .map_err(|_| unsupported(format_args!("DHCP option {} longer than 255 bytes", o.name)))?;
+        let len = u8::try_from(value.len()).map_err(|_| {
+            unsupported(format_args!("DHCP option {} longer than 255 bytes", o.name))
+        })?;
         out.push(code);
         out.push(len);
         out.extend(value);

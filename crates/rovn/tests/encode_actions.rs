@@ -75,7 +75,11 @@ fn run_lab() -> Dumps {
         None,
         &[],
         "ovn-northd",
-        &[&format!("--ovnnb-db={nb}"), &format!("--ovnsb-db={sb}"), &format!("--unixctl={}", northd_ctl.display())],
+        &[
+            &format!("--ovnnb-db={nb}"),
+            &format!("--ovnsb-db={sb}"),
+            &format!("--unixctl={}", northd_ctl.display()),
+        ],
     );
 
     let ns = lab.netns("hv1");
@@ -103,12 +107,26 @@ fn run_lab() -> Dumps {
     nbctl(&["ls-add", "sw0"]);
     for n in 1..=3 {
         let lp = format!("lp{n}");
-        nbctl(&["lsp-add", "sw0", &lp, "--", "lsp-set-addresses", &lp, &format!("00:00:00:00:00:0{n} 10.0.0.{n}")]);
+        nbctl(&[
+            "lsp-add",
+            "sw0",
+            &lp,
+            "--",
+            "lsp-set-addresses",
+            &lp,
+            &format!("00:00:00:00:00:0{n} 10.0.0.{n}"),
+        ]);
     }
     nbctl(&["lsp-set-port-security", "lp1", "00:00:00:00:00:01 10.0.0.1"]);
     let dhcp = nbctl(&["dhcp-options-create", "10.0.0.0/24"]);
     let _ = dhcp;
-    let uuid = nbctl(&["--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=\"10.0.0.0/24\""]);
+    let uuid = nbctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "DHCP_Options",
+        "cidr=\"10.0.0.0/24\"",
+    ]);
     let uuid = uuid.trim();
     nbctl(&[
         "dhcp-options-set-options",
@@ -120,20 +138,45 @@ fn run_lab() -> Dumps {
         "dns_server={8.8.8.8}",
     ]);
     nbctl(&["lsp-set-dhcpv4-options", "lp3", uuid]);
-    nbctl(&["acl-add", "sw0", "from-lport", "1002", "ip4 && tcp.dst == 80", "allow-related"]);
+    nbctl(&[
+        "acl-add",
+        "sw0",
+        "from-lport",
+        "1002",
+        "ip4 && tcp.dst == 80",
+        "allow-related",
+    ]);
     nbctl(&["acl-add", "sw0", "to-lport", "1001", "ip4 && udp", "drop"]);
     nbctl(&["lr-add", "lr0"]);
-    nbctl(&["lrp-add", "lr0", "lrp0", "00:00:00:00:00:fe", "10.0.0.254/24"]);
+    nbctl(&[
+        "lrp-add",
+        "lr0",
+        "lrp0",
+        "00:00:00:00:00:fe",
+        "10.0.0.254/24",
+    ]);
     nbctl(&["lsp-add", "sw0", "sw0-lr0"]);
     nbctl(&["lsp-set-type", "sw0-lr0", "router"]);
     nbctl(&["lsp-set-addresses", "sw0-lr0", "router"]);
     nbctl(&["lsp-set-options", "sw0-lr0", "router-port=lrp0"]);
-    nbctl(&["lb-add", "lb0", "10.0.0.100:80", "10.0.0.1:80,10.0.0.2:80", "tcp"]);
+    nbctl(&[
+        "lb-add",
+        "lb0",
+        "10.0.0.100:80",
+        "10.0.0.1:80,10.0.0.2:80",
+        "tcp",
+    ]);
     nbctl(&["ls-lb-add", "sw0", "lb0"]);
     nbctl(&["lr-lb-add", "lr0", "lb0"]);
 
     wait_for("br-int", Duration::from_secs(30), || {
-        (run("ovs-vsctl", &[&format!("--db={db}"), "--timeout=5", "br-exists", "br-int"]).code == 0).then_some(())
+        (run(
+            "ovs-vsctl",
+            &[&format!("--db={db}"), "--timeout=5", "br-exists", "br-int"],
+        )
+        .code
+            == 0)
+            .then_some(())
     });
     for n in 1..=3 {
         let p = format!("vif{n}");
@@ -152,12 +195,18 @@ fn run_lab() -> Dumps {
     nbctl(&["--wait=hv", "sync"]);
     for n in 1..=3 {
         let lp = format!("lp{n}");
-        wait_for(&format!("{lp} up"), Duration::from_secs(20), || (nbctl(&["lsp-get-up", &lp]).trim() == "up").then_some(()));
+        wait_for(&format!("{lp} up"), Duration::from_secs(20), || {
+            (nbctl(&["lsp-get-up", &lp]).trim() == "up").then_some(())
+        });
     }
     nbctl(&["--wait=hv", "sync"]);
 
     let sbjson = |table: &str, cols: &str| {
-        let out = ctl("ovn-sbctl", &sb, &["--format=json", &format!("--columns={cols}"), "list", table]);
+        let out = ctl(
+            "ovn-sbctl",
+            &sb,
+            &["--format=json", &format!("--columns={cols}"), "list", table],
+        );
         serde_json::from_str::<serde_json::Value>(&out).expect("ovn-sbctl JSON")
     };
     let ofctl = |args: &[&str]| {
@@ -167,7 +216,10 @@ fn run_lab() -> Dumps {
     };
     let br = format!("unix:{}", rundir.join("br-int.mgmt").display());
     Dumps {
-        lflows: sbjson("Logical_Flow", "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions"),
+        lflows: sbjson(
+            "Logical_Flow",
+            "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions",
+        ),
         datapaths: sbjson("Datapath_Binding", "_uuid,tunnel_key,external_ids"),
         ports: sbjson("Port_Binding", "logical_port,tunnel_key"),
         mcast: sbjson("Multicast_Group", "name,tunnel_key"),
@@ -179,13 +231,23 @@ fn run_lab() -> Dumps {
 
 /// `ovn-sbctl --format=json` rows as maps from column to value.
 fn rows(v: &serde_json::Value) -> Vec<BTreeMap<String, serde_json::Value>> {
-    let heads: Vec<String> =
-        v["headings"].as_array().expect("headings").iter().map(|h| h.as_str().expect("heading").to_string()).collect();
+    let heads: Vec<String> = v["headings"]
+        .as_array()
+        .expect("headings")
+        .iter()
+        .map(|h| h.as_str().expect("heading").to_string())
+        .collect();
     v["data"]
         .as_array()
         .expect("data")
         .iter()
-        .map(|r| heads.iter().cloned().zip(r.as_array().expect("row").iter().cloned()).collect())
+        .map(|r| {
+            heads
+                .iter()
+                .cloned()
+                .zip(r.as_array().expect("row").iter().cloned())
+                .collect()
+        })
         .collect()
 }
 
@@ -193,7 +255,12 @@ fn rows(v: &serde_json::Value) -> Vec<BTreeMap<String, serde_json::Value>> {
 fn uuids(v: &serde_json::Value) -> Vec<String> {
     match v[0].as_str() {
         Some("uuid") => vec![v[1].as_str().expect("uuid").to_string()],
-        Some("set") => v[1].as_array().expect("set").iter().flat_map(uuids).collect(),
+        Some("set") => v[1]
+            .as_array()
+            .expect("set")
+            .iter()
+            .flat_map(uuids)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -203,9 +270,19 @@ fn uuids(v: &serde_json::Value) -> Vec<String> {
 fn of_actions(dump: &str) -> BTreeMap<u32, Vec<String>> {
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for line in dump.lines() {
-        let Some(c) = line.trim().strip_prefix("cookie=0x") else { continue };
-        let Some(cookie) = c.split(',').next().and_then(|h| u64::from_str_radix(h, 16).ok()) else { continue };
-        let Some((_, actions)) = line.split_once(" actions=") else { continue };
+        let Some(c) = line.trim().strip_prefix("cookie=0x") else {
+            continue;
+        };
+        let Some(cookie) = c
+            .split(',')
+            .next()
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        else {
+            continue;
+        };
+        let Some((_, actions)) = line.split_once(" actions=") else {
+            continue;
+        };
         if actions.starts_with("conjunction(") {
             continue;
         }
@@ -225,7 +302,9 @@ fn with_group_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
     while let Some(i) = rest.find("group:") {
         out += &rest[..i + 6];
         rest = &rest[i + 6..];
-        let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let id: u32 = rest[..n].parse().unwrap_or(0);
         out += &format!("{{{}}}", texts.get(&id).map_or("?", String::as_str));
         rest = &rest[n..];
@@ -259,7 +338,11 @@ fn compare(d: &Dumps) {
 
     let mut tables = lflow::Tables::new();
     for r in rows(&d.ports).iter().chain(rows(&d.mcast).iter()) {
-        let name = r.get("logical_port").or(r.get("name")).and_then(|v| v.as_str()).expect("port name");
+        let name = r
+            .get("logical_port")
+            .or(r.get("name"))
+            .and_then(|v| v.as_str())
+            .expect("port name");
         tables.add_port(name, r["tunnel_key"].as_u64().expect("tunnel_key") as u32);
     }
     let mut is_switch = BTreeMap::new();
@@ -268,8 +351,10 @@ fn compare(d: &Dumps) {
         let sw = ids.iter().any(|kv| kv[0] == "logical-switch");
         is_switch.insert(uuids(&r["_uuid"])[0].clone(), sw);
     }
-    let groups_of: BTreeMap<String, Vec<String>> =
-        rows(&d.dp_groups).iter().map(|r| (uuids(&r["_uuid"])[0].clone(), uuids(&r["datapaths"]))).collect();
+    let groups_of: BTreeMap<String, Vec<String>> = rows(&d.dp_groups)
+        .iter()
+        .map(|r| (uuids(&r["_uuid"])[0].clone(), uuids(&r["datapaths"])))
+        .collect();
     let upstream_groups: BTreeMap<u32, String> = d
         .groups
         .lines()
@@ -287,19 +372,37 @@ fn compare(d: &Dumps) {
     for r in rows(&d.lflows) {
         let uuid = uuids(&r["_uuid"])[0].clone();
         let cookie = u32::from_str_radix(&uuid[..8], 16).expect("uuid");
-        let Some(installed) = of.get(&cookie) else { continue };
+        let Some(installed) = of.get(&cookie) else {
+            continue;
+        };
         let dps = match uuids(&r["logical_datapath"]).first() {
             Some(dp) => vec![dp.clone()],
-            None => uuids(&r["logical_dp_group"]).iter().flat_map(|g| groups_of[g].clone()).collect(),
+            None => uuids(&r["logical_dp_group"])
+                .iter()
+                .flat_map(|g| groups_of[g].clone())
+                .collect(),
         };
         let sw = dps.iter().any(|dp| is_switch.get(dp) == Some(&true));
         let text = r["actions"].as_str().expect("actions");
-        let pipeline = if r["pipeline"] == "ingress" { Pipeline::Ingress } else { Pipeline::Egress };
-        let flow = Flow { pipeline, table: r["table_id"].as_u64().expect("table_id") as u32, is_switch: sw };
+        let pipeline = if r["pipeline"] == "ingress" {
+            Pipeline::Ingress
+        } else {
+            Pipeline::Egress
+        };
+        let flow = Flow {
+            pipeline,
+            table: r["table_id"].as_u64().expect("table_id") as u32,
+            is_switch: sw,
+        };
         total += 1;
         let (actions, _) = lflow::actions::parse_and_check(text, lflow::Symtab::ovn())
             .unwrap_or_else(|e| panic!("{text}: {e}"));
-        let mut enc = Encoder { symtab: lflow::Symtab::ovn(), layout: Layout::default(), lookup: &tables, groups: &mut groups };
+        let mut enc = Encoder {
+            symtab: lflow::Symtab::ovn(),
+            layout: Layout::default(),
+            lookup: &tables,
+            groups: &mut groups,
+        };
         let ours = match encode(&mut enc, flow, &actions) {
             Ok(a) => a.to_string(),
             Err(lflow::Error::Unsupported { message }) => {
@@ -309,16 +412,26 @@ fn compare(d: &Dumps) {
             }
             Err(e) => panic!("{text}: {e}"),
         };
-        let texts: BTreeMap<u32, String> = groups.texts().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        let texts: BTreeMap<u32, String> = groups
+            .texts()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
         let ours = with_group_texts(&ours, &texts);
-        let theirs: Vec<String> = installed.iter().map(|a| with_group_texts(a, &upstream_groups)).collect();
+        let theirs: Vec<String> = installed
+            .iter()
+            .map(|a| with_group_texts(a, &upstream_groups))
+            .collect();
         if theirs.iter().all(|t| *t == ours) {
             same += 1;
         } else if let Some((_, why)) = KNOWN.iter().find(|(a, _)| *a == text) {
             eprintln!("known difference: {text}: {why}");
             known += 1;
         } else {
-            diffs.push(format!("{text}\n   rovn:     {ours}\n   upstream: {}", theirs.join("\n             ")));
+            diffs.push(format!(
+                "{text}\n   rovn:     {ours}\n   upstream: {}",
+                theirs.join("\n             ")
+            ));
         }
     }
     eprintln!(
@@ -326,5 +439,10 @@ fn compare(d: &Dumps) {
         diffs.len()
     );
     assert!(total > 100, "only {total} logical flows were installed");
-    assert!(diffs.is_empty(), "{} logical flows encode differently:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} logical flows encode differently:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
