@@ -118,8 +118,7 @@ fn run_lab() -> Dumps {
         ]);
     }
     nbctl(&["lsp-set-port-security", "lp1", "00:00:00:00:00:01 10.0.0.1"]);
-    let dhcp = nbctl(&["dhcp-options-create", "10.0.0.0/24"]);
-    let _ = dhcp;
+    nbctl(&["dhcp-options-create", "10.0.0.0/24"]);
     let uuid = nbctl(&[
         "--bare",
         "--columns=_uuid",
