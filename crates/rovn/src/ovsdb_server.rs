@@ -149,6 +149,27 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
     Ok(Some(o))
 }
 
+/// Raises the soft limit on open descriptors to the hard limit: every
+/// client is a descriptor, and a central SB serves hundreds of chassis
+/// (the usual soft limit of 1024 would refuse clients long before the
+/// server is busy).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= lim.rlim_max {
+            return;
+        }
+        let old = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+            tracing::debug!("open file limit raised from {old} to {}", lim.rlim_cur);
+        } else {
+            tracing::warn!("could not raise the open file limit ({old}): {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 /// Runs the subcommand; returns the exit status.
 pub fn main(args: &[String]) -> i32 {
     let o = match parse(args) {
@@ -176,6 +197,7 @@ pub fn main(args: &[String]) -> i32 {
     for n in notes {
         tracing::warn!("{n}");
     }
+    raise_fd_limit();
     if o.remotes.is_empty() && o.db_remotes.is_empty() {
         tracing::warn!("no --remote given: no client can connect");
     }

@@ -2,7 +2,7 @@
 //! the same error replies as from the real ovsdb-server 3.1 (or the same
 //! closed connection), except where upstream is wrong (recorded below);
 //! and no abuse — garbage, oversized or deeply nested messages, peers
-//! vanishing mid-message or mid-transaction, hundreds of half-open
+//! vanishing mid-message or mid-transaction, a thousand half-open
 //! connections — takes the server down or disturbs a well-behaved client.
 
 mod common;
@@ -330,17 +330,34 @@ fn bad_input_never_takes_the_server_down() {
     w.added.push("vanished".into());
     w.check("peers that vanished");
 
-    // Hundreds of half-open connections, each stuck mid-message.
+    // A thousand half-open connections, each stuck mid-message (the
+    // server raises its descriptor limit; this test process may need to).
+    raise_own_fd_limit(1200);
     let mut idle = Vec::new();
-    for i in 0..300 {
+    for i in 0..1000 {
         let mut c = UnixStream::connect(&served.sock).unwrap_or_else(|e| panic!("connection {i}: {e}"));
         c.write_all(br#"{"method":"echo","par"#).unwrap();
         idle.push(c);
-        if i % 100 == 99 {
+        if i % 250 == 249 {
             w.check("half-open connections");
         }
     }
     drop(idle);
     w.check("closing the half-open connections");
     assert!(served.alive(), "the server died:\n{}", served.log());
+}
+
+/// Makes sure this process may hold `n` descriptors (raising its soft limit
+/// towards the hard one); panics with the reason if it cannot.
+fn raise_own_fd_limit(n: u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur < n {
+            assert!(lim.rlim_max >= n, "this test needs {n} open files; the hard limit is {}", lim.rlim_max);
+            lim.rlim_cur = n;
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0, "raising the open file limit");
+        }
+    }
 }
