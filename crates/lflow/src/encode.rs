@@ -138,11 +138,7 @@ pub struct Subfield {
 impl Subfield {
     /// The whole of `field`.
     pub fn whole(field: &'static NxField) -> Subfield {
-        Subfield {
-            field,
-            lo: 0,
-            width: field.width,
-        }
+        Subfield { field, lo: 0, width: field.width }
     }
 
     fn is_whole(&self) -> bool {
@@ -158,13 +154,7 @@ impl fmt::Display for Subfield {
         } else if self.width == 1 {
             write!(f, "{}[{}]", self.field.nxm, self.lo)
         } else {
-            write!(
-                f,
-                "{}[{}..{}]",
-                self.field.nxm,
-                self.lo,
-                self.lo + self.width - 1
-            )
+            write!(f, "{}[{}..{}]", self.field.nxm, self.lo, self.lo + self.width - 1)
         }
     }
 }
@@ -196,11 +186,7 @@ pub enum OfAction {
     Mod { name: &'static str, value: String },
     /// `set_field:0x2/0x2->ct_mark`, the OpenFlow 1.5 form used in group
     /// buckets (`ovs-ofctl -O OpenFlow15 dump-groups`).
-    SetField {
-        field: &'static NxField,
-        value: u128,
-        mask: u128,
-    },
+    SetField { field: &'static NxField, value: u128, mask: u128 },
     /// `move:SRC->DST`
     Move { src: Subfield, dst: Subfield },
     /// `push:F`
@@ -219,11 +205,7 @@ pub enum OfAction {
     Clone(Vec<OfAction>),
     /// `controller(userdata=00.00.00.01.00.00.00.00[,pause])`: the opcode
     /// (big-endian 32 bits), 4 bytes of padding, then the payload.
-    Controller {
-        opcode: u32,
-        payload: Vec<u8>,
-        pause: bool,
-    },
+    Controller { opcode: u32, payload: Vec<u8>, pause: bool },
     /// `check_pkt_larger(L)->DST`
     CheckPktLarger { len: u64, dst: Subfield },
     /// `set_queue:N`
@@ -279,11 +261,7 @@ impl fmt::Display for OfAction {
             OfAction::CtClear => f.write_str("ct_clear"),
             OfAction::Group(g) => write!(f, "group:{g}"),
             OfAction::Clone(body) => write!(f, "clone({})", OfActions(body.clone())),
-            OfAction::Controller {
-                opcode,
-                payload,
-                pause,
-            } => {
+            OfAction::Controller { opcode, payload, pause } => {
                 f.write_str("controller(userdata=")?;
                 let mut bytes = opcode.to_be_bytes().to_vec();
                 bytes.extend([0; 4]);
@@ -472,9 +450,7 @@ pub fn encode(enc: &mut Encoder<'_>, flow: Flow, actions: &[Action]) -> Result<O
 }
 
 fn unsupported(what: impl fmt::Display) -> Error {
-    Error::Unsupported {
-        message: what.to_string(),
-    }
+    Error::Unsupported { message: what.to_string() }
 }
 
 struct Enc<'e, 'a> {
@@ -483,28 +459,16 @@ struct Enc<'e, 'a> {
 }
 
 fn reg(n: u32) -> Subfield {
-    Subfield::whole(
-        NX_FIELDS
-            .iter()
-            .find(|f| f.nxm == format!("NXM_NX_REG{n}"))
-            .expect("register"),
-    )
+    Subfield::whole(NX_FIELDS.iter().find(|f| f.nxm == format!("NXM_NX_REG{n}")).expect("register"))
 }
 
 fn bit(f: &'static NxField, b: u32) -> Subfield {
-    Subfield {
-        field: f,
-        lo: b,
-        width: 1,
-    }
+    Subfield { field: f, lo: b, width: 1 }
 }
 
 /// The 16 zone bits of register `n`.
 fn zone(n: u32) -> Subfield {
-    Subfield {
-        width: 16,
-        ..reg(n)
-    }
+    Subfield { width: 16, ..reg(n) }
 }
 
 /// `load`s of `value` into `dst`, one per contiguous run of `mask` bits
@@ -521,17 +485,9 @@ fn loads(dst: Subfield, value: u128, mask: u128, out: &mut Vec<OfAction>) {
             j += 1;
         }
         let n = j - i;
-        let m = if n >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << n) - 1
-        };
+        let m = if n >= 128 { u128::MAX } else { (1u128 << n) - 1 };
         out.push(OfAction::Load {
-            dst: Subfield {
-                field: dst.field,
-                lo: dst.lo + i,
-                width: n,
-            },
+            dst: Subfield { field: dst.field, lo: dst.lo + i, width: n },
             value: (value >> i) & m,
         });
         i = j;
@@ -540,11 +496,7 @@ fn loads(dst: Subfield, value: u128, mask: u128, out: &mut Vec<OfAction>) {
 
 fn mac_text(v: u128) -> String {
     let b = (v as u64).to_be_bytes();
-    b[2..]
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    b[2..].iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
 }
 
 /// The legacy OpenFlow 1.0 action for a whole-field write, if any.
@@ -584,21 +536,14 @@ impl Enc<'_, '_> {
     }
 
     fn resolve(&self, f: &FieldRef) -> Result<Subfield> {
-        let slice =
-            self.enc.symtab.slice(&f.name).ok_or_else(|| {
-                unsupported(format_args!("field {} has no OpenFlow field", f.name))
-            })?;
-        let field = nx_field(slice.of.name).ok_or_else(|| {
-            unsupported(format_args!(
-                "OpenFlow field {} of {}",
-                slice.of.name, f.name
-            ))
-        })?;
-        let width = if slice.root.is_string() {
-            32
-        } else {
-            slice.width
-        };
+        let slice = self
+            .enc
+            .symtab
+            .slice(&f.name)
+            .ok_or_else(|| unsupported(format_args!("field {} has no OpenFlow field", f.name)))?;
+        let field = nx_field(slice.of.name)
+            .ok_or_else(|| unsupported(format_args!("OpenFlow field {} of {}", slice.of.name, f.name)))?;
+        let width = if slice.root.is_string() { 32 } else { slice.width };
         let (lo, width) = match f.bits {
             Bits::All => (slice.lo, width),
             Bits::Bit(b) => (slice.lo + b, 1),
@@ -639,12 +584,7 @@ impl Enc<'_, '_> {
             }
             ActionKind::Exchange { a, b } => {
                 let (a, b) = (self.resolve(a)?, self.resolve(b)?);
-                out.extend([
-                    OfAction::Push(b),
-                    OfAction::Push(a),
-                    OfAction::Pop(b),
-                    OfAction::Pop(a),
-                ]);
+                out.extend([OfAction::Push(b), OfAction::Push(a), OfAction::Pop(b), OfAction::Pop(a)]);
             }
             ActionKind::Push(f) => out.push(OfAction::Push(self.resolve(f)?)),
             ActionKind::Pop(f) => out.push(OfAction::Pop(self.resolve(f)?)),
@@ -664,17 +604,16 @@ impl Enc<'_, '_> {
             ActionKind::CtCommit(body) => {
                 let mut exec = Vec::new();
                 self.list(body, &mut exec)?;
+                // Routers commit in their DNAT zone.
                 out.push(OfAction::Ct(Ct {
                     commit: true,
                     table: None,
-                    zone: self.zone(true),
+                    zone: self.zone(false),
                     nat: Some("nat(src)".into()),
                     exec,
                 }));
             }
-            ActionKind::CtCommitV1 { .. } => {
-                return Err(unsupported("ct_commit(ct_mark=..., ct_label=...)"))
-            }
+            ActionKind::CtCommitV1 { .. } => return Err(unsupported("ct_commit(ct_mark=..., ct_label=...)")),
             ActionKind::CtCommitNat => out.push(OfAction::Ct(Ct {
                 commit: true,
                 table: Some(self.next_table()?),
@@ -687,11 +626,7 @@ impl Enc<'_, '_> {
                 // (reg12) zone, on switches too; the `_in_czone` forms
                 // share the DNAT zone.
                 let zone = zone(if matches!(kind, NatKind::Snat) { 12 } else { 11 });
-                let dir = if matches!(kind, NatKind::Dnat | NatKind::DnatInCzone) {
-                    "dst"
-                } else {
-                    "src"
-                };
+                let dir = if matches!(kind, NatKind::Dnat | NatKind::DnatInCzone) { "dst" } else { "src" };
                 let nat = match target {
                     None => "nat".to_string(),
                     Some(t) => format!("nat({dir}={})", nat_target(&t.ip, t.ports)?),
@@ -707,10 +642,7 @@ impl Enc<'_, '_> {
             ActionKind::CtLb { mark, args } => self.ct_lb(*mark, args.as_ref(), out)?,
             ActionKind::CtClear => out.push(OfAction::CtClear),
             ActionKind::CtSnatToVip => out.push(OfAction::Resubmit(layout.ct_snat_hairpin)),
-            ActionKind::Nested {
-                kind: NestedKind::Clone,
-                body,
-            } => {
+            ActionKind::Nested { kind: NestedKind::Clone, body } => {
                 let mut inner = Vec::new();
                 self.list(body, &mut inner)?;
                 out.push(OfAction::Clone(inner));
@@ -723,17 +655,13 @@ impl Enc<'_, '_> {
                 )))
             }
             ActionKind::Igmp => out.push(controller(opcode::IGMP, Vec::new(), false)),
-            ActionKind::MacBinding { op, port, ip, mac } => {
-                self.mac_binding(*op, port, ip, mac.as_ref(), out)?
-            }
+            ActionKind::MacBinding { op, port, ip, mac } => self.mac_binding(*op, port, ip, mac.as_ref(), out)?,
             ActionKind::Call { dst, func } => self.call(dst, func, out)?,
             ActionKind::HandleSvcCheck(port) => {
                 self.require_port(port, "inport", "handle_svc_check")?;
                 out.push(controller(opcode::HANDLE_SVC_CHECK, Vec::new(), false));
             }
-            ActionKind::HandleDhcpv6Reply => {
-                out.push(controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false))
-            }
+            ActionKind::HandleDhcpv6Reply => out.push(controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false)),
             ActionKind::SetQueue(q) => out.push(OfAction::SetQueue(*q)),
             ActionKind::Log(_) => {
                 return Err(unsupported(format_args!(
@@ -775,10 +703,7 @@ impl Enc<'_, '_> {
         let d = self.resolve(dst)?;
         let (v, mask) = match value {
             Value::Const(c, _) => (c.value, c.mask_bits()),
-            Value::Str(name, _) => (
-                u128::from(self.enc.lookup.port_key(name).unwrap_or(0)),
-                u128::MAX,
-            ),
+            Value::Str(name, _) => (u128::from(self.enc.lookup.port_key(name).unwrap_or(0)), u128::MAX),
             other => {
                 return Err(unsupported(format_args!(
                     "assigning {:?} (address sets, port groups and templates are resolved before encoding)",
@@ -786,11 +711,7 @@ impl Enc<'_, '_> {
                 )))
             }
         };
-        let wmask = if d.width >= 128 {
-            u128::MAX
-        } else {
-            (1u128 << d.width) - 1
-        };
+        let wmask = if d.width >= 128 { u128::MAX } else { (1u128 << d.width) - 1 };
         let mask = mask & wmask;
         if d.is_whole() && mask == wmask {
             if let Some(m) = legacy(d.field, v) {
@@ -819,15 +740,16 @@ impl Enc<'_, '_> {
             return Err(unsupported("ct_lb without backends"));
         }
         let store = field(if mark { "ct_mark" } else { "ct_label" });
-        // ct_mark.natted / ct_label.natted, then skip_snat or force_snat.
-        let mut bits = 0x2u128;
+        // ct_mark.natted / ct_label.natted, then skip_snat or force_snat,
+        // each its own masked write.
+        let mut bits = vec![0x2u128];
         match args.flag {
-            Some(CtFlag::SkipSnat) => bits |= 0x4,
-            Some(CtFlag::ForceSnat) => bits |= 0x8,
+            Some(CtFlag::SkipSnat) => bits.push(0x4),
+            Some(CtFlag::ForceSnat) => bits.push(0x8),
             None => {}
         }
         let method = match &args.hash_fields {
-            Some(fields) => format!("selection_method=hash,fields({fields})"),
+            Some(fields) => format!("selection_method=hash,fields({})", hash_fields(fields)?),
             None => "selection_method=dp_hash".to_string(),
         };
         let mut text = format!("type=select,{method}");
@@ -836,15 +758,8 @@ impl Enc<'_, '_> {
                 commit: true,
                 table: Some(table),
                 zone,
-                nat: Some(format!(
-                    "nat(dst={})",
-                    nat_target(&b.ip, b.port.map(|p| (p, None)))?
-                )),
-                exec: vec![OfAction::SetField {
-                    field: store,
-                    value: bits,
-                    mask: bits,
-                }],
+                nat: Some(format!("nat(dst={})", nat_target(&b.ip, b.port.map(|p| (p, None)))?)),
+                exec: bits.iter().map(|&b| OfAction::SetField { field: store, value: b, mask: b }).collect(),
             });
             text += &format!(",bucket=bucket_id:{i},weight:100,actions={ct}");
         }
@@ -857,9 +772,7 @@ impl Enc<'_, '_> {
         if f.name == name && f.bits == Bits::All {
             Ok(())
         } else {
-            Err(unsupported(format_args!(
-                "{what} on a port other than {name} is not encoded yet"
-            )))
+            Err(unsupported(format_args!("{what} on a port other than {name} is not encoded yet")))
         }
     }
 
@@ -871,11 +784,7 @@ impl Enc<'_, '_> {
         mac: Option<&FieldRef>,
         out: &mut Vec<OfAction>,
     ) -> Result<()> {
-        let ip_reg = Subfield::whole(field(if op.ip_width() == 32 {
-            "reg0"
-        } else {
-            "xxreg0"
-        }));
+        let ip_reg = Subfield::whole(field(if op.ip_width() == 32 { "reg0" } else { "xxreg0" }));
         let eth_src = Subfield::whole(field("eth_src"));
         let ip = self.resolve(ip)?;
         match op {
@@ -885,16 +794,9 @@ impl Enc<'_, '_> {
                 // and writes eth.dst (cleared first: no binding, no MAC).
                 let save = ip != ip_reg;
                 if save {
-                    out.extend([
-                        OfAction::Push(ip_reg),
-                        OfAction::Push(ip),
-                        OfAction::Pop(ip_reg),
-                    ]);
+                    out.extend([OfAction::Push(ip_reg), OfAction::Push(ip), OfAction::Pop(ip_reg)]);
                 }
-                out.push(OfAction::Mod {
-                    name: "mod_dl_dst",
-                    value: mac_text(0),
-                });
+                out.push(OfAction::Mod { name: "mod_dl_dst", value: mac_text(0) });
                 out.push(OfAction::Resubmit(self.enc.layout.mac_binding));
                 if save {
                     out.push(OfAction::Pop(ip_reg));
@@ -903,11 +805,7 @@ impl Enc<'_, '_> {
             MacOp::PutArp | MacOp::PutNd => {
                 self.require_port(port, "inport", op.as_str())?;
                 let mac = self.resolve(mac.expect("put_* has a MAC"))?;
-                let opc = if op == MacOp::PutArp {
-                    opcode::PUT_ARP
-                } else {
-                    opcode::PUT_ND
-                };
+                let opc = if op == MacOp::PutArp { opcode::PUT_ARP } else { opcode::PUT_ND };
                 let call = controller(opc, Vec::new(), false);
                 self.through_regs(ip_reg, ip, eth_src, mac, vec![call], out);
             }
@@ -948,10 +846,7 @@ impl Enc<'_, '_> {
     /// the bit to R.
     fn flag_check(&self, dst: Subfield, flag_bit: u32, table: u8, out: &mut Vec<OfAction>) {
         let flag = bit(field("reg10"), flag_bit);
-        out.push(OfAction::Load {
-            dst: flag,
-            value: 0,
-        });
+        out.push(OfAction::Load { dst: flag, value: 0 });
         out.push(OfAction::Resubmit(table));
         out.push(OfAction::Move { src: flag, dst });
     }
@@ -963,41 +858,24 @@ impl Enc<'_, '_> {
             // The logical flags register's bits OVN uses for results:
             // MLF_LOOKUP_MAC (6), MLF_LOOKUP_LB_HAIRPIN (7), MLF_CHECK_PORT_SEC (12).
             Func::Check(Check::LbHairpin) => self.flag_check(d, 7, layout.chk_lb_hairpin, out),
-            Func::Check(Check::LbHairpinReply) => {
-                self.flag_check(d, 7, layout.chk_lb_hairpin_reply, out)
-            }
+            Func::Check(Check::LbHairpinReply) => self.flag_check(d, 7, layout.chk_lb_hairpin_reply, out),
             Func::Check(Check::InPortSec) => self.flag_check(d, 12, layout.chk_in_port_sec, out),
             Func::Check(Check::OutPortSec) => self.flag_check(d, 12, layout.chk_out_port_sec, out),
-            Func::Check(c) => {
-                return Err(unsupported(format_args!(
-                    "{}() is not encoded yet",
-                    c.as_str()
-                )))
-            }
+            Func::Check(c) => return Err(unsupported(format_args!("{}() is not encoded yet", c.as_str()))),
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
                 self.require_port(port, "inport", op.as_str())?;
                 let Some(mac) = mac else {
-                    return Err(unsupported(format_args!(
-                        "{}() is not encoded yet",
-                        op.as_str()
-                    )));
+                    return Err(unsupported(format_args!("{}() is not encoded yet", op.as_str())));
                 };
-                let ip_reg = Subfield::whole(field(if op.ip_width() == 32 {
-                    "reg0"
-                } else {
-                    "xxreg0"
-                }));
+                let ip_reg = Subfield::whole(field(if op.ip_width() == 32 { "reg0" } else { "xxreg0" }));
                 let eth_src = Subfield::whole(field("eth_src"));
                 let (ip, mac) = (self.resolve(ip)?, self.resolve(mac)?);
                 let mut body = Vec::new();
                 self.flag_check(d, 6, layout.mac_lookup, &mut body);
                 self.through_regs(ip_reg, ip, eth_src, mac, body, out);
             }
-            Func::PutOpts {
-                kind: OptsKind::Dhcp4,
-                opts,
-            } => {
+            Func::PutOpts { kind: OptsKind::Dhcp4, opts } => {
                 let mut payload = nxm_header(&d)?.to_vec();
                 payload.extend(d.lo.to_be_bytes());
                 payload.extend(dhcp4_options(opts)?);
@@ -1014,10 +892,7 @@ impl Enc<'_, '_> {
                 )));
             }
             Func::LookupFdb { .. } | Func::GetFdb { .. } | Func::Select(_) => {
-                return Err(unsupported(format_args!(
-                    "{}() is not encoded yet",
-                    func.name()
-                )))
+                return Err(unsupported(format_args!("{}() is not encoded yet", func.name())))
             }
         }
         Ok(())
@@ -1025,11 +900,34 @@ impl Enc<'_, '_> {
 }
 
 fn controller(opcode: u32, payload: Vec<u8>, pause: bool) -> OfAction {
-    OfAction::Controller {
-        opcode,
-        payload,
-        pause,
+    OfAction::Controller { opcode, payload, pause }
+}
+
+/// The OpenFlow fields a select group hashes, in the order OVS keeps
+/// (and prints) them whatever order they were written in: its field
+/// numbering (ovs-fields(7)).
+const HASH_FIELD_ORDER: &[&str] = &[
+    "eth_src", "eth_dst", "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "tcp_src", "tcp_dst", "udp_src", "udp_dst",
+    "sctp_src", "sctp_dst",
+];
+
+/// `hash_fields="ip_dst,ip_src"` as `ip_src,ip_dst`.
+fn hash_fields(text: &str) -> Result<String> {
+    let mut ranks = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let rank = HASH_FIELD_ORDER
+            .iter()
+            .position(|f| *f == name)
+            .ok_or_else(|| unsupported(format_args!("hashing on field {name} is not encoded yet")))?;
+        if !ranks.contains(&rank) {
+            ranks.push(rank);
+        }
     }
+    if ranks.is_empty() {
+        return Err(unsupported("an empty hash_fields"));
+    }
+    ranks.sort_unstable();
+    Ok(ranks.iter().map(|&r| HASH_FIELD_ORDER[r]).collect::<Vec<_>>().join(","))
 }
 
 /// `10.0.0.1`, `10.0.0.1:80`, `10.0.0.1:80-90`, `[fd00::1]:80`.
@@ -1055,10 +953,7 @@ fn nat_target(ip: &Constant, ports: Option<(u16, Option<u16>)>) -> Result<String
 /// the controller to write its result into).
 fn nxm_header(s: &Subfield) -> Result<[u8; 4]> {
     let name = s.field.name;
-    let h: u32 = if let Some(n) = name
-        .strip_prefix("xxreg")
-        .and_then(|n| n.parse::<u32>().ok())
-    {
+    let h: u32 = if let Some(n) = name.strip_prefix("xxreg").and_then(|n| n.parse::<u32>().ok()) {
         (0x0001 << 16) | ((111 + n) << 9) | 16
     } else if let Some(n) = name.strip_prefix("reg").and_then(|n| n.parse::<u32>().ok()) {
         (0x0001 << 16) | (n << 9) | 4
@@ -1084,18 +979,13 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
             .into_iter()
             .map(|v| match v {
                 Value::Const(c, _) => Ok(c.value),
-                _ => Err(unsupported(format_args!(
-                    "DHCP option {} with a string value is not encoded yet",
-                    o.name
-                ))),
+                _ => Err(unsupported(format_args!("DHCP option {} with a string value is not encoded yet", o.name))),
             })
             .collect()
     };
     let mut out = Vec::new();
-    let offer = opts
-        .iter()
-        .find(|o| o.name == "offerip")
-        .ok_or_else(|| unsupported("put_dhcp_opts without offerip"))?;
+    let offer =
+        opts.iter().find(|o| o.name == "offerip").ok_or_else(|| unsupported("put_dhcp_opts without offerip"))?;
     let ip = ints(offer)?;
     out.extend((*ip.first().unwrap_or(&0) as u32).to_be_bytes());
     for o in opts.iter().filter(|o| o.name != "offerip") {
@@ -1116,11 +1006,9 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
                 }
             }
         }
-        let code = u8::try_from(def.code)
-            .map_err(|_| unsupported(format_args!("DHCP option code {}", def.code)))?;
-        let len = u8::try_from(value.len()).map_err(|_| {
-            unsupported(format_args!("DHCP option {} longer than 255 bytes", o.name))
-        })?;
+        let code = u8::try_from(def.code).map_err(|_| unsupported(format_args!("DHCP option code {}", def.code)))?;
+        let len = u8::try_from(value.len())
+            .map_err(|_| unsupported(format_args!("DHCP option {} longer than 255 bytes", o.name)))?;
         out.push(code);
         out.push(len);
         out.extend(value);

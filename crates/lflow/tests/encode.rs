@@ -15,48 +15,19 @@ fn tables() -> Tables {
     t
 }
 
-fn enc_at(
-    text: &str,
-    pipeline: Pipeline,
-    table: u32,
-    is_switch: bool,
-    groups: &mut Groups,
-) -> Result<String, Error> {
-    let (actions, _) =
-        parse_and_check(text, Symtab::ovn()).unwrap_or_else(|e| panic!("{text}: {e}"));
+fn enc_at(text: &str, pipeline: Pipeline, table: u32, is_switch: bool, groups: &mut Groups) -> Result<String, Error> {
+    let (actions, _) = parse_and_check(text, Symtab::ovn()).unwrap_or_else(|e| panic!("{text}: {e}"));
     let t = tables();
-    let mut enc = Encoder {
-        symtab: Symtab::ovn(),
-        layout: Layout::default(),
-        lookup: &t,
-        groups,
-    };
-    encode(
-        &mut enc,
-        Flow {
-            pipeline,
-            table,
-            is_switch,
-        },
-        &actions,
-    )
-    .map(|a| a.to_string())
+    let mut enc = Encoder { symtab: Symtab::ovn(), layout: Layout::default(), lookup: &t, groups };
+    encode(&mut enc, Flow { pipeline, table, is_switch }, &actions).map(|a| a.to_string())
 }
 
 fn sw(text: &str, table: u32) -> String {
-    enc_at(text, Pipeline::Ingress, table, true, &mut Groups::default())
-        .unwrap_or_else(|e| panic!("{text}: {e}"))
+    enc_at(text, Pipeline::Ingress, table, true, &mut Groups::default()).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 fn lr(text: &str, table: u32) -> String {
-    enc_at(
-        text,
-        Pipeline::Ingress,
-        table,
-        false,
-        &mut Groups::default(),
-    )
-    .unwrap_or_else(|e| panic!("{text}: {e}"))
+    enc_at(text, Pipeline::Ingress, table, false, &mut Groups::default()).unwrap_or_else(|e| panic!("{text}: {e}"))
 }
 
 #[test]
@@ -65,135 +36,72 @@ fn tables_and_output() {
     assert_eq!(sw("next(3);", 0), "resubmit(,11)");
     assert_eq!(sw("next(pipeline=egress, table=0);", 5), "resubmit(,42)");
     assert_eq!(sw("output;", 25), "resubmit(,37)");
-    assert_eq!(
-        enc_at("output;", Pipeline::Egress, 9, true, &mut Groups::default()).unwrap(),
-        "resubmit(,64)"
-    );
+    assert_eq!(enc_at("output;", Pipeline::Egress, 9, true, &mut Groups::default()).unwrap(), "resubmit(,64)");
     assert_eq!(sw("drop;", 3), "drop");
 }
 
 #[test]
 fn assignments() {
-    assert_eq!(
-        sw("reg0[9] = 1; next;", 7),
-        "load:0x1->NXM_NX_XXREG0[105],resubmit(,16)"
-    );
+    assert_eq!(sw("reg0[9] = 1; next;", 7), "load:0x1->NXM_NX_XXREG0[105],resubmit(,16)");
     assert_eq!(sw("reg8[0..15] = 0;", 0), "load:0->OXM_OF_PKT_REG4[32..47]");
-    assert_eq!(
-        sw("xreg0[0..47] = 00:00:00:00:00:fe;", 0),
-        "load:0xfe->NXM_NX_XXREG0[64..111]"
-    );
+    assert_eq!(sw("xreg0[0..47] = 00:00:00:00:00:fe;", 0), "load:0xfe->NXM_NX_XXREG0[64..111]");
     assert_eq!(sw("outport = \"lp1\";", 0), "load:0x1->NXM_NX_REG15[]");
     assert_eq!(sw("outport = \"nowhere\";", 0), "load:0->NXM_NX_REG15[]");
-    assert_eq!(
-        sw("outport = inport;", 0),
-        "move:NXM_NX_REG14[]->NXM_NX_REG15[]"
-    );
+    assert_eq!(sw("outport = inport;", 0), "move:NXM_NX_REG14[]->NXM_NX_REG15[]");
     assert_eq!(sw("flags.loopback = 1;", 0), "load:0x1->NXM_NX_REG10[0]");
-    assert_eq!(
-        sw("eth.src = 00:00:00:00:00:fe;", 0),
-        "mod_dl_src:00:00:00:00:00:fe"
-    );
-    assert_eq!(
-        sw("ip4.src = 10.0.0.254; udp.dst = 68;", 0),
-        "mod_nw_src:10.0.0.254,mod_tp_dst:68"
-    );
-    assert_eq!(
-        sw("ip.ttl = 255; icmp4.type = 0;", 0),
-        "load:0xff->NXM_NX_IP_TTL[],load:0->NXM_OF_ICMP_TYPE[]"
-    );
+    assert_eq!(sw("eth.src = 00:00:00:00:00:fe;", 0), "mod_dl_src:00:00:00:00:00:fe");
+    assert_eq!(sw("ip4.src = 10.0.0.254; udp.dst = 68;", 0), "mod_nw_src:10.0.0.254,mod_tp_dst:68");
+    assert_eq!(sw("ip.ttl = 255; icmp4.type = 0;", 0), "load:0xff->NXM_NX_IP_TTL[],load:0->NXM_OF_ICMP_TYPE[]");
     assert_eq!(
         sw("xxreg1 = fe80::200:ff:fe00:fe;", 0),
         "load:0x20000fffe0000fe->NXM_NX_XXREG1[0..63],load:0xfe80000000000000->NXM_NX_XXREG1[64..127]"
     );
-    assert_eq!(
-        sw("reg0 = ip4.dst;", 0),
-        "move:NXM_OF_IP_DST[]->NXM_NX_XXREG0[96..127]"
-    );
+    assert_eq!(sw("reg0 = ip4.dst;", 0), "move:NXM_OF_IP_DST[]->NXM_NX_XXREG0[96..127]");
     assert_eq!(
         sw("eth.dst <-> eth.src;", 0),
         "push:NXM_OF_ETH_SRC[],push:NXM_OF_ETH_DST[],pop:NXM_OF_ETH_SRC[],pop:NXM_OF_ETH_DST[]"
     );
-    assert_eq!(
-        sw("push(reg1); pop(reg1);", 0),
-        "push:NXM_NX_XXREG0[64..95],pop:NXM_NX_XXREG0[64..95]"
-    );
+    assert_eq!(sw("push(reg1); pop(reg1);", 0), "push:NXM_NX_XXREG0[64..95],pop:NXM_NX_XXREG0[64..95]");
     assert_eq!(sw("ip.ttl--;", 0), "dec_ttl()");
 }
 
 #[test]
 fn conntrack() {
     assert_eq!(sw("ct_next;", 6), "ct(table=15,zone=NXM_NX_REG13[0..15])");
-    assert_eq!(
-        sw("ct_lb_mark;", 6),
-        "ct(table=15,zone=NXM_NX_REG13[0..15],nat)"
-    );
-    assert_eq!(
-        lr("ct_dnat;", 5),
-        "ct(table=14,zone=NXM_NX_REG11[0..15],nat)"
-    );
-    assert_eq!(
-        sw("ct_snat;", 15),
-        "ct(table=24,zone=NXM_NX_REG12[0..15],nat)"
-    );
+    assert_eq!(sw("ct_lb_mark;", 6), "ct(table=15,zone=NXM_NX_REG13[0..15],nat)");
+    assert_eq!(lr("ct_dnat;", 5), "ct(table=14,zone=NXM_NX_REG11[0..15],nat)");
+    assert_eq!(sw("ct_snat;", 15), "ct(table=24,zone=NXM_NX_REG12[0..15],nat)");
     assert_eq!(
         lr("ct_dnat(10.0.0.1, 80-90);", 5),
         "ct(commit,table=14,zone=NXM_NX_REG11[0..15],nat(dst=10.0.0.1:80-90))"
     );
-    assert_eq!(
-        lr("ct_snat(172.16.0.1);", 2),
-        "ct(commit,table=11,zone=NXM_NX_REG12[0..15],nat(src=172.16.0.1))"
-    );
-    assert_eq!(
-        lr("ct_commit_nat;", 7),
-        "ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat)"
-    );
-    assert_eq!(
-        sw("ct_commit; next;", 18),
-        "ct(commit,zone=NXM_NX_REG13[0..15],nat(src)),resubmit(,27)"
-    );
+    assert_eq!(lr("ct_snat(172.16.0.1);", 2), "ct(commit,table=11,zone=NXM_NX_REG12[0..15],nat(src=172.16.0.1))");
+    assert_eq!(lr("ct_commit_nat;", 7), "ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat)");
+    assert_eq!(sw("ct_commit; next;", 18), "ct(commit,zone=NXM_NX_REG13[0..15],nat(src)),resubmit(,27)");
     assert_eq!(
         sw("ct_commit { ct_mark.blocked = 0; ct_label.label = reg3; };", 18),
         "ct(commit,zone=NXM_NX_REG13[0..15],nat(src),exec(load:0->NXM_NX_CT_MARK[0],move:NXM_NX_XXREG0[0..31]->NXM_NX_CT_LABEL[96..127]))"
     );
-    assert_eq!(sw("ct_clear;", 0), "ct_clear");
     assert_eq!(
-        sw("ct_snat_to_vip; next;", 15),
-        "resubmit(,70),resubmit(,24)"
+        enc_at("ct_commit { } ; next;", Pipeline::Egress, 2, false, &mut Groups::default()).unwrap(),
+        "ct(commit,zone=NXM_NX_REG11[0..15],nat(src)),resubmit(,45)"
     );
+    assert_eq!(lr("ct_dnat_in_czone(10.0.0.1);", 7), "ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat(dst=10.0.0.1))");
+    assert_eq!(
+        enc_at("ct_snat_in_czone(172.16.1.1);", Pipeline::Egress, 3, false, &mut Groups::default()).unwrap(),
+        "ct(commit,table=46,zone=NXM_NX_REG11[0..15],nat(src=172.16.1.1))"
+    );
+    assert_eq!(sw("ct_clear;", 0), "ct_clear");
+    assert_eq!(sw("ct_snat_to_vip; next;", 15), "resubmit(,70),resubmit(,24)");
 }
 
 #[test]
 fn load_balancer_groups() {
     let mut g = Groups::default();
-    let a = enc_at(
-        "ct_lb_mark(backends=10.0.0.1:80,10.0.0.2:80);",
-        Pipeline::Ingress,
-        12,
-        true,
-        &mut g,
-    )
-    .unwrap();
-    let b = enc_at(
-        "ct_lb_mark(backends=10.0.0.1:80,10.0.0.2:80);",
-        Pipeline::Ingress,
-        12,
-        true,
-        &mut g,
-    )
-    .unwrap();
-    let c = enc_at(
-        "ct_lb_mark(backends=[fd00::1]:80);",
-        Pipeline::Ingress,
-        7,
-        false,
-        &mut g,
-    )
-    .unwrap();
-    assert_eq!(
-        (a.as_str(), b.as_str(), c.as_str()),
-        ("group:1", "group:1", "group:2")
-    );
+    let a = enc_at("ct_lb_mark(backends=10.0.0.1:80,10.0.0.2:80);", Pipeline::Ingress, 12, true, &mut g).unwrap();
+    let b = enc_at("ct_lb_mark(backends=10.0.0.1:80,10.0.0.2:80);", Pipeline::Ingress, 12, true, &mut g).unwrap();
+    let c = enc_at("ct_lb_mark(backends=[fd00::1]:80);", Pipeline::Ingress, 7, false, &mut g).unwrap();
+    assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("group:1", "group:1", "group:2"));
     let texts = g.texts();
     assert_eq!(
         texts[&1],
@@ -203,6 +111,47 @@ fn load_balancer_groups() {
         texts[&2],
         "type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat(dst=[fd00::1]:80),exec(set_field:0x2/0x2->ct_mark))"
     );
+}
+
+/// The load-balancer flag bits are their own writes; hash fields are in
+/// OVS's field order (as observed from ovn-controller 23.03).
+#[test]
+fn load_balancer_flags_and_hash_fields() {
+    let mut g = Groups::default();
+    enc_at(
+        "flags.skip_snat_for_lb = 1; ct_lb_mark(backends=20.0.0.4:80; skip_snat);",
+        Pipeline::Ingress,
+        7,
+        false,
+        &mut g,
+    )
+    .unwrap();
+    enc_at(
+        "ct_lb_mark(backends=20.0.0.4:80; hash_fields=\"tcp_dst,ip_dst,eth_dst,ip_src,tcp_src,eth_src\"; force_snat);",
+        Pipeline::Ingress,
+        7,
+        false,
+        &mut g,
+    )
+    .unwrap();
+    let texts = g.texts();
+    assert_eq!(
+        texts[&1],
+        "type=select,selection_method=dp_hash,bucket=bucket_id:0,weight:100,actions=ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat(dst=20.0.0.4:80),exec(set_field:0x2/0x2->ct_mark,set_field:0x4/0x4->ct_mark))"
+    );
+    assert_eq!(
+        texts[&2],
+        "type=select,selection_method=hash,fields(eth_src,eth_dst,ip_src,ip_dst,tcp_src,tcp_dst),bucket=bucket_id:0,weight:100,actions=ct(commit,table=16,zone=NXM_NX_REG11[0..15],nat(dst=20.0.0.4:80),exec(set_field:0x2/0x2->ct_mark,set_field:0x8/0x8->ct_mark))"
+    );
+    let e = enc_at(
+        "ct_lb_mark(backends=20.0.0.4:80; hash_fields=\"ip_src,vlan_tci\");",
+        Pipeline::Ingress,
+        7,
+        false,
+        &mut g,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("vlan_tci"), "{e}");
 }
 
 #[test]
@@ -219,29 +168,18 @@ fn helpers_and_controller() {
         lr("put_nd(inport, nd.target, eth.src); next;", 2),
         "push:NXM_NX_XXREG0[],push:NXM_NX_ND_TARGET[],pop:NXM_NX_XXREG0[],controller(userdata=00.00.00.04.00.00.00.00),pop:NXM_NX_XXREG0[],resubmit(,11)"
     );
-    assert_eq!(
-        lr("get_nd(outport, xxreg0); next;", 17),
-        "mod_dl_dst:00:00:00:00:00:00,resubmit(,66),resubmit(,26)"
-    );
+    assert_eq!(lr("get_nd(outport, xxreg0); next;", 17), "mod_dl_dst:00:00:00:00:00:00,resubmit(,66),resubmit(,26)");
     assert_eq!(
         sw("reg0[3] = put_dhcp_opts(offerip = 10.0.0.3, dns_server = {8.8.8.8}, lease_time = 3600, netmask = 255.255.255.0, router = 10.0.0.254, server_id = 10.0.0.254); next;", 20),
         "controller(userdata=00.00.00.02.00.00.00.00.00.01.de.10.00.00.00.63.0a.00.00.03.06.04.08.08.08.08.33.04.00.00.0e.10.01.04.ff.ff.ff.00.03.04.0a.00.00.fe.36.04.0a.00.00.fe,pause),resubmit(,29)"
     );
     assert_eq!(
-        sw(
-            "clone { outport = \"sw0-lr0\"; output; }; outport = \"_MC_flood\"; output;",
-            25
-        ),
+        sw("clone { outport = \"sw0-lr0\"; output; }; outport = \"_MC_flood\"; output;", 25),
         "clone(load:0x4->NXM_NX_REG15[],resubmit(,37)),load:0x8000->NXM_NX_REG15[],resubmit(,37)"
     );
-    let e = enc_at(
-        "arp { eth.dst = ff:ff:ff:ff:ff:ff; output; };",
-        Pipeline::Ingress,
-        21,
-        false,
-        &mut Groups::default(),
-    )
-    .unwrap_err();
+    let e =
+        enc_at("arp { eth.dst = ff:ff:ff:ff:ff:ff; output; };", Pipeline::Ingress, 21, false, &mut Groups::default())
+            .unwrap_err();
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
     assert!(e.to_string().contains("opcode 0"), "{e}");
 }
@@ -256,11 +194,7 @@ fn fixture_actions_encode_or_say_unsupported() {
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("fixture line");
         let actions = v["actions"].as_str().expect("actions");
-        let pipeline = if v["pipeline"] == "ingress" {
-            Pipeline::Ingress
-        } else {
-            Pipeline::Egress
-        };
+        let pipeline = if v["pipeline"] == "ingress" { Pipeline::Ingress } else { Pipeline::Egress };
         let is_switch = v["stage"].as_str().expect("stage").starts_with("ls_");
         let table = v["table"].as_u64().expect("table") as u32;
         match enc_at(actions, pipeline, table, is_switch, &mut groups) {

@@ -3,8 +3,12 @@
 //!
 //! One chassis (its own network namespace, ovs-vswitchd with the userspace
 //! datapath, upstream ovn-controller) on rovn's Northbound and Southbound
-//! servers with upstream ovn-northd; a switch with two bound ports and a
-//! DHCP-configured one, an ACL, a load balancer, and a router. Once the
+//! servers with upstream ovn-northd; a dual-stack switch with two bound
+//! ports and a DHCP-configured one (ACLs, a reject ACL, multicast snooping,
+//! a QoS-limited port, IPv4 and IPv6 load balancers with hash fields), a
+//! distributed router with a gateway port on hv1 (NAT, `gateway_mtu`) and
+//! a gateway router bound to hv1 (SNAT, DNAT, dnat_and_snat, load balancers
+//! with `force_snat`/`skip_snat`, `gateway_mtu`). Once the
 //! controller has installed its flows, every logical flow is paired with
 //! its OpenFlow flows through the cookie (the first 32 bits of the logical
 //! flow's UUID), its actions are encoded by `lflow::encode` with the same
@@ -75,11 +79,7 @@ fn run_lab() -> Dumps {
         None,
         &[],
         "ovn-northd",
-        &[
-            &format!("--ovnnb-db={nb}"),
-            &format!("--ovnsb-db={sb}"),
-            &format!("--unixctl={}", northd_ctl.display()),
-        ],
+        &[&format!("--ovnnb-db={nb}"), &format!("--ovnsb-db={sb}"), &format!("--unixctl={}", northd_ctl.display())],
     );
 
     let ns = lab.netns("hv1");
@@ -107,25 +107,11 @@ fn run_lab() -> Dumps {
     nbctl(&["ls-add", "sw0"]);
     for n in 1..=3 {
         let lp = format!("lp{n}");
-        nbctl(&[
-            "lsp-add",
-            "sw0",
-            &lp,
-            "--",
-            "lsp-set-addresses",
-            &lp,
-            &format!("00:00:00:00:00:0{n} 10.0.0.{n}"),
-        ]);
+        nbctl(&["lsp-add", "sw0", &lp, "--", "lsp-set-addresses", &lp, &format!("00:00:00:00:00:0{n} 10.0.0.{n}")]);
     }
     nbctl(&["lsp-set-port-security", "lp1", "00:00:00:00:00:01 10.0.0.1"]);
     nbctl(&["dhcp-options-create", "10.0.0.0/24"]);
-    let uuid = nbctl(&[
-        "--bare",
-        "--columns=_uuid",
-        "find",
-        "DHCP_Options",
-        "cidr=\"10.0.0.0/24\"",
-    ]);
+    let uuid = nbctl(&["--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=\"10.0.0.0/24\""]);
     let uuid = uuid.trim();
     nbctl(&[
         "dhcp-options-set-options",
@@ -137,47 +123,23 @@ fn run_lab() -> Dumps {
         "dns_server={8.8.8.8}",
     ]);
     nbctl(&["lsp-set-dhcpv4-options", "lp3", uuid]);
-    nbctl(&[
-        "acl-add",
-        "sw0",
-        "from-lport",
-        "1002",
-        "ip4 && tcp.dst == 80",
-        "allow-related",
-    ]);
+    nbctl(&["acl-add", "sw0", "from-lport", "1002", "ip4 && tcp.dst == 80", "allow-related"]);
     nbctl(&["acl-add", "sw0", "to-lport", "1001", "ip4 && udp", "drop"]);
     nbctl(&["lr-add", "lr0"]);
-    nbctl(&[
-        "lrp-add",
-        "lr0",
-        "lrp0",
-        "00:00:00:00:00:fe",
-        "10.0.0.254/24",
-    ]);
+    nbctl(&["lrp-add", "lr0", "lrp0", "00:00:00:00:00:fe", "10.0.0.254/24"]);
     nbctl(&["lsp-add", "sw0", "sw0-lr0"]);
     nbctl(&["lsp-set-type", "sw0-lr0", "router"]);
     nbctl(&["lsp-set-addresses", "sw0-lr0", "router"]);
     nbctl(&["lsp-set-options", "sw0-lr0", "router-port=lrp0"]);
-    nbctl(&[
-        "lb-add",
-        "lb0",
-        "10.0.0.100:80",
-        "10.0.0.1:80,10.0.0.2:80",
-        "tcp",
-    ]);
+    nbctl(&["lb-add", "lb0", "10.0.0.100:80", "10.0.0.1:80,10.0.0.2:80", "tcp"]);
     nbctl(&["ls-lb-add", "sw0", "lb0"]);
     nbctl(&["lr-lb-add", "lr0", "lb0"]);
+    wider_topology(&nbctl);
 
     wait_for("br-int", Duration::from_secs(30), || {
-        (run(
-            "ovs-vsctl",
-            &[&format!("--db={db}"), "--timeout=5", "br-exists", "br-int"],
-        )
-        .code
-            == 0)
-            .then_some(())
+        (run("ovs-vsctl", &[&format!("--db={db}"), "--timeout=5", "br-exists", "br-int"]).code == 0).then_some(())
     });
-    for n in 1..=3 {
+    for n in 1..=4 {
         let p = format!("vif{n}");
         vsctl(&[
             "add-port",
@@ -192,7 +154,7 @@ fn run_lab() -> Dumps {
         ]);
     }
     nbctl(&["--wait=hv", "sync"]);
-    for n in 1..=3 {
+    for n in 1..=4 {
         let lp = format!("lp{n}");
         wait_for(&format!("{lp} up"), Duration::from_secs(20), || {
             (nbctl(&["lsp-get-up", &lp]).trim() == "up").then_some(())
@@ -201,11 +163,7 @@ fn run_lab() -> Dumps {
     nbctl(&["--wait=hv", "sync"]);
 
     let sbjson = |table: &str, cols: &str| {
-        let out = ctl(
-            "ovn-sbctl",
-            &sb,
-            &["--format=json", &format!("--columns={cols}"), "list", table],
-        );
+        let out = ctl("ovn-sbctl", &sb, &["--format=json", &format!("--columns={cols}"), "list", table]);
         serde_json::from_str::<serde_json::Value>(&out).expect("ovn-sbctl JSON")
     };
     let ofctl = |args: &[&str]| {
@@ -215,10 +173,7 @@ fn run_lab() -> Dumps {
     };
     let br = format!("unix:{}", rundir.join("br-int.mgmt").display());
     Dumps {
-        lflows: sbjson(
-            "Logical_Flow",
-            "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions",
-        ),
+        lflows: sbjson("Logical_Flow", "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions"),
         datapaths: sbjson("Datapath_Binding", "_uuid,tunnel_key,external_ids"),
         ports: sbjson("Port_Binding", "logical_port,tunnel_key"),
         mcast: sbjson("Multicast_Group", "name,tunnel_key"),
@@ -228,25 +183,131 @@ fn run_lab() -> Dumps {
     }
 }
 
+/// More of what northd writes: IPv6 on sw0/lr0 and an IPv6 load balancer,
+/// a reject ACL, multicast snooping, a QoS-limited port, a gateway port on
+/// the distributed router lr0 (gateway chassis hv1, `gateway_mtu`, NAT
+/// with a distributed dnat_and_snat) and a gateway router lr1 bound to hv1
+/// (SNAT, DNAT, dnat_and_snat, `lb_force_snat_ip`, a load balancer with
+/// hash fields).
+fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
+    for n in 1..=3 {
+        let lp = format!("lp{n}");
+        nbctl(&["lsp-set-addresses", &lp, &format!("00:00:00:00:00:0{n} 10.0.0.{n} fd00::{n}")]);
+    }
+    nbctl(&["set", "Logical_Router_Port", "lrp0", "networks=\"10.0.0.254/24\",\"fd00::fe/64\""]);
+    nbctl(&["lsp-set-options", "lp2", "qos_max_rate=1000000", "qos_burst=100000"]);
+    nbctl(&["set", "Logical_Switch", "sw0", "other_config:mcast_snoop=true", "other_config:mcast_querier=false"]);
+    nbctl(&["acl-add", "sw0", "from-lport", "1003", "ip4 && tcp.dst == 23", "reject"]);
+    nbctl(&["lb-add", "lb6", "[fd00::100]:80", "[fd00::1]:80,[fd00::2]:80", "tcp"]);
+    nbctl(&["set", "Load_Balancer", "lb6", "selection_fields=ip_dst,tp_src,ip_src"]);
+    nbctl(&["ls-lb-add", "sw0", "lb6"]);
+    nbctl(&["lr-lb-add", "lr0", "lb6"]);
+
+    // lr0's gateway port on the external switch ext0.
+    nbctl(&["ls-add", "ext0"]);
+    nbctl(&[
+        "lsp-add",
+        "ext0",
+        "ext0-ln",
+        "--",
+        "lsp-set-type",
+        "ext0-ln",
+        "localnet",
+        "--",
+        "lsp-set-addresses",
+        "ext0-ln",
+        "unknown",
+        "--",
+        "lsp-set-options",
+        "ext0-ln",
+        "network_name=phys",
+    ]);
+    nbctl(&["lrp-add", "lr0", "lr0-ext", "00:00:00:00:01:fe", "172.16.1.1/24"]);
+    nbctl(&["lrp-set-gateway-chassis", "lr0-ext", "hv1", "1"]);
+    nbctl(&["set", "Logical_Router_Port", "lr0-ext", "options:gateway_mtu=1400"]);
+    nbctl(&[
+        "lsp-add",
+        "ext0",
+        "ext0-lr0",
+        "--",
+        "lsp-set-type",
+        "ext0-lr0",
+        "router",
+        "--",
+        "lsp-set-addresses",
+        "ext0-lr0",
+        "router",
+        "--",
+        "lsp-set-options",
+        "ext0-lr0",
+        "router-port=lr0-ext",
+    ]);
+    nbctl(&["lr-nat-add", "lr0", "snat", "172.16.1.1", "10.0.0.0/24"]);
+    nbctl(&["lr-nat-add", "lr0", "dnat_and_snat", "172.16.1.10", "10.0.0.1", "lp1", "00:00:00:00:02:01"]);
+    nbctl(&["lr-nat-add", "lr0", "dnat", "172.16.1.11", "10.0.0.2"]);
+
+    // The gateway router lr1 between sw1 and ext0.
+    nbctl(&["ls-add", "sw1"]);
+    nbctl(&["lr-add", "lr1"]);
+    nbctl(&["set", "Logical_Router", "lr1", "options:chassis=hv1", "options:lb_force_snat_ip=router_ip"]);
+    nbctl(&["lrp-add", "lr1", "lr1-sw1", "00:00:00:00:03:fe", "20.0.0.1/24"]);
+    nbctl(&[
+        "lsp-add",
+        "sw1",
+        "sw1-lr1",
+        "--",
+        "lsp-set-type",
+        "sw1-lr1",
+        "router",
+        "--",
+        "lsp-set-addresses",
+        "sw1-lr1",
+        "router",
+        "--",
+        "lsp-set-options",
+        "sw1-lr1",
+        "router-port=lr1-sw1",
+    ]);
+    nbctl(&["lrp-add", "lr1", "lr1-ext", "00:00:00:00:03:01", "172.16.1.2/24"]);
+    nbctl(&["set", "Logical_Router_Port", "lr1-ext", "options:gateway_mtu=1300"]);
+    nbctl(&[
+        "lsp-add",
+        "ext0",
+        "ext0-lr1",
+        "--",
+        "lsp-set-type",
+        "ext0-lr1",
+        "router",
+        "--",
+        "lsp-set-addresses",
+        "ext0-lr1",
+        "router",
+        "--",
+        "lsp-set-options",
+        "ext0-lr1",
+        "router-port=lr1-ext",
+    ]);
+    nbctl(&["lsp-add", "sw1", "lp4", "--", "lsp-set-addresses", "lp4", "00:00:00:00:03:04 20.0.0.4"]);
+    nbctl(&["lr-nat-add", "lr1", "snat", "172.16.1.2", "20.0.0.0/24"]);
+    nbctl(&["lr-nat-add", "lr1", "dnat", "172.16.1.20", "20.0.0.4"]);
+    nbctl(&["lr-nat-add", "lr1", "dnat_and_snat", "172.16.1.21", "20.0.0.5"]);
+    nbctl(&["lb-add", "lb1", "172.16.1.100:8080", "20.0.0.4:80,20.0.0.5:80", "tcp"]);
+    nbctl(&["set", "Load_Balancer", "lb1", "selection_fields=tp_dst,ip_dst,eth_dst,ip_src,tp_src,eth_src"]);
+    nbctl(&["lr-lb-add", "lr1", "lb1"]);
+    nbctl(&["lb-add", "lb2", "172.16.1.101:80", "20.0.0.4:80", "udp"]);
+    nbctl(&["set", "Load_Balancer", "lb2", "options:skip_snat=true"]);
+    nbctl(&["lr-lb-add", "lr1", "lb2"]);
+}
+
 /// `ovn-sbctl --format=json` rows as maps from column to value.
 fn rows(v: &serde_json::Value) -> Vec<BTreeMap<String, serde_json::Value>> {
-    let heads: Vec<String> = v["headings"]
-        .as_array()
-        .expect("headings")
-        .iter()
-        .map(|h| h.as_str().expect("heading").to_string())
-        .collect();
+    let heads: Vec<String> =
+        v["headings"].as_array().expect("headings").iter().map(|h| h.as_str().expect("heading").to_string()).collect();
     v["data"]
         .as_array()
         .expect("data")
         .iter()
-        .map(|r| {
-            heads
-                .iter()
-                .cloned()
-                .zip(r.as_array().expect("row").iter().cloned())
-                .collect()
-        })
+        .map(|r| heads.iter().cloned().zip(r.as_array().expect("row").iter().cloned()).collect())
         .collect()
 }
 
@@ -254,12 +315,7 @@ fn rows(v: &serde_json::Value) -> Vec<BTreeMap<String, serde_json::Value>> {
 fn uuids(v: &serde_json::Value) -> Vec<String> {
     match v[0].as_str() {
         Some("uuid") => vec![v[1].as_str().expect("uuid").to_string()],
-        Some("set") => v[1]
-            .as_array()
-            .expect("set")
-            .iter()
-            .flat_map(uuids)
-            .collect(),
+        Some("set") => v[1].as_array().expect("set").iter().flat_map(uuids).collect(),
         _ => Vec::new(),
     }
 }
@@ -272,11 +328,7 @@ fn of_actions(dump: &str) -> BTreeMap<u32, Vec<String>> {
         let Some(c) = line.trim().strip_prefix("cookie=0x") else {
             continue;
         };
-        let Some(cookie) = c
-            .split(',')
-            .next()
-            .and_then(|h| u64::from_str_radix(h, 16).ok())
-        else {
+        let Some(cookie) = c.split(',').next().and_then(|h| u64::from_str_radix(h, 16).ok()) else {
             continue;
         };
         let Some((_, actions)) = line.split_once(" actions=") else {
@@ -301,9 +353,7 @@ fn with_group_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
     while let Some(i) = rest.find("group:") {
         out += &rest[..i + 6];
         rest = &rest[i + 6..];
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let id: u32 = rest[..n].parse().unwrap_or(0);
         out += &format!("{{{}}}", texts.get(&id).map_or("?", String::as_str));
         rest = &rest[n..];
@@ -337,11 +387,7 @@ fn compare(d: &Dumps) {
 
     let mut tables = lflow::Tables::new();
     for r in rows(&d.ports).iter().chain(rows(&d.mcast).iter()) {
-        let name = r
-            .get("logical_port")
-            .or(r.get("name"))
-            .and_then(|v| v.as_str())
-            .expect("port name");
+        let name = r.get("logical_port").or(r.get("name")).and_then(|v| v.as_str()).expect("port name");
         tables.add_port(name, r["tunnel_key"].as_u64().expect("tunnel_key") as u32);
     }
     let mut is_switch = BTreeMap::new();
@@ -350,10 +396,8 @@ fn compare(d: &Dumps) {
         let sw = ids.iter().any(|kv| kv[0] == "logical-switch");
         is_switch.insert(uuids(&r["_uuid"])[0].clone(), sw);
     }
-    let groups_of: BTreeMap<String, Vec<String>> = rows(&d.dp_groups)
-        .iter()
-        .map(|r| (uuids(&r["_uuid"])[0].clone(), uuids(&r["datapaths"])))
-        .collect();
+    let groups_of: BTreeMap<String, Vec<String>> =
+        rows(&d.dp_groups).iter().map(|r| (uuids(&r["_uuid"])[0].clone(), uuids(&r["datapaths"]))).collect();
     let upstream_groups: BTreeMap<u32, String> = d
         .groups
         .lines()
@@ -376,32 +420,17 @@ fn compare(d: &Dumps) {
         };
         let dps = match uuids(&r["logical_datapath"]).first() {
             Some(dp) => vec![dp.clone()],
-            None => uuids(&r["logical_dp_group"])
-                .iter()
-                .flat_map(|g| groups_of[g].clone())
-                .collect(),
+            None => uuids(&r["logical_dp_group"]).iter().flat_map(|g| groups_of[g].clone()).collect(),
         };
         let sw = dps.iter().any(|dp| is_switch.get(dp) == Some(&true));
         let text = r["actions"].as_str().expect("actions");
-        let pipeline = if r["pipeline"] == "ingress" {
-            Pipeline::Ingress
-        } else {
-            Pipeline::Egress
-        };
-        let flow = Flow {
-            pipeline,
-            table: r["table_id"].as_u64().expect("table_id") as u32,
-            is_switch: sw,
-        };
+        let pipeline = if r["pipeline"] == "ingress" { Pipeline::Ingress } else { Pipeline::Egress };
+        let flow = Flow { pipeline, table: r["table_id"].as_u64().expect("table_id") as u32, is_switch: sw };
         total += 1;
-        let (actions, _) = lflow::actions::parse_and_check(text, lflow::Symtab::ovn())
-            .unwrap_or_else(|e| panic!("{text}: {e}"));
-        let mut enc = Encoder {
-            symtab: lflow::Symtab::ovn(),
-            layout: Layout::default(),
-            lookup: &tables,
-            groups: &mut groups,
-        };
+        let (actions, _) =
+            lflow::actions::parse_and_check(text, lflow::Symtab::ovn()).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut enc =
+            Encoder { symtab: lflow::Symtab::ovn(), layout: Layout::default(), lookup: &tables, groups: &mut groups };
         let ours = match encode(&mut enc, flow, &actions) {
             Ok(a) => a.to_string(),
             Err(lflow::Error::Unsupported { message }) => {
@@ -411,26 +440,16 @@ fn compare(d: &Dumps) {
             }
             Err(e) => panic!("{text}: {e}"),
         };
-        let texts: BTreeMap<u32, String> = groups
-            .texts()
-            .into_iter()
-            .map(|(k, v)| (k, v.to_string()))
-            .collect();
+        let texts: BTreeMap<u32, String> = groups.texts().into_iter().map(|(k, v)| (k, v.to_string())).collect();
         let ours = with_group_texts(&ours, &texts);
-        let theirs: Vec<String> = installed
-            .iter()
-            .map(|a| with_group_texts(a, &upstream_groups))
-            .collect();
+        let theirs: Vec<String> = installed.iter().map(|a| with_group_texts(a, &upstream_groups)).collect();
         if theirs.iter().all(|t| *t == ours) {
             same += 1;
         } else if let Some((_, why)) = KNOWN.iter().find(|(a, _)| *a == text) {
             eprintln!("known difference: {text}: {why}");
             known += 1;
         } else {
-            diffs.push(format!(
-                "{text}\n   rovn:     {ours}\n   upstream: {}",
-                theirs.join("\n             ")
-            ));
+            diffs.push(format!("{text}\n   rovn:     {ours}\n   upstream: {}", theirs.join("\n             ")));
         }
     }
     eprintln!(
@@ -438,10 +457,5 @@ fn compare(d: &Dumps) {
         diffs.len()
     );
     assert!(total > 100, "only {total} logical flows were installed");
-    assert!(
-        diffs.is_empty(),
-        "{} logical flows encode differently:\n{}",
-        diffs.len(),
-        diffs.join("\n")
-    );
+    assert!(diffs.is_empty(), "{} logical flows encode differently:\n{}", diffs.len(), diffs.join("\n"));
 }
