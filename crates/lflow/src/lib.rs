@@ -65,6 +65,10 @@
 //! parser and annotator) whether ~110 expressions are valid; rovn must give
 //! the same answer. Intended differences: `true`/`false` are accepted as
 //! 1/0, and unknown `$sets`/`@groups` are only detected when compiling.
+//! Crate rovn's `tests/trace*.rs` take every flow northd writes for three
+//! larger topologies (ACLs, port groups, address sets, NAT, load balancers,
+//! DHCP, IPv6, gateway routers) through parse, print, annotate, compile and
+//! encode (`TraceLab::check_every_flow` in `tests/common/trace_lab.rs`).
 //!
 //! [`encode`](mod@encode) lowers checked actions to OpenFlow actions in
 //! `ovs-ofctl` text form, the way ovn-controller 23.03 installs them.

@@ -19,6 +19,11 @@
 //! same topology: rovn must never fail or panic, and agree with upstream
 //! where upstream does not crash.
 //!
+//! Before tracing, every logical flow of the SB goes through lflow as a
+//! chassis would take it (common/trace_lab.rs, `check_every_flow`: parse,
+//! print back, annotate, compile, check and encode the actions); the same
+//! runs in trace_ipv6.rs and trace_gateway.rs.
+//!
 //! Known upstream divergences recorded here: the LB backend upstream picks
 //! without --lb-dst is random (rovn takes the first), so those microflows
 //! use --lb-dst; upstream prints `ct_snatin_czone` for `ct_snat_in_czone`
@@ -44,7 +49,7 @@ fn build(b: &TraceLab) {
         "lsp-add ++ sw0 ++ sw0-lr0 ++ -- ++ lsp-set-type ++ sw0-lr0 ++ router ++ -- ++ lsp-set-addresses ++ sw0-lr0 ++ router ++ -- ++ lsp-set-options ++ sw0-lr0 ++ router-port=lrp0",
         "lsp-add ++ sw1 ++ sw1-lr0 ++ -- ++ lsp-set-type ++ sw1-lr0 ++ router ++ -- ++ lsp-set-addresses ++ sw1-lr0 ++ router ++ -- ++ lsp-set-options ++ sw1-lr0 ++ router-port=lrp1",
         "pg-add ++ pg_web ++ vm1 ++ vm2",
-        "create ++ Address_Set ++ name=as_bad ++ addresses=\"10.0.1.66\",\"192.168.99.0/24\"",
+        "create ++ Address_Set ++ name=as_bad ++ addresses=\"10.0.1.66\",\"192.168.99.0/24\",\"192.168.98.0/24\",\"172.31.0.0/16\"",
         "acl-add ++ pg_web ++ to-lport ++ 1002 ++ outport == @pg_web && ip4 && tcp.dst == 80 ++ allow-related",
         "acl-add ++ pg_web ++ to-lport ++ 1001 ++ outport == @pg_web && ip4.src == $as_bad ++ drop",
         "acl-add ++ pg_web ++ to-lport ++ 900 ++ outport == @pg_web && ip4 && tcp.dst == 22 ++ drop",
@@ -142,6 +147,11 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, String)> {
 fn rovn_trace_agrees_with_ovn_trace() {
     let Some(b) = start("trace") else { return };
     build(&b);
+    // Issue 5: every flow northd wrote parses, prints, compiles and encodes.
+    // The drop ACL (2 ports x 4 addresses) is worth a conjunctive match.
+    let summary = b.check_every_flow();
+    eprintln!("trace topology: {summary}");
+    assert!(summary.conjunctions > 0, "no conjunctive match: {summary}");
     let mut failures = Vec::new();
     let cases = cases();
     let mut delivered = 0;

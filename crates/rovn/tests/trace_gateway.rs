@@ -108,6 +108,8 @@ fn arp(tpa: &str) -> String {
 fn gateway_routers_agree_with_ovn_trace() {
     let Some(b) = start("tracegw") else { return };
     build(&b);
+    // Issue 5: every flow northd wrote parses, prints, compiles and encodes.
+    eprintln!("trace_gateway topology: {}", b.check_every_flow());
     let new3 = vec!["--ct=new", "--ct=new", "--ct=new"];
     let cases: Vec<(&str, Vec<&str>, String)> = vec![
         ("gateway router: SNAT out", vec![], tcp(G1, GW_IN, "10.8.0.11", "8.8.8.8", 80)),
@@ -199,6 +201,8 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
     b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 30", "flags.force_snat_for_lb = 1; reg3 = 7; next;", "test");
     b.add_flow(&swd, "egress", 0, 65535, "udp.dst == 30 && (flags.force_snat_for_lb == 1 || reg3 == 7)", "drop;", "test");
     b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 20 && ip.ttl == {0, 1}", "ip.ttl--; outport = \"vmd2\"; output;", "test");
+    // The hand-written flows pass the lflow checks too.
+    b.check_every_flow();
     let udp = |from: &str, dst_mac: &str, port: u16, ttl: u8| {
         format!("{from} && eth.dst == {dst_mac} && ip4.src == 10.9.0.11 && ip4.dst == 10.9.0.99 && ip.ttl == {ttl} && udp.dst == {port}")
     };
@@ -234,4 +238,33 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
         assert!(ours.outcome.deliveries.is_empty(), "TTL {ttl}: {}", ours.text);
         assert!(ours.text.contains(&format!("ip.ttl-- of a packet with TTL {ttl}: the packet is dropped")), "{}", ours.text);
     }
+
+    // Broken flows are reported with their UUID, place and text, and
+    // nothing else is.
+    let bad_set = "ip4.src == $no_such_set";
+    b.add_flow(&swd, "ingress", 2, 10, bad_set, "next;", "test");
+    b.add_flow(&swd, "ingress", 2, 11, "ip4.src ==", "next;", "test");
+    b.add_flow(&swd, "ingress", 2, 12, "udp", "next; no_such_action;", "test");
+    b.add_flow(&swd, "egress", 2, 13, "udp", "ip4.src = fe80::1; next;", "test");
+    let (summary, failures) = b.lflow_report();
+    assert_eq!(failures.len(), 4, "{summary}: {failures:#?}");
+    for (text, at, error) in [
+        (bad_set, "ingress table 2 (test) match", "no address set named `$no_such_set`"),
+        ("ip4.src ==", "ingress table 2 (test) match", "unexpected end of input"),
+        ("next; no_such_action;", "ingress table 2 (test) actions", "unknown action `no_such_action`"),
+        ("ip4.src = fe80::1; next;", "egress table 2 (test) actions", "does not fit 32-bit `ip4.src`"),
+    ] {
+        let quoted = format!("{at} {text:?}:\n");
+        let f = failures.iter().find(|f| f.contains(&quoted)).unwrap_or_else(|| panic!("{quoted}: {failures:#?}"));
+        assert!(f.split_once('\n').is_some_and(|(_, e)| e.contains(error)), "{f}");
+    }
+    let uuid = b.sbctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Logical_Flow",
+        &format!("match={}", serde_json::Value::String(bad_set.into())),
+    ]);
+    assert_eq!(uuid.len(), 36, "{uuid}");
+    assert!(failures.iter().any(|f| f.starts_with(&uuid) && f.contains(bad_set)), "{uuid}: {failures:#?}");
 }

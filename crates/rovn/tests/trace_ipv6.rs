@@ -84,6 +84,8 @@ fn ns(from: &str, src: &str, target: &str, sll: &str) -> String {
 fn ipv6_and_fdb_agree_with_ovn_trace() {
     let Some(b) = start("trace6") else { return };
     build(&b);
+    // Issue 5: every flow northd wrote parses, prints, compiles and encodes.
+    eprintln!("trace_ipv6 topology: {}", b.check_every_flow());
     let (m61, m62, r6) = ("00:00:00:00:06:01", "00:00:00:00:06:02", "00:00:00:00:ff:61");
     let u = "inport == \"unk\"";
     let cases: Vec<(&str, Vec<&str>, String)> = vec![

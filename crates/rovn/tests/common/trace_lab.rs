@@ -408,3 +408,289 @@ pub fn outcome(text: &str) -> Outcome {
     out.deliveries.sort();
     out
 }
+
+/// What [`TraceLab::check_every_flow`] saw.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Logical flows in the SB.
+    pub flows: usize,
+    /// Compilations: one per (logical flow, datapath it applies to), as
+    /// each chassis compiles a flow once per datapath.
+    pub compiled: usize,
+    /// OpenFlow flows those need (`conj_id` flows included).
+    pub openflow: usize,
+    /// Conjunctive matches among them.
+    pub conjunctions: usize,
+    /// Compilations that match nothing (an unknown port, a port that is
+    /// not resident).
+    pub empty: usize,
+    /// Action lists encoded to OpenFlow.
+    pub encoded: usize,
+    /// Action lists `lflow::encode` says it does not support yet, by the
+    /// first word of the message.
+    pub unsupported: BTreeMap<String, usize>,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unsupported: usize = self.unsupported.values().sum();
+        write!(
+            f,
+            "{} logical flows, {} compilations -> {} OpenFlow flows ({} conjunctions, {} empty); \
+             actions: {} encoded, {} unsupported {:?}",
+            self.flows,
+            self.compiled,
+            self.openflow,
+            self.conjunctions,
+            self.empty,
+            self.encoded,
+            unsupported,
+            self.unsupported
+        )
+    }
+}
+
+/// The SB as a chassis compiling flows for datapath `key` sees it:
+/// `@pg` is the datapath's own group `KEY_pg` when northd made one, and
+/// multicast groups are ports of their datapath.
+struct DpLookup<'a> {
+    tables: &'a lflow::Tables,
+    mcast: &'a BTreeMap<(u32, String), u32>,
+    key: u32,
+}
+
+impl lflow::Lookup for DpLookup<'_> {
+    fn address_set(&self, name: &str) -> Option<&[lflow::lexer::Constant]> {
+        self.tables.address_set(name)
+    }
+
+    fn port_group(&self, name: &str) -> Option<&[String]> {
+        self.tables.port_group(&format!("{}_{name}", self.key)).or_else(|| self.tables.port_group(name))
+    }
+
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.tables.port_key(name).or_else(|| self.mcast.get(&(self.key, name.to_string())).copied())
+    }
+
+    /// Every port is resident: the chassis that has them all, so that
+    /// gateway flows compile to something.
+    fn is_chassis_resident(&self, _port: &str) -> bool {
+        true
+    }
+}
+
+/// One SB table's rows (`ovn-sbctl --format=json list`), as column -> value.
+fn sb_rows(lab: &TraceLab, table: &str) -> Vec<BTreeMap<String, serde_json::Value>> {
+    let text = lab.sbctl(&["--format=json", "list", table]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{table}: {e}: {text}"));
+    let headings: Vec<String> = v["headings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{table}: no headings in {text}"))
+        .iter()
+        .map(|h| h.as_str().unwrap_or_default().to_string())
+        .collect();
+    v["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{table}: no data in {text}"))
+        .iter()
+        .map(|row| headings.iter().cloned().zip(row.as_array().cloned().unwrap_or_default()).collect())
+        .collect()
+}
+
+/// The atoms of an OVSDB JSON set (a bare atom is a one-element set).
+fn atoms(v: Option<&serde_json::Value>) -> Vec<serde_json::Value> {
+    match v {
+        None => Vec::new(),
+        Some(v) => match v.as_array().map(Vec::as_slice) {
+            Some([tag, serde_json::Value::Array(items)]) if tag == "set" => items.clone(),
+            _ => vec![v.clone()],
+        },
+    }
+}
+
+fn uuid_atom(v: &serde_json::Value) -> Option<String> {
+    match v.as_array().map(Vec::as_slice) {
+        Some([tag, serde_json::Value::String(u)]) if tag == "uuid" => Some(u.clone()),
+        _ => None,
+    }
+}
+
+fn map_has(v: Option<&serde_json::Value>, key: &str) -> bool {
+    match v.and_then(|v| v.as_array()).map(Vec::as_slice) {
+        Some([tag, serde_json::Value::Array(pairs)]) if tag == "map" => pairs.iter().any(|p| p[0] == key),
+        _ => false,
+    }
+}
+
+fn map_value(v: Option<&serde_json::Value>, key: &str) -> Option<String> {
+    match v.and_then(|v| v.as_array()).map(Vec::as_slice) {
+        Some([tag, serde_json::Value::Array(pairs)]) if tag == "map" => {
+            pairs.iter().find(|p| p[0] == key).and_then(|p| p[1].as_str()).map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
+impl TraceLab {
+    /// Issue 5's proof on whatever topology northd has built: every
+    /// `Logical_Flow` of the SB goes through lflow as a chassis would take
+    /// it. The match parses, prints back to text that parses to the same
+    /// tree, annotates against OVN 23.03's symbol table and compiles to
+    /// OpenFlow for every datapath the flow applies to (address sets, port
+    /// groups and port keys from the SB); the actions parse, print back to
+    /// the same tree, pass the checks, and encode to OpenFlow or fail with
+    /// `Unsupported` only. Panics listing every other failure (flow UUID,
+    /// table, text, error); returns what it counted.
+    pub fn check_every_flow(&self) -> Summary {
+        let (summary, failures) = self.lflow_report();
+        assert!(
+            failures.is_empty(),
+            "{} of {} logical flows fail in lflow:\n{}",
+            failures.len(),
+            summary.flows,
+            failures.join("\n")
+        );
+        assert!(summary.flows > 0 && summary.compiled > 0, "northd wrote no flows: {summary}");
+        summary
+    }
+
+    /// [`TraceLab::check_every_flow`]'s counts and failures, one line
+    /// (or more) per failure, without asserting anything.
+    pub fn lflow_report(&self) -> (Summary, Vec<String>) {
+        use lflow::actions::{check_actions, parse_actions, print_actions, without_spans, CheckOptions};
+        use lflow::encode::{encode, Encoder, Flow, Groups, Layout};
+
+        let symtab = lflow::Symtab::ovn();
+        let mut tables = lflow::Tables::new();
+        for row in sb_rows(self, "Address_Set") {
+            let name = row["name"].as_str().unwrap_or_default().to_string();
+            let addrs: Vec<String> =
+                atoms(row.get("addresses")).iter().filter_map(|a| a.as_str().map(str::to_string)).collect();
+            let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+            tables.add_address_set(&name, &refs).unwrap_or_else(|e| panic!("address set {name} {addrs:?}: {e}"));
+        }
+        for row in sb_rows(self, "Port_Group") {
+            let ports: Vec<String> =
+                atoms(row.get("ports")).iter().filter_map(|a| a.as_str().map(str::to_string)).collect();
+            let refs: Vec<&str> = ports.iter().map(String::as_str).collect();
+            tables.add_port_group(row["name"].as_str().unwrap_or_default(), &refs);
+        }
+        for row in sb_rows(self, "Port_Binding") {
+            let key = row["tunnel_key"].as_u64().and_then(|k| u32::try_from(k).ok());
+            tables.add_port(row["logical_port"].as_str().unwrap_or_default(), key.expect("port tunnel key"));
+        }
+        // Datapath UUID -> (tunnel key, is a switch).
+        let mut datapaths: BTreeMap<String, (u32, bool)> = BTreeMap::new();
+        for row in sb_rows(self, "Datapath_Binding") {
+            let uuid = uuid_atom(&row["_uuid"]).expect("datapath uuid");
+            let key = row["tunnel_key"].as_u64().and_then(|k| u32::try_from(k).ok()).expect("datapath key");
+            datapaths.insert(uuid, (key, !map_has(row.get("external_ids"), "logical-router")));
+        }
+        let mut mcast = BTreeMap::new();
+        for row in sb_rows(self, "Multicast_Group") {
+            let dp = uuid_atom(&row["datapath"]).and_then(|u| datapaths.get(&u)).map(|d| d.0);
+            let key = row["tunnel_key"].as_u64().and_then(|k| u32::try_from(k).ok());
+            if let (Some(dp), Some(key)) = (dp, key) {
+                mcast.insert((dp, row["name"].as_str().unwrap_or_default().to_string()), key);
+            }
+        }
+        let dp_groups: BTreeMap<String, Vec<String>> = sb_rows(self, "Logical_DP_Group")
+            .iter()
+            .filter_map(|row| {
+                let members = atoms(row.get("datapaths")).iter().filter_map(uuid_atom).collect();
+                Some((uuid_atom(&row["_uuid"])?, members))
+            })
+            .collect();
+
+        let mut summary = Summary::default();
+        let mut failures = Vec::new();
+        let mut groups = Groups::default();
+        for row in sb_rows(self, "Logical_Flow") {
+            summary.flows += 1;
+            let uuid = uuid_atom(&row["_uuid"]).unwrap_or_default();
+            let pipeline_name = row["pipeline"].as_str().unwrap_or_default();
+            let table = row["table_id"].as_u64().and_then(|t| u32::try_from(t).ok()).unwrap_or(u32::MAX);
+            let stage = map_value(row.get("external_ids"), "stage-name").unwrap_or_default();
+            let m = row["match"].as_str().unwrap_or_default();
+            let a = row["actions"].as_str().unwrap_or_default();
+            let mut fail = |what: &str, text: &str, err: String| {
+                failures.push(format!("{uuid} {pipeline_name} table {table} ({stage}) {what} {text:?}:\n  {err}"))
+            };
+            let mut dps: Vec<String> = atoms(row.get("logical_datapath")).iter().filter_map(uuid_atom).collect();
+            for g in atoms(row.get("logical_dp_group")).iter().filter_map(uuid_atom) {
+                dps.extend(dp_groups.get(&g).cloned().unwrap_or_default());
+            }
+            let dps: Vec<(u32, bool)> = dps.iter().filter_map(|d| datapaths.get(d).copied()).collect();
+            if dps.is_empty() {
+                fail("flow", "", "applies to no datapath".into());
+                continue;
+            }
+
+            // The match.
+            match lflow::parse_expr(m) {
+                Err(e) => fail("match", m, e.render(m)),
+                Ok(e) => {
+                    let printed = lflow::print::print(&e);
+                    match lflow::parse_expr(&printed) {
+                        Ok(back) if back.without_spans() == e.without_spans() => {}
+                        other => fail("match", m, format!("prints as {printed:?}, which parses to {other:?}")),
+                    }
+                    match lflow::annotate(&e, symtab) {
+                        Err(err) => fail("match", m, err.render(m)),
+                        Ok(annotated) => {
+                            for &(key, _) in &dps {
+                                let lookup = DpLookup { tables: &tables, mcast: &mcast, key };
+                                match lflow::compile(&annotated, symtab, &lookup, lflow::Limits::default()) {
+                                    Ok(flows) => {
+                                        summary.compiled += 1;
+                                        summary.openflow += flows.flow_count();
+                                        summary.conjunctions += flows.conjunctions.len();
+                                        summary.empty += usize::from(flows.is_empty());
+                                    }
+                                    Err(err) => fail("match", m, format!("compiling for datapath {key}: {err}")),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            // The actions.
+            let actions = match parse_actions(a) {
+                Ok(actions) => actions,
+                Err(e) => {
+                    fail("actions", a, e.render(a));
+                    continue;
+                }
+            };
+            let printed = print_actions(&actions);
+            match parse_actions(&printed) {
+                Ok(back) if without_spans(&back) == without_spans(&actions) => {}
+                other => fail("actions", a, format!("print as {printed:?}, which parse to {other:?}")),
+            }
+            if let Err(e) = check_actions(&actions, symtab, &CheckOptions::default()) {
+                fail("actions", a, e.render(a));
+                continue;
+            }
+            let pipeline = match pipeline_name {
+                "ingress" => lflow::actions::ast::Pipeline::Ingress,
+                "egress" => lflow::actions::ast::Pipeline::Egress,
+                other => {
+                    fail("flow", other, "unknown pipeline".into());
+                    continue;
+                }
+            };
+            let lookup = DpLookup { tables: &tables, mcast: &mcast, key: dps[0].0 };
+            let mut enc = Encoder { symtab, layout: Layout::default(), lookup: &lookup, groups: &mut groups };
+            match encode(&mut enc, Flow { pipeline, table, is_switch: dps[0].1 }, &actions) {
+                Ok(_) => summary.encoded += 1,
+                Err(lflow::Error::Unsupported { message }) => {
+                    let what = message.split([' ', ':', '(']).next().unwrap_or_default().trim_matches('`').to_string();
+                    *summary.unsupported.entry(what).or_default() += 1;
+                }
+                Err(e) => fail("actions", a, format!("encoding: {e}")),
+            }
+        }
+        (summary, failures)
+    }
+}
