@@ -18,14 +18,21 @@
 //! group: [`Groups`] allocates ids, one per distinct group text, and keeps
 //! the texts for the caller to install.
 //!
+//! Controller actions with nested actions (`arp { }`, `icmp4 { }`,
+//! `icmp4_error { }`, `nd_ns { }`, `nd_na { }`, `reject { }`...) carry
+//! their opcode and the nested actions as OpenFlow 1.5 binary in
+//! `userdata` (see `mod of15`; `icmp4.frag_mtu` is a paused
+//! `controller2` inside it).
+//!
 //! Not encoded yet (a clear [`Error::Unsupported`]): the payloads of
-//! controller actions that carry nested actions or options (`arp { }`,
-//! `icmp4 { }`, `nd_ns { }`, `put_dhcpv6_opts`, `put_nd_ra_opts`,
-//! `dns_lookup`, `log`, `trigger_event`, `bind_vport`...), meters,
-//! `select`, ECMP/affinity helpers, `get_fdb`/`lookup_fdb`/`put_fdb`, the
-//! MAC-binding actions on other ports than `inport`/`outport`, and the
-//! older `ct_commit(ct_mark=...)`. The opcode such a controller action
-//! would use is in the error message.
+//! controller actions that carry options (`put_dhcpv6_opts`,
+//! `put_nd_ra_opts`, `dns_lookup`, `log`, `trigger_event`, `bind_vport`...),
+//! nested actions that have no OpenFlow 1.5 binary form here (`clone`,
+//! `ct_*`, `dec_ttl`... inside `arp { }`), meters, `select`, ECMP/affinity
+//! helpers, `lookup_fdb`/`put_fdb` (and `get_fdb` other than
+//! `outport = get_fdb(eth.dst)`), the MAC-binding actions on other ports
+//! than `inport`/`outport`, and the older `ct_commit(ct_mark=...)`. The
+//! opcode such a controller action would use is in the error message.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -320,6 +327,8 @@ pub struct Layout {
     pub chk_lb_hairpin_reply: u8,
     /// `ct_snat_to_vip`
     pub ct_snat_hairpin: u8,
+    /// `get_fdb`: the FDB table by MAC.
+    pub get_fdb: u8,
     /// `check_in_port_sec()`
     pub chk_in_port_sec: u8,
     /// `check_out_port_sec()`
@@ -338,6 +347,7 @@ impl Default for Layout {
             chk_lb_hairpin: 68,
             chk_lb_hairpin_reply: 69,
             ct_snat_hairpin: 70,
+            get_fdb: 71,
             chk_in_port_sec: 73,
             chk_out_port_sec: 75,
         }
@@ -444,7 +454,7 @@ pub struct Encoder<'a> {
 /// Encodes `actions` (already checked) of a logical flow at `flow`.
 pub fn encode(enc: &mut Encoder<'_>, flow: Flow, actions: &[Action]) -> Result<OfActions> {
     let mut out = Vec::new();
-    let mut e = Enc { enc, flow };
+    let mut e = Enc { enc, flow, of15: false };
     e.list(actions, &mut out)?;
     Ok(OfActions(out))
 }
@@ -456,6 +466,9 @@ fn unsupported(what: impl fmt::Display) -> Error {
 struct Enc<'e, 'a> {
     enc: &'e mut Encoder<'a>,
     flow: Flow,
+    /// Inside a controller action's nested actions: writes become
+    /// OpenFlow 1.5 `set_field`s (the payload is OpenFlow 1.5 binary).
+    of15: bool,
 }
 
 fn reg(n: u32) -> Subfield {
@@ -647,12 +660,22 @@ impl Enc<'_, '_> {
                 self.list(body, &mut inner)?;
                 out.push(OfAction::Clone(inner));
             }
-            ActionKind::Nested { kind, .. } => {
-                return Err(unsupported(format_args!(
-                    "{} {{ }}: controller(userdata) opcode {}, its nested-actions payload is not encoded yet",
-                    kind.as_str(),
-                    nested_opcode(*kind)
-                )))
+            ActionKind::Nested { kind, body } => {
+                // The packet goes to ovn-controller with the nested actions
+                // in the userdata, as OpenFlow 1.5 binary after the opcode.
+                let mut inner = Vec::new();
+                let saved = std::mem::replace(&mut self.of15, true);
+                let r = self.list(body, &mut inner);
+                self.of15 = saved;
+                r?;
+                let payload = of15::encode(&inner).map_err(|what| {
+                    unsupported(format_args!(
+                        "{} {{ }} (controller opcode {}): {what} inside it is not encoded yet",
+                        kind.as_str(),
+                        nested_opcode(*kind)
+                    ))
+                })?;
+                out.push(controller(nested_opcode(*kind), payload, false));
             }
             ActionKind::Igmp => out.push(controller(opcode::IGMP, Vec::new(), false)),
             ActionKind::MacBinding { op, port, ip, mac } => self.mac_binding(*op, port, ip, mac.as_ref(), out)?,
@@ -700,6 +723,20 @@ impl Enc<'_, '_> {
     }
 
     fn load(&mut self, dst: &FieldRef, value: &Value, out: &mut Vec<OfAction>) -> Result<()> {
+        if let Some((opc, bytes)) = match dst.name.as_str() {
+            "icmp4.frag_mtu" => Some((opcode::PUT_ICMP4_FRAG_MTU, 2)),
+            "icmp6.frag_mtu" => Some((opcode::PUT_ICMP6_FRAG_MTU, 4)),
+            _ => None,
+        } {
+            // ovn-controller writes the MTU into the ICMP message itself,
+            // asked through a paused controller action.
+            let (Value::Const(c, _), Bits::All) = (value, &dst.bits) else {
+                return Err(unsupported(format_args!("{} from {value:?}", dst.name)));
+            };
+            let payload = c.value.to_be_bytes()[16 - bytes..].to_vec();
+            out.push(controller(opc, payload, true));
+            return Ok(());
+        }
         let d = self.resolve(dst)?;
         let (v, mask) = match value {
             Value::Const(c, _) => (c.value, c.mask_bits()),
@@ -713,6 +750,10 @@ impl Enc<'_, '_> {
         };
         let wmask = if d.width >= 128 { u128::MAX } else { (1u128 << d.width) - 1 };
         let mask = mask & wmask;
+        if self.of15 {
+            out.push(OfAction::SetField { field: d.field, value: (v & mask) << d.lo, mask: mask << d.lo });
+            return Ok(());
+        }
         if d.is_whole() && mask == wmask {
             if let Some(m) = legacy(d.field, v) {
                 out.push(m);
@@ -891,6 +932,12 @@ impl Enc<'_, '_> {
                     kind.as_str()
                 )));
             }
+            Func::GetFdb { mac } if mac.name == "eth.dst" && mac.bits == Bits::All && dst.name == "outport" => {
+                // The FDB table writes the port it learned for eth.dst
+                // into outport, left 0 when it knows none.
+                loads(d, 0, u128::from(u32::MAX), out);
+                out.push(OfAction::Resubmit(layout.get_fdb));
+            }
             Func::LookupFdb { .. } | Func::GetFdb { .. } | Func::Select(_) => {
                 return Err(unsupported(format_args!("{}() is not encoded yet", func.name())))
             }
@@ -1014,4 +1061,239 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
         out.extend(value);
     }
     Ok(out)
+}
+
+/// OpenFlow 1.5 binary actions, the form ovn-controller puts in a
+/// controller action's userdata after the opcode (it hands them back to
+/// OVS when it re-injects the packet it made). Layouts from the OpenFlow
+/// 1.5 specification and ovs-actions(7); field numbers from
+/// ovs-fields(7).
+mod of15 {
+    use super::{NxField, OfAction, Subfield};
+
+    const OFPAT_SET_FIELD: u16 = 25;
+    const OFPAT_COPY_FIELD: u16 = 28;
+    const OFPAT_EXPERIMENTER: u16 = 0xffff;
+    const NX_VENDOR_ID: u32 = 0x0000_2320;
+    const NXAST_RESUBMIT_TABLE: u16 = 14;
+    const NXAST_STACK_PUSH: u16 = 27;
+    const NXAST_STACK_POP: u16 = 28;
+    const NXAST_CONTROLLER2: u16 = 37;
+    const NXAC2PT_USERDATA: u16 = 3;
+    const NXAC2PT_PAUSE: u16 = 4;
+    const OFPP_IN_PORT: u16 = 0xfff8;
+
+    const NXM_OF: u16 = 0x0000;
+    const NXM_NX: u16 = 0x0001;
+    const OXM_BASIC: u16 = 0x8000;
+    const OXM_PKT_REG: u16 = 0x8001;
+
+    /// The field's NXM (class, number): Nicira-extension actions (the
+    /// register stack) name fields this way.
+    fn nxm(f: &NxField) -> Option<(u16, u8)> {
+        let n = |p: &str| f.name.strip_prefix(p).and_then(|n| n.parse::<u8>().ok());
+        if let Some(n) = n("xxreg") {
+            return Some((NXM_NX, 111 + n));
+        }
+        if let Some(n) = n("reg") {
+            return Some((NXM_NX, n));
+        }
+        Some(match f.name {
+            "in_port" => (NXM_OF, 0),
+            "eth_dst" => (NXM_OF, 1),
+            "eth_src" => (NXM_OF, 2),
+            "eth_type" => (NXM_OF, 3),
+            "vlan_tci" => (NXM_OF, 4),
+            "nw_proto" => (NXM_OF, 6),
+            "ip_src" => (NXM_OF, 7),
+            "ip_dst" => (NXM_OF, 8),
+            "tcp_src" => (NXM_OF, 9),
+            "tcp_dst" => (NXM_OF, 10),
+            "udp_src" => (NXM_OF, 11),
+            "udp_dst" => (NXM_OF, 12),
+            "icmp_type" => (NXM_OF, 13),
+            "icmp_code" => (NXM_OF, 14),
+            "arp_op" => (NXM_OF, 15),
+            "arp_spa" => (NXM_OF, 16),
+            "arp_tpa" => (NXM_OF, 17),
+            "arp_sha" => (NXM_NX, 17),
+            "arp_tha" => (NXM_NX, 18),
+            "ipv6_src" => (NXM_NX, 19),
+            "ipv6_dst" => (NXM_NX, 20),
+            "icmpv6_type" => (NXM_NX, 21),
+            "icmpv6_code" => (NXM_NX, 22),
+            "nd_target" => (NXM_NX, 23),
+            "nd_sll" => (NXM_NX, 24),
+            "nd_tll" => (NXM_NX, 25),
+            "ip_frag" => (NXM_NX, 26),
+            "ipv6_label" => (NXM_NX, 27),
+            "nw_ecn" => (NXM_NX, 28),
+            "nw_ttl" => (NXM_NX, 29),
+            "pkt_mark" => (NXM_NX, 33),
+            "tcp_flags" => (NXM_NX, 34),
+            "ct_state" => (NXM_NX, 105),
+            "ct_mark" => (NXM_NX, 107),
+            "ct_label" => (NXM_NX, 108),
+            "xreg4" => (OXM_PKT_REG, 4),
+            _ => return None,
+        })
+    }
+
+    /// The field's header in OpenFlow 1.5 `set_field`/`copy_field`: the
+    /// OpenFlow basic (OXM) one where the field has one, else the NXM one.
+    fn oxm(f: &NxField) -> Option<(u16, u8)> {
+        let basic = match f.name {
+            "eth_dst" => 3,
+            "eth_src" => 4,
+            "eth_type" => 5,
+            "nw_ecn" => 9,
+            "nw_proto" => 10,
+            "ip_src" => 11,
+            "ip_dst" => 12,
+            "tcp_src" => 13,
+            "tcp_dst" => 14,
+            "udp_src" => 15,
+            "udp_dst" => 16,
+            "sctp_src" => 17,
+            "sctp_dst" => 18,
+            "icmp_type" => 19,
+            "icmp_code" => 20,
+            "arp_op" => 21,
+            "arp_spa" => 22,
+            "arp_tpa" => 23,
+            "arp_sha" => 24,
+            "arp_tha" => 25,
+            "ipv6_src" => 26,
+            "ipv6_dst" => 27,
+            "ipv6_label" => 28,
+            "icmpv6_type" => 29,
+            "icmpv6_code" => 30,
+            "nd_target" => 31,
+            "nd_sll" => 32,
+            "nd_tll" => 33,
+            "tcp_flags" => 42,
+            // 32-bit port numbers in OXM, a different field.
+            "in_port" | "vlan_tci" | "ip_dscp" => return None,
+            _ => return nxm(f),
+        };
+        Some((OXM_BASIC, basic))
+    }
+
+    fn bytes_of(f: &NxField) -> usize {
+        f.width.div_ceil(8) as usize
+    }
+
+    fn header((class, field): (u16, u8), has_mask: bool, len: usize) -> [u8; 4] {
+        let c = class.to_be_bytes();
+        [c[0], c[1], field << 1 | u8::from(has_mask), len as u8]
+    }
+
+    /// The low `n` bytes of `v`, big-endian.
+    fn be(v: u128, n: usize) -> Vec<u8> {
+        v.to_be_bytes()[16 - n..].to_vec()
+    }
+
+    fn pad8(out: &mut Vec<u8>, start: usize) {
+        while !(out.len() - start).is_multiple_of(8) {
+            out.push(0);
+        }
+    }
+
+    /// Appends one action: `body` after the type and the length (filled
+    /// in), padded to 8 bytes.
+    fn action(out: &mut Vec<u8>, ty: u16, body: &[u8]) {
+        let start = out.len();
+        out.extend(ty.to_be_bytes());
+        out.extend([0, 0]);
+        out.extend(body);
+        pad8(out, start);
+        let len = (out.len() - start) as u16;
+        out[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
+    }
+
+    fn nicira(out: &mut Vec<u8>, subtype: u16, body: &[u8]) {
+        let mut b = NX_VENDOR_ID.to_be_bytes().to_vec();
+        b.extend(subtype.to_be_bytes());
+        b.extend(body);
+        action(out, OFPAT_EXPERIMENTER, &b);
+    }
+
+    fn stack(out: &mut Vec<u8>, subtype: u16, s: &Subfield) -> Result<(), String> {
+        let code = nxm(s.field).ok_or_else(|| format!("the register stack on {}", s.field.name))?;
+        let mut b = (s.lo as u16).to_be_bytes().to_vec();
+        b.extend(header(code, false, bytes_of(s.field)));
+        b.extend((s.width as u16).to_be_bytes());
+        nicira(out, subtype, &b);
+        Ok(())
+    }
+
+    fn set_field(out: &mut Vec<u8>, f: &NxField, value: u128, mask: u128) -> Result<(), String> {
+        let code = oxm(f).ok_or_else(|| format!("writing {}", f.name))?;
+        let n = bytes_of(f);
+        let full = if f.width >= 128 { u128::MAX } else { (1u128 << f.width) - 1 };
+        let mut b = Vec::new();
+        if mask & full == full {
+            b.extend(header(code, false, n));
+            b.extend(be(value, n));
+        } else {
+            b.extend(header(code, true, 2 * n));
+            b.extend(be(value, n));
+            b.extend(be(mask, n));
+        }
+        action(out, OFPAT_SET_FIELD, &b);
+        Ok(())
+    }
+
+    /// The actions as OpenFlow 1.5 binary; the error names what has no
+    /// encoding here.
+    pub(super) fn encode(actions: &[OfAction]) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        for a in actions {
+            match a {
+                OfAction::Resubmit(t) => {
+                    let mut b = OFPP_IN_PORT.to_be_bytes().to_vec();
+                    b.push(*t);
+                    nicira(&mut out, NXAST_RESUBMIT_TABLE, &b);
+                }
+                OfAction::SetField { field, value, mask } => set_field(&mut out, field, *value, *mask)?,
+                OfAction::Move { src, dst } => {
+                    let s = oxm(src.field).ok_or_else(|| format!("copying {}", src.field.name))?;
+                    let d = oxm(dst.field).ok_or_else(|| format!("copying to {}", dst.field.name))?;
+                    let mut b = Vec::new();
+                    b.extend((src.width as u16).to_be_bytes());
+                    b.extend((src.lo as u16).to_be_bytes());
+                    b.extend((dst.lo as u16).to_be_bytes());
+                    b.extend([0, 0]);
+                    b.extend(header(s, false, bytes_of(src.field)));
+                    b.extend(header(d, false, bytes_of(dst.field)));
+                    action(&mut out, OFPAT_COPY_FIELD, &b);
+                }
+                OfAction::Push(s) => stack(&mut out, NXAST_STACK_PUSH, s)?,
+                OfAction::Pop(s) => stack(&mut out, NXAST_STACK_POP, s)?,
+                OfAction::Controller { opcode, payload, pause } => {
+                    let mut b = vec![0; 6];
+                    let start = b.len();
+                    let mut userdata = opcode.to_be_bytes().to_vec();
+                    userdata.extend([0; 4]);
+                    userdata.extend(payload);
+                    b.extend(NXAC2PT_USERDATA.to_be_bytes());
+                    b.extend(((4 + userdata.len()) as u16).to_be_bytes());
+                    b.extend(userdata);
+                    pad8(&mut b, start);
+                    if *pause {
+                        b.extend(NXAC2PT_PAUSE.to_be_bytes());
+                        b.extend(4u16.to_be_bytes());
+                        b.extend([0; 4]);
+                    }
+                    nicira(&mut out, NXAST_CONTROLLER2, &b);
+                }
+                other => {
+                    let text = other.to_string();
+                    let name = text.split(['(', ':']).next().unwrap_or(&text);
+                    return Err(format!("`{name}`"));
+                }
+            }
+        }
+        Ok(out)
+    }
 }

@@ -177,11 +177,106 @@ fn helpers_and_controller() {
         sw("clone { outport = \"sw0-lr0\"; output; }; outport = \"_MC_flood\"; output;", 25),
         "clone(load:0x4->NXM_NX_REG15[],resubmit(,37)),load:0x8000->NXM_NX_REG15[],resubmit(,37)"
     );
-    let e =
-        enc_at("arp { eth.dst = ff:ff:ff:ff:ff:ff; output; };", Pipeline::Ingress, 21, false, &mut Groups::default())
-            .unwrap_err();
+}
+/// `userdata=` of a controller action from its bytes as hex (spaces
+/// ignored).
+fn userdata(hex: &str) -> String {
+    let hex = hex.replace(' ', "");
+    let dotted: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
+    format!("controller(userdata={})", dotted.join("."))
+}
+
+/// Nested actions travel to ovn-controller as OpenFlow 1.5 binary after
+/// the opcode; the bytes are those a real ovn-controller 23.03 installed
+/// for these very actions (crate rovn's `tests/encode_actions.rs`).
+#[test]
+fn nested_controller_actions() {
+    assert_eq!(
+        lr("arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; arp.tpa = reg0; arp.op = 1; output; };", 21),
+        userdata(concat!(
+            "0000000000000000",
+            // set_field eth_dst (OXM 3)
+            "00190010 80000606 ffffffffffff 0000",
+            // copy_field 32 bits xxreg0[64] -> arp_spa (OXM 22)
+            "001c0018 0020 0040 0000 0000 0001de10 80002c04 00000000",
+            // copy_field 32 bits xxreg0[96] -> arp_tpa (OXM 23)
+            "001c0018 0020 0060 0000 0000 0001de10 80002e04 00000000",
+            // set_field arp_op = 1
+            "00190010 80002a02 0001 000000000000",
+            // resubmit(,37)
+            "ffff0010 00002320 000e fff8 25 000000",
+        ))
+    );
+    assert_eq!(
+        lr(
+            "icmp4_error {reg9[0] = 1; reg9[1] = 0; eth.dst = 00:00:00:00:00:fe; ip4.dst = ip4.src; \
+             ip4.src = 10.0.0.254; ip.ttl = 255; icmp4.type = 3; icmp4.code = 4; icmp4.frag_mtu = 1400; \
+             next(pipeline=ingress, table=0); };",
+            19
+        ),
+        userdata(concat!(
+            "0000000e00000000",
+            // set_field reg9 (in xreg4, OXM class 0x8001) masked, twice
+            "00190018 80010910 0000000000000001 0000000000000001",
+            "00190018 80010910 0000000000000000 0000000000000002",
+            "00190010 80000606 0000000000fe 0000",
+            "001c0018 0020 0000 0000 0000 80001604 80001804 00000000",
+            "00190010 80001604 0a0000fe 00000000",
+            // ip_ttl has no OXM: NXM_NX_IP_TTL (29)
+            "00190010 00013a01 ff 00000000000000",
+            "00190010 80002601 03 00000000000000",
+            "00190010 80002801 04 00000000000000",
+            // controller2: userdata (opcode 13, 1400), pause
+            "ffff0028 00002320 0025 000000000000 0003000e 0000000d00000000 0578 0000 00040004 00000000",
+            "ffff0010 00002320 000e fff8 08 000000",
+        ))
+    );
+    assert_eq!(
+        lr(
+            "icmp4 {eth.dst <-> eth.src; icmp4.type = 11; icmp4.code = 0; ip4.dst <-> ip4.src ; ip.ttl = 254; \
+             outport = \"lp1\"; flags.loopback = 1; output; };",
+            3
+        ),
+        userdata(concat!(
+            "0000000a00000000",
+            // the register stack names fields by NXM header
+            "ffff0018 00002320 001b 0000 00000406 0030 000000000000",
+            "ffff0018 00002320 001b 0000 00000206 0030 000000000000",
+            "ffff0018 00002320 001c 0000 00000406 0030 000000000000",
+            "ffff0018 00002320 001c 0000 00000206 0030 000000000000",
+            "00190010 80002601 0b 00000000000000",
+            "00190010 80002801 00 00000000000000",
+            "ffff0018 00002320 001b 0000 00000e04 0020 000000000000",
+            "ffff0018 00002320 001b 0000 00001004 0020 000000000000",
+            "ffff0018 00002320 001c 0000 00000e04 0020 000000000000",
+            "ffff0018 00002320 001c 0000 00001004 0020 000000000000",
+            "00190010 00013a01 fe 00000000000000",
+            "00190010 00011e04 00000001 00000000",
+            "00190010 00011508 00000001 00000001",
+            "ffff0010 00002320 000e fff8 25 000000",
+        ))
+    );
+    assert_eq!(
+        sw("reject { outport <-> inport; next(pipeline=egress,table=5); };", 8),
+        userdata(concat!(
+            "0000001600000000",
+            "ffff0018 00002320 001b 0000 00011c04 0020 000000000000",
+            "ffff0018 00002320 001b 0000 00011e04 0020 000000000000",
+            "ffff0018 00002320 001c 0000 00011c04 0020 000000000000",
+            "ffff0018 00002320 001c 0000 00011e04 0020 000000000000",
+            "ffff0010 00002320 000e fff8 2f 000000",
+        ))
+    );
+    let e = enc_at("arp { clone { output; }; };", Pipeline::Ingress, 21, false, &mut Groups::default()).unwrap_err();
     assert!(matches!(e, Error::Unsupported { .. }), "{e}");
-    assert!(e.to_string().contains("opcode 0"), "{e}");
+    assert!(e.to_string().contains("opcode 0") && e.to_string().contains("clone"), "{e}");
+}
+
+#[test]
+fn get_fdb() {
+    assert_eq!(sw("outport = get_fdb(eth.dst); next;", 25), "load:0->NXM_NX_REG15[],resubmit(,71),resubmit(,34)");
+    let e = enc_at("reg0 = get_fdb(eth.src);", Pipeline::Ingress, 25, true, &mut Groups::default()).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
 }
 
 /// Every action list northd 23.03 wrote for the fixture topology encodes,
@@ -210,5 +305,5 @@ fn fixture_actions_encode_or_say_unsupported() {
         }
     }
     eprintln!("{ok} fixture action lists encoded, {unsupported} not supported yet");
-    assert!(ok > 250, "only {ok} encoded");
+    assert!(ok >= 300, "only {ok} encoded");
 }
