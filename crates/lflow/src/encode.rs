@@ -24,15 +24,22 @@
 //! `userdata` (see `mod of15`; `icmp4.frag_mtu` is a paused
 //! `controller2` inside it).
 //!
-//! Not encoded yet (a clear [`Error::Unsupported`]): the payloads of
-//! controller actions that carry options (`put_dhcpv6_opts`,
-//! `put_nd_ra_opts`, `dns_lookup`, `log`, `trigger_event`, `bind_vport`...),
-//! nested actions that have no OpenFlow 1.5 binary form here (`clone`,
-//! `ct_*`, `dec_ttl`... inside `arp { }`), meters, `select`, ECMP/affinity
-//! helpers, `lookup_fdb`/`put_fdb` (and `get_fdb` other than
-//! `outport = get_fdb(eth.dst)`), the MAC-binding actions on other ports
-//! than `inport`/`outport`, and the older `ct_commit(ct_mark=...)`. The
-//! opcode such a controller action would use is in the error message.
+//! Option-carrying controller actions (`put_dhcp_opts` with string,
+//! domain-list and static-route options, `put_dhcpv6_opts`,
+//! `put_nd_ra_opts`, `dns_lookup`, `log` with its meter, `put_fdb`) carry
+//! their options in `userdata` in the layouts observed from ovn-controller
+//! 23.03; [`Groups`] also allocates meter ids by meter name.
+//!
+//! Not encoded yet (a clear [`Error::Unsupported`]): `trigger_event`,
+//! `bind_vport`, `set_meter`, `select`, `fwd_group`, `sample`, the
+//! ECMP/affinity helpers, the DHCPv4 `host_id` type (`tftp_server`),
+//! `put_nd_ra_opts`' `route_info`, nested actions that have no OpenFlow
+//! 1.5 binary form here (`clone`, `ct_*`, `dec_ttl`... inside `arp { }`),
+//! `lookup_fdb`/`put_fdb` on other fields than `inport`/`eth.src` (and
+//! `get_fdb` other than `outport = get_fdb(eth.dst)`), the MAC-binding
+//! actions on other ports than `inport`/`outport`, and the older
+//! `ct_commit(ct_mark=...)`. The opcode such a controller action would
+//! use is in the error message.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -212,7 +219,8 @@ pub enum OfAction {
     Clone(Vec<OfAction>),
     /// `controller(userdata=00.00.00.01.00.00.00.00[,pause])`: the opcode
     /// (big-endian 32 bits), 4 bytes of padding, then the payload.
-    Controller { opcode: u32, payload: Vec<u8>, pause: bool },
+    /// `meter_id=N` follows when the controller action is metered.
+    Controller { opcode: u32, payload: Vec<u8>, pause: bool, meter: Option<u32> },
     /// `check_pkt_larger(L)->DST`
     CheckPktLarger { len: u64, dst: Subfield },
     /// `set_queue:N`
@@ -268,7 +276,7 @@ impl fmt::Display for OfAction {
             OfAction::CtClear => f.write_str("ct_clear"),
             OfAction::Group(g) => write!(f, "group:{g}"),
             OfAction::Clone(body) => write!(f, "clone({})", OfActions(body.clone())),
-            OfAction::Controller { opcode, payload, pause } => {
+            OfAction::Controller { opcode, payload, pause, meter } => {
                 f.write_str("controller(userdata=")?;
                 let mut bytes = opcode.to_be_bytes().to_vec();
                 bytes.extend([0; 4]);
@@ -277,6 +285,9 @@ impl fmt::Display for OfAction {
                 f.write_str(&text.join("."))?;
                 if *pause {
                     f.write_str(",pause")?;
+                }
+                if let Some(m) = meter {
+                    write!(f, ",meter_id={m}")?;
                 }
                 f.write_str(")")
             }
@@ -329,6 +340,8 @@ pub struct Layout {
     pub ct_snat_hairpin: u8,
     /// `get_fdb`: the FDB table by MAC.
     pub get_fdb: u8,
+    /// `lookup_fdb`: the FDB table by port and MAC.
+    pub lookup_fdb: u8,
     /// `check_in_port_sec()`
     pub chk_in_port_sec: u8,
     /// `check_out_port_sec()`
@@ -348,6 +361,7 @@ impl Default for Layout {
             chk_lb_hairpin_reply: 69,
             ct_snat_hairpin: 70,
             get_fdb: 71,
+            lookup_fdb: 72,
             chk_in_port_sec: 73,
             chk_out_port_sec: 75,
         }
@@ -373,6 +387,7 @@ pub struct Flow {
 pub struct Groups {
     ids: BTreeMap<String, u32>,
     next: u32,
+    meters: BTreeMap<String, u32>,
 }
 
 impl Groups {
@@ -389,6 +404,18 @@ impl Groups {
     /// The group texts by id.
     pub fn texts(&self) -> BTreeMap<u32, &str> {
         self.ids.iter().map(|(t, &id)| (id, t.as_str())).collect()
+    }
+
+    /// The OpenFlow meter id of the Southbound meter `name`, allocated
+    /// from 1 on first use (a separate id space from groups).
+    pub fn meter(&mut self, name: &str) -> u32 {
+        let next = self.meters.len() as u32 + 1;
+        *self.meters.entry(name.to_string()).or_insert(next)
+    }
+
+    /// The meter names by id.
+    pub fn meters(&self) -> BTreeMap<u32, &str> {
+        self.meters.iter().map(|(n, &id)| (id, n.as_str())).collect()
     }
 }
 
@@ -418,8 +445,9 @@ pub mod opcode {
     pub const ICMP6_ERROR: u32 = 20;
     pub const PUT_ICMP6_FRAG_MTU: u32 = 21;
     pub const REJECT: u32 = 22;
-    pub const PUT_FDB: u32 = 23;
     pub const SCTP_ABORT: u32 = 24;
+    /// Observed from ovn-controller 23.03 (`put_fdb` in the lab).
+    pub const PUT_FDB: u32 = 25;
 }
 
 fn nested_opcode(k: NestedKind) -> u32 {
@@ -686,11 +714,24 @@ impl Enc<'_, '_> {
             }
             ActionKind::HandleDhcpv6Reply => out.push(controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false)),
             ActionKind::SetQueue(q) => out.push(OfAction::SetQueue(*q)),
-            ActionKind::Log(_) => {
-                return Err(unsupported(format_args!(
-                    "log(): controller(userdata) opcode {}, payload not encoded yet",
-                    opcode::LOG
-                )))
+            ActionKind::Log(log) => {
+                // Verdict, syslog severity, then the name's bytes.
+                let verdict = match log.verdict {
+                    Verdict::Allow => 0,
+                    Verdict::Drop => 1,
+                    Verdict::Reject => 2,
+                };
+                let severity = match log.severity {
+                    Severity::Alert => 1,
+                    Severity::Warning => 4,
+                    Severity::Notice => 5,
+                    Severity::Info => 6,
+                    Severity::Debug => 7,
+                };
+                let mut payload = vec![verdict, severity];
+                payload.extend(log.name.as_deref().unwrap_or("").bytes());
+                let meter = log.meter.as_deref().filter(|m| !m.is_empty()).map(|m| self.enc.groups.meter(m));
+                out.push(OfAction::Controller { opcode: opcode::LOG, payload, pause: false, meter });
             }
             ActionKind::TriggerEvent { .. } => {
                 return Err(unsupported(format_args!(
@@ -704,11 +745,10 @@ impl Enc<'_, '_> {
                     opcode::BIND_VPORT
                 )))
             }
-            ActionKind::PutFdb { .. } => {
-                return Err(unsupported(format_args!(
-                    "put_fdb(): controller(userdata) opcode {}, not encoded yet",
-                    opcode::PUT_FDB
-                )))
+            ActionKind::PutFdb { port, mac } => {
+                self.require_port(port, "inport", "put_fdb")?;
+                self.require_field(mac, "eth.src", "put_fdb")?;
+                out.push(controller(opcode::PUT_FDB, Vec::new(), false));
             }
             ActionKind::SetMeter { .. }
             | ActionKind::FwdGroup { .. }
@@ -808,6 +848,15 @@ impl Enc<'_, '_> {
         Ok(())
     }
 
+    /// Fails unless `f` is the whole field `name`.
+    fn require_field(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
+        if f.name == name && f.bits == Bits::All {
+            Ok(())
+        } else {
+            Err(unsupported(format_args!("{what} with another field than {name} is not encoded yet")))
+        }
+    }
+
     /// Fails unless `f` is the string field `name` itself.
     fn require_port(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
         if f.name == name && f.bits == Bits::All {
@@ -902,6 +951,13 @@ impl Enc<'_, '_> {
             Func::Check(Check::LbHairpinReply) => self.flag_check(d, 7, layout.chk_lb_hairpin_reply, out),
             Func::Check(Check::InPortSec) => self.flag_check(d, 12, layout.chk_in_port_sec, out),
             Func::Check(Check::OutPortSec) => self.flag_check(d, 12, layout.chk_out_port_sec, out),
+            Func::Check(Check::DnsLookup) => {
+                // ovn-controller answers the query itself and writes
+                // whether it did into the result bit.
+                let mut payload = nxm_header(&d)?.to_vec();
+                payload.extend(d.lo.to_be_bytes());
+                out.push(controller(opcode::DNS_LOOKUP, payload, true));
+            }
             Func::Check(c) => return Err(unsupported(format_args!("{}() is not encoded yet", c.as_str()))),
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
@@ -922,15 +978,24 @@ impl Enc<'_, '_> {
                 payload.extend(dhcp4_options(opts)?);
                 out.push(controller(opcode::PUT_DHCP_OPTS, payload, true));
             }
-            Func::PutOpts { kind, .. } => {
-                let opc = match kind {
-                    OptsKind::Dhcp6 => opcode::PUT_DHCPV6_OPTS,
-                    _ => opcode::PUT_ND_RA_OPTS,
-                };
-                return Err(unsupported(format_args!(
-                    "{}(): controller(userdata) opcode {opc}, payload not encoded yet",
-                    kind.as_str()
-                )));
+            Func::PutOpts { kind: OptsKind::Dhcp6, opts } => {
+                let mut payload = nxm_header(&d)?.to_vec();
+                payload.extend(d.lo.to_be_bytes());
+                payload.extend(dhcp6_options(opts)?);
+                out.push(controller(opcode::PUT_DHCPV6_OPTS, payload, true));
+            }
+            Func::PutOpts { kind: OptsKind::NdRa, opts } => {
+                let mut payload = nxm_header(&d)?.to_vec();
+                payload.extend(d.lo.to_be_bytes());
+                payload.extend(nd_ra_options(opts)?);
+                out.push(controller(opcode::PUT_ND_RA_OPTS, payload, true));
+            }
+            Func::LookupFdb { port, mac } => {
+                // The FDB check table matches inport and eth.src and sets
+                // MLF_LOOKUP_FDB (bit 8 of the flags register).
+                self.require_port(port, "inport", "lookup_fdb")?;
+                self.require_field(mac, "eth.src", "lookup_fdb")?;
+                self.flag_check(d, 8, layout.lookup_fdb, out);
             }
             Func::GetFdb { mac } if mac.name == "eth.dst" && mac.bits == Bits::All && dst.name == "outport" => {
                 // The FDB table writes the port it learned for eth.dst
@@ -938,7 +1003,7 @@ impl Enc<'_, '_> {
                 loads(d, 0, u128::from(u32::MAX), out);
                 out.push(OfAction::Resubmit(layout.get_fdb));
             }
-            Func::LookupFdb { .. } | Func::GetFdb { .. } | Func::Select(_) => {
+            Func::GetFdb { .. } | Func::Select(_) => {
                 return Err(unsupported(format_args!("{}() is not encoded yet", func.name())))
             }
         }
@@ -947,7 +1012,7 @@ impl Enc<'_, '_> {
 }
 
 fn controller(opcode: u32, payload: Vec<u8>, pause: bool) -> OfAction {
-    OfAction::Controller { opcode, payload, pause }
+    OfAction::Controller { opcode, payload, pause, meter: None }
 }
 
 /// The OpenFlow fields a select group hashes, in the order OVS keeps
@@ -1012,45 +1077,134 @@ fn nxm_header(s: &Subfield) -> Result<[u8; 4]> {
     Ok(h.to_be_bytes())
 }
 
-/// `offerip` first (4 bytes), then each other option as code, length,
-/// value, in the order written.
-fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
-    let values = |o: &OptArg| -> Vec<Value> {
-        match &o.value {
-            Operand::Value(v) => vec![v.clone()],
-            Operand::Set(vs, _) => vs.clone(),
+fn opt_values(o: &OptArg) -> Vec<&Value> {
+    match &o.value {
+        Operand::Value(v) => vec![v],
+        Operand::Set(vs, _) => vs.iter().collect(),
+    }
+}
+
+fn opt_consts(o: &OptArg) -> Result<Vec<Constant>> {
+    opt_values(o)
+        .into_iter()
+        .map(|v| match v {
+            Value::Const(c, _) => Ok(*c),
+            _ => Err(unsupported(format_args!("option {} wants numbers or addresses, not {v:?}", o.name))),
+        })
+        .collect()
+}
+
+fn opt_str(o: &OptArg) -> Result<&str> {
+    match opt_values(o).as_slice() {
+        [Value::Str(s, _)] => Ok(s),
+        _ => Err(unsupported(format_args!("option {} wants one string", o.name))),
+    }
+}
+
+fn prefix_len(c: &Constant) -> u32 {
+    match c.mask {
+        None => c.format.address_width().unwrap_or(128),
+        Some(_) => c.mask_bits().count_ones().min(c.format.address_width().unwrap_or(128)),
+    }
+}
+
+/// Domain names as DNS labels (RFC 1035 section 3.1), each name's longest
+/// suffix already written replaced by a pointer to it (section 4.1.4), as
+/// DHCP's domain search option carries them (RFC 3397).
+fn dns_names_compressed(list: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+        let mut pointer = None;
+        for i in 0..labels.len() {
+            let suffix = labels[i..].join(".");
+            if let Some((_, at)) = seen.iter().find(|(s, _)| *s == suffix) {
+                pointer = Some((i, *at));
+                break;
+            }
         }
-    };
-    let ints = |o: &OptArg| -> Result<Vec<u128>> {
-        values(o)
-            .into_iter()
-            .map(|v| match v {
-                Value::Const(c, _) => Ok(c.value),
-                _ => Err(unsupported(format_args!("DHCP option {} with a string value is not encoded yet", o.name))),
-            })
-            .collect()
-    };
+        let upto = pointer.map_or(labels.len(), |(i, _)| i);
+        for i in 0..upto {
+            if out.len() < 0x4000 {
+                seen.push((labels[i..].join("."), out.len()));
+            }
+            label(&mut out, labels[i], name)?;
+        }
+        match pointer {
+            Some((_, at)) => out.extend((0xc000 | at as u16).to_be_bytes()),
+            None => out.push(0),
+        }
+    }
+    Ok(out)
+}
+
+fn label(out: &mut Vec<u8>, l: &str, name: &str) -> Result<()> {
+    if l.is_empty() || l.len() > 63 {
+        return Err(unsupported(format_args!("domain name {name:?} has an empty or over-long label")));
+    }
+    out.push(l.len() as u8);
+    out.extend(l.bytes());
+    Ok(())
+}
+
+/// Domain names as DNS labels, no compression (RFC 8106's DNSSL).
+fn dns_names(list: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for l in name.trim_end_matches('.').split('.') {
+            label(&mut out, l, name)?;
+        }
+        out.push(0);
+    }
+    Ok(out)
+}
+
+/// `offerip` first (4 bytes), then each other option as code, length,
+/// value, in the order written. Strings are their bytes, domain lists
+/// compressed DNS names, static routes (RFC 3442) each a prefix length,
+/// the prefix's significant bytes and the router.
+fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let offer =
         opts.iter().find(|o| o.name == "offerip").ok_or_else(|| unsupported("put_dhcp_opts without offerip"))?;
-    let ip = ints(offer)?;
-    out.extend((*ip.first().unwrap_or(&0) as u32).to_be_bytes());
+    let ip = opt_consts(offer)?;
+    out.extend((ip.first().map_or(0, |c| c.value) as u32).to_be_bytes());
     for o in opts.iter().filter(|o| o.name != "offerip") {
         let def = options::find(options::DHCP4, &o.name)
             .ok_or_else(|| unsupported(format_args!("DHCP option {}", o.name)))?;
         let mut value = Vec::new();
-        for v in ints(o)? {
-            match def.ty {
-                OptType::Ipv4 | OptType::Uint32 => value.extend((v as u32).to_be_bytes()),
-                OptType::Uint16 => value.extend((v as u16).to_be_bytes()),
-                OptType::Uint8 | OptType::Bool => value.push(v as u8),
-                other => {
-                    return Err(unsupported(format_args!(
-                        "DHCP option {} of type {} is not encoded yet",
-                        o.name,
-                        other.as_str()
-                    )))
+        match def.ty {
+            OptType::Str => value.extend(opt_str(o)?.bytes()),
+            OptType::Domains => value.extend(dns_names_compressed(opt_str(o)?)?),
+            OptType::StaticRoutes => {
+                let cs = opt_consts(o)?;
+                if cs.len() % 2 != 0 {
+                    return Err(unsupported(format_args!("{} wants prefix, router pairs", o.name)));
                 }
+                for pair in cs.chunks(2) {
+                    let plen = prefix_len(&pair[0]);
+                    value.push(plen as u8);
+                    value.extend(&(pair[0].value as u32).to_be_bytes()[..plen.div_ceil(8) as usize]);
+                    value.extend((pair[1].value as u32).to_be_bytes());
+                }
+            }
+            OptType::Ipv4 | OptType::Uint32 | OptType::Uint16 | OptType::Uint8 | OptType::Bool => {
+                for c in opt_consts(o)? {
+                    let v = c.value;
+                    match def.ty {
+                        OptType::Ipv4 | OptType::Uint32 => value.extend((v as u32).to_be_bytes()),
+                        OptType::Uint16 => value.extend((v as u16).to_be_bytes()),
+                        _ => value.push(v as u8),
+                    }
+                }
+            }
+            other => {
+                return Err(unsupported(format_args!(
+                    "DHCP option {} of type {} is not encoded yet",
+                    o.name,
+                    other.as_str()
+                )))
             }
         }
         let code = u8::try_from(def.code).map_err(|_| unsupported(format_args!("DHCP option code {}", def.code)))?;
@@ -1059,6 +1213,108 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
         out.push(code);
         out.push(len);
         out.extend(value);
+    }
+    Ok(out)
+}
+
+/// Each option as 16-bit code, 16-bit length, value, in the order
+/// written: addresses 16 bytes each, the server id a MAC, strings their
+/// bytes.
+fn dhcp6_options(opts: &[OptArg]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for o in opts {
+        let def = options::find(options::DHCP6, &o.name)
+            .ok_or_else(|| unsupported(format_args!("DHCPv6 option {}", o.name)))?;
+        let mut value = Vec::new();
+        match def.ty {
+            OptType::Str => value.extend(opt_str(o)?.bytes()),
+            OptType::Mac => value.extend(&(opt_consts(o)?.first().map_or(0, |c| c.value) as u64).to_be_bytes()[2..]),
+            OptType::Ipv6 => opt_consts(o)?.iter().for_each(|c| value.extend(c.value.to_be_bytes())),
+            other => {
+                return Err(unsupported(format_args!(
+                    "DHCPv6 option {} of type {} is not encoded yet",
+                    o.name,
+                    other.as_str()
+                )))
+            }
+        }
+        let len = u16::try_from(value.len())
+            .map_err(|_| unsupported(format_args!("DHCPv6 option {} longer than 65535 bytes", o.name)))?;
+        out.extend(def.code.to_be_bytes());
+        out.extend(len.to_be_bytes());
+        out.extend(value);
+    }
+    Ok(out)
+}
+
+/// A router advertisement as ovn-controller sends it (RFC 4861 section
+/// 4.2): the ICMPv6 header (checksum 0, hop limit 255, the M/O flags and
+/// router preference from `addr_mode`/`router_preference`, lifetime
+/// 0xffff, reachable and retransmit times 0), then the options in the
+/// order written, each type, length in 8-byte units, body padded to 8.
+fn nd_ra_options(opts: &[OptArg]) -> Result<Vec<u8>> {
+    let mode = opts.iter().find(|o| o.name == "addr_mode").map(opt_str).transpose()?;
+    let (flags, prefix_flags) = match mode {
+        Some("slaac") => (0x00u8, 0xc0u8),
+        Some("dhcpv6_stateful") => (0x80, 0x80),
+        Some("dhcpv6_stateless") => (0x40, 0xc0),
+        Some(m) => return Err(unsupported(format_args!("put_nd_ra_opts addr_mode {m:?}"))),
+        None => return Err(unsupported("put_nd_ra_opts without addr_mode")),
+    };
+    let preference = match opts.iter().find(|o| o.name == "router_preference").map(opt_str).transpose()? {
+        None | Some("MEDIUM") => 0x00u8,
+        Some("HIGH") => 0x08,
+        Some("LOW") => 0x18,
+        Some(p) => return Err(unsupported(format_args!("put_nd_ra_opts router_preference {p:?}"))),
+    };
+    let mut out = vec![134, 0, 0, 0, 255, flags | preference, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut option = |ty: u8, body: &[u8]| {
+        let start = out.len();
+        out.push(ty);
+        out.push(0);
+        out.extend(body);
+        while !(out.len() - start).is_multiple_of(8) {
+            out.push(0);
+        }
+        out[start + 1] = ((out.len() - start) / 8) as u8;
+    };
+    const INFINITE: [u8; 4] = [0xff; 4];
+    for o in opts.iter().filter(|o| o.name != "addr_mode" && o.name != "router_preference") {
+        match o.name.as_str() {
+            "slla" => {
+                let mac = opt_consts(o)?.first().map_or(0, |c| c.value) as u64;
+                option(1, &mac.to_be_bytes()[2..]);
+            }
+            "mtu" => {
+                let mtu = opt_consts(o)?.first().map_or(0, |c| c.value) as u32;
+                let mut b = vec![0, 0];
+                b.extend(mtu.to_be_bytes());
+                option(5, &b);
+            }
+            "prefix" => {
+                for c in opt_consts(o)? {
+                    let mut b = vec![prefix_len(&c) as u8, prefix_flags];
+                    b.extend(INFINITE);
+                    b.extend(INFINITE);
+                    b.extend([0; 4]);
+                    b.extend((c.value & c.mask_bits()).to_be_bytes());
+                    option(3, &b);
+                }
+            }
+            "rdnss" => {
+                let mut b = vec![0, 0];
+                b.extend(INFINITE);
+                opt_consts(o)?.iter().for_each(|c| b.extend(c.value.to_be_bytes()));
+                option(25, &b);
+            }
+            "dnssl" => {
+                let mut b = vec![0, 0];
+                b.extend(INFINITE);
+                b.extend(dns_names(opt_str(o)?)?);
+                option(31, &b);
+            }
+            other => return Err(unsupported(format_args!("put_nd_ra_opts option {other} is not encoded yet"))),
+        }
     }
     Ok(out)
 }
@@ -1270,7 +1526,8 @@ mod of15 {
                 }
                 OfAction::Push(s) => stack(&mut out, NXAST_STACK_PUSH, s)?,
                 OfAction::Pop(s) => stack(&mut out, NXAST_STACK_POP, s)?,
-                OfAction::Controller { opcode, payload, pause } => {
+                OfAction::Controller { meter: Some(_), .. } => return Err("a metered controller action".into()),
+                OfAction::Controller { opcode, payload, pause, meter: None } => {
                     let mut b = vec![0; 6];
                     let start = b.len();
                     let mut userdata = opcode.to_be_bytes().to_vec();

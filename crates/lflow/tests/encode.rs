@@ -307,3 +307,43 @@ fn fixture_actions_encode_or_say_unsupported() {
     eprintln!("{ok} fixture action lists encoded, {unsupported} not supported yet");
     assert!(ok >= 300, "only {ok} encoded");
 }
+
+/// Option-carrying controller actions, bytes as ovn-controller 23.03
+/// installed them in the differential lab.
+#[test]
+fn option_payloads() {
+    assert_eq!(
+        sw("reg0[3] = put_dhcpv6_opts(ia_addr = fd00::3, dns_server = {fd00::53}, domain_search = \"ovn.test\", server_id = 00:00:00:00:00:fe); next;", 20),
+        "controller(userdata=00.00.00.05.00.00.00.00.00.01.de.10.00.00.00.63.00.05.00.10.fd.00.00.00.00.00.00.00.00.00.00.00.00.00.00.03.00.17.00.10.fd.00.00.00.00.00.00.00.00.00.00.00.00.00.00.53.00.18.00.08.6f.76.6e.2e.74.65.73.74.00.02.00.06.00.00.00.00.00.fe,pause),resubmit(,29)"
+    );
+    assert_eq!(
+        sw("reg0[3] = put_dhcp_opts(offerip = 10.0.0.3, classless_static_route = {30.0.0.0/24,10.0.0.10,0.0.0.0/0,10.0.0.254}, domain_search_list = \"a.ovn.test,ovn.test\", hostname = \"vm3\"); next;", 20),
+        "controller(userdata=00.00.00.02.00.00.00.00.00.01.de.10.00.00.00.63.0a.00.00.03.79.0d.18.1e.00.00.0a.00.00.0a.00.0a.00.00.fe.77.0e.01.61.03.6f.76.6e.04.74.65.73.74.00.c0.02.0c.03.76.6d.33,pause),resubmit(,29)"
+    );
+    assert_eq!(
+        lr("reg0[5] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 00:00:00:00:00:fe, mtu = 1450, rdnss = fd00::53, dnssl = \"ovn.test\", prefix = fd00::/64); next;", 10),
+        "controller(userdata=00.00.00.08.00.00.00.00.00.01.de.10.00.00.00.65.86.00.00.00.ff.00.ff.ff.00.00.00.00.00.00.00.00.01.01.00.00.00.00.00.fe.05.01.00.00.00.00.05.aa.19.03.00.00.ff.ff.ff.ff.fd.00.00.00.00.00.00.00.00.00.00.00.00.00.00.53.1f.03.00.00.ff.ff.ff.ff.03.6f.76.6e.04.74.65.73.74.00.00.00.00.00.00.00.03.04.40.c0.ff.ff.ff.ff.ff.ff.ff.ff.00.00.00.00.fd.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00,pause),resubmit(,19)"
+    );
+    assert_eq!(
+        sw("reg0[4] = dns_lookup(); next;", 22),
+        "controller(userdata=00.00.00.06.00.00.00.00.00.01.de.10.00.00.00.64,pause),resubmit(,31)"
+    );
+    assert_eq!(
+        sw("reg0[11] = lookup_fdb(inport, eth.src); next;", 2),
+        "load:0->NXM_NX_REG10[8],resubmit(,72),move:NXM_NX_REG10[8]->NXM_NX_XXREG0[107],resubmit(,11)"
+    );
+    assert_eq!(sw("put_fdb(inport, eth.src); next;", 3), "controller(userdata=00.00.00.19.00.00.00.00),resubmit(,12)");
+    assert!(matches!(
+        enc_at("put_fdb(outport, eth.src);", Pipeline::Ingress, 3, true, &mut Groups::default()),
+        Err(Error::Unsupported { .. })
+    ));
+    let mut g = Groups::default();
+    let a = enc_at("log(name=\"ssh\", severity=alert, verdict=drop, meter=\"m\");", Pipeline::Egress, 4, true, &mut g)
+        .unwrap();
+    assert_eq!(a, "controller(userdata=00.00.00.07.00.00.00.00.01.01.73.73.68,meter_id=1)");
+    assert_eq!(
+        sw("log(severity=info, verdict=allow); next;", 8),
+        "controller(userdata=00.00.00.07.00.00.00.00.00.06),resubmit(,17)"
+    );
+    assert_eq!(g.meters()[&1], "m");
+}

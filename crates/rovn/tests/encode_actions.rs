@@ -5,10 +5,14 @@
 //! datapath, upstream ovn-controller) on rovn's Northbound and Southbound
 //! servers with upstream ovn-northd; a dual-stack switch with two bound
 //! ports and a DHCP-configured one (ACLs, a reject ACL, multicast snooping,
-//! a QoS-limited port, IPv4 and IPv6 load balancers with hash fields), a
+//! a QoS-limited port, IPv4 and IPv6 load balancers with hash fields;
+//! DHCPv4 string/domain-list/static-route and DHCPv6 options, a port with
+//! unknown addresses, DNS records, logged and metered ACLs), a
 //! distributed router with a gateway port on hv1 (NAT, `gateway_mtu`) and
 //! a gateway router bound to hv1 (SNAT, DNAT, dnat_and_snat, load balancers
-//! with `force_snat`/`skip_snat`, `gateway_mtu`). Once the
+//! with `force_snat`/`skip_snat`, `gateway_mtu`), both routers sending
+//! router advertisements (SLAAC; stateful DHCPv6 with a high preference).
+//! Once the
 //! controller has installed its flows, every logical flow is paired with
 //! its OpenFlow flows through the cookie (the first 32 bits of the logical
 //! flow's UUID), its actions are encoded by `lflow::encode` with the same
@@ -68,6 +72,9 @@ struct Dumps {
     dp_groups: serde_json::Value,
     flows: String,
     groups: String,
+    meters: String,
+    sb_meters: serde_json::Value,
+    sb_bands: serde_json::Value,
 }
 
 fn run_lab() -> Dumps {
@@ -137,11 +144,12 @@ fn run_lab() -> Dumps {
     nbctl(&["ls-lb-add", "sw0", "lb0"]);
     nbctl(&["lr-lb-add", "lr0", "lb0"]);
     wider_topology(&nbctl);
+    controller_topology(&nbctl);
 
     wait_for("br-int", Duration::from_secs(30), || {
         (run("ovs-vsctl", &[&format!("--db={db}"), "--timeout=5", "br-exists", "br-int"]).code == 0).then_some(())
     });
-    for n in 1..=4 {
+    for n in 1..=5 {
         let p = format!("vif{n}");
         vsctl(&[
             "add-port",
@@ -156,7 +164,7 @@ fn run_lab() -> Dumps {
         ]);
     }
     nbctl(&["--wait=hv", "sync"]);
-    for n in 1..=4 {
+    for n in 1..=5 {
         let lp = format!("lp{n}");
         wait_for(&format!("{lp} up"), Duration::from_secs(20), || {
             (nbctl(&["lsp-get-up", &lp]).trim() == "up").then_some(())
@@ -182,6 +190,9 @@ fn run_lab() -> Dumps {
         dp_groups: sbjson("Logical_DP_Group", "_uuid,datapaths"),
         flows: ofctl(&["dump-flows", &br]),
         groups: ofctl(&["-O", "OpenFlow15", "dump-groups", &br]),
+        meters: ofctl(&["-O", "OpenFlow15", "dump-meters", &br]),
+        sb_meters: sbjson("Meter", "name,unit,bands"),
+        sb_bands: sbjson("Meter_Band", "_uuid,action,rate,burst_size"),
     }
 }
 
@@ -301,6 +312,77 @@ fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     nbctl(&["lr-lb-add", "lr1", "lb2"]);
 }
 
+/// What makes northd write the option-carrying controller actions: DHCPv4
+/// string, domain-list and static-route options and DHCPv6 options on lp3,
+/// router advertisements on lrp0, a port with unknown addresses (FDB
+/// learning), DNS records, a logged and metered ACL.
+fn controller_topology(nbctl: &dyn Fn(&[&str]) -> String) {
+    let uuid = nbctl(&["--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=\"10.0.0.0/24\""]);
+    nbctl(&[
+        "dhcp-options-set-options",
+        uuid.trim(),
+        "lease_time=3600",
+        "router=10.0.0.254",
+        "server_id=10.0.0.254",
+        "server_mac=00:00:00:00:00:fe",
+        "dns_server={8.8.8.8}",
+        "hostname=\"vm3\"",
+        "domain_name=\"ovn.test\"",
+        "domain_search_list=\"a.ovn.test,ovn.test\"",
+        "classless_static_route={30.0.0.0/24,10.0.0.10,0.0.0.0/0,10.0.0.254}",
+    ]);
+    nbctl(&["dhcp-options-create", "fd00::/64"]);
+    let v6 = nbctl(&["--bare", "--columns=_uuid", "find", "DHCP_Options", "cidr=\"fd00::/64\""]);
+    let v6 = v6.trim();
+    nbctl(&[
+        "dhcp-options-set-options",
+        v6,
+        "server_id=00:00:00:00:00:fe",
+        "dns_server={fd00::53}",
+        "domain_search=\"ovn.test\"",
+    ]);
+    nbctl(&["lsp-set-dhcpv6-options", "lp3", v6]);
+    nbctl(&[
+        "set",
+        "Logical_Router_Port",
+        "lrp0",
+        "ipv6_ra_configs:address_mode=slaac",
+        "ipv6_ra_configs:send_periodic=true",
+        "ipv6_ra_configs:mtu=1450",
+        "ipv6_ra_configs:rdnss=fd00::53",
+        "ipv6_ra_configs:dnssl=ovn.test",
+    ]);
+    nbctl(&["lsp-add", "sw0", "lp5", "--", "lsp-set-addresses", "lp5", "unknown"]);
+    let dns = nbctl(&["create", "DNS", "records={\"vm1.ovn.test\"=\"10.0.0.1 fd00::1\"}"]);
+    nbctl(&["add", "Logical_Switch", "sw0", "dns_records", dns.trim()]);
+    nbctl(&["meter-add", "acl-meter", "drop", "10", "pktps"]);
+    nbctl(&[
+        "--log",
+        "--severity=alert",
+        "--name=ssh",
+        "--meter=acl-meter",
+        "acl-add",
+        "sw0",
+        "to-lport",
+        "1004",
+        "ip4 && tcp.dst == 22",
+        "drop",
+    ]);
+    nbctl(&["--log", "acl-add", "sw0", "from-lport", "1004", "ip4 && tcp.dst == 8080", "allow"]);
+    nbctl(&["--log", "--severity=warning", "acl-add", "sw0", "from-lport", "1005", "ip4 && tcp.dst == 25", "reject"]);
+    // A stateful-DHCPv6 router advertisement with a high preference on lr1.
+    nbctl(&["set", "Logical_Router_Port", "lr1-sw1", "networks=\"20.0.0.1/24\",\"fd01::1/64\""]);
+    nbctl(&[
+        "set",
+        "Logical_Router_Port",
+        "lr1-sw1",
+        "ipv6_ra_configs:address_mode=dhcpv6_stateful",
+        "ipv6_ra_configs:router_preference=HIGH",
+        "ipv6_ra_configs:rdnss=fd01::53",
+        "ipv6_ra_configs:dnssl=\"a.ovn.test,ovn.test\"",
+    ]);
+}
+
 /// `ovn-sbctl --format=json` rows as maps from column to value.
 fn rows(v: &serde_json::Value) -> Vec<BTreeMap<String, serde_json::Value>> {
     let heads: Vec<String> =
@@ -363,8 +445,68 @@ fn with_group_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
     out + rest
 }
 
+/// `meter_id=N` replaced by `meter_id={TEXT}`, TEXT the meter's unit and
+/// bands (ids are allocation order).
+fn with_meter_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
+    let mut out = String::new();
+    let mut rest = actions;
+    while let Some(i) = rest.find("meter_id=") {
+        out += &rest[..i + 9];
+        rest = &rest[i + 9..];
+        let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let id: u32 = rest[..n].parse().unwrap_or(0);
+        out += &format!("{{{}}}", texts.get(&id).map_or("?", String::as_str));
+        rest = &rest[n..];
+    }
+    out + rest
+}
+
+/// `ovs-ofctl dump-meters` as id → `pktps bands=type=drop rate=10`.
+fn upstream_meters(dump: &str) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<(u32, String)> = None;
+    for line in dump.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("meter=") {
+            out.extend(current.take());
+            let (id, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            let text = text.split(' ').filter(|w| *w != "stats").collect::<Vec<_>>().join(" ");
+            current = id.parse().ok().map(|id| (id, text));
+        } else if let Some((_, text)) = current.as_mut() {
+            *text += line;
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// The Southbound meters as name → the same text.
+fn sb_meters(meters: &serde_json::Value, bands: &serde_json::Value) -> BTreeMap<String, String> {
+    let bands: BTreeMap<String, String> = rows(bands)
+        .iter()
+        .map(|r| {
+            let mut t = format!("type={} rate={}", r["action"].as_str().expect("action"), r["rate"]);
+            if r["burst_size"].as_u64().unwrap_or(0) != 0 {
+                t += &format!(" burst_size={}", r["burst_size"]);
+            }
+            (uuids(&r["_uuid"])[0].clone(), t)
+        })
+        .collect();
+    rows(meters)
+        .iter()
+        .map(|r| {
+            let b: Vec<&str> = uuids(&r["bands"]).iter().map(|u| bands[u].as_str()).collect();
+            let name = r["name"].as_str().expect("name").to_string();
+            (name, format!("{} bands={}", r["unit"].as_str().expect("unit"), b.join(",")))
+        })
+        .collect()
+}
+
 /// Differences rovn knowingly has, as (logical actions, reason).
-const KNOWN: &[(&str, &str)] = &[];
+const KNOWN: &[(&str, &str)] = &[(
+    "log(severity=warning, verdict=reject); ct_commit { ct_mark.blocked = 1; };  reg0 = 0; reject { /* eth.dst <-> eth.src; ip.dst <-> ip.src; is implicit. */ outport <-> inport; next(pipeline=egress,table=5); };",
+    "upstream's installed flow has no ct(commit) after the log controller action (cause not understood yet; \
+     ct_commit before log, and ct_commit before reject without log, are installed)",
+)];
 
 #[test]
 fn encoded_actions_match_ovn_controller() {
@@ -379,6 +521,8 @@ fn encoded_actions_match_ovn_controller() {
         std::fs::write(dir.join("ports.json"), d.ports.to_string()).unwrap();
         std::fs::write(dir.join("flows.txt"), &d.flows).unwrap();
         std::fs::write(dir.join("groups.txt"), &d.groups).unwrap();
+        std::fs::write(dir.join("meters.txt"), &d.meters).unwrap();
+        std::fs::write(dir.join("sbmeters.json"), format!("{}\n{}", d.sb_meters, d.sb_bands)).unwrap();
     }
     compare(&d);
 }
@@ -410,6 +554,8 @@ fn compare(d: &Dumps) {
         })
         .collect();
     let of = of_actions(&d.flows);
+    let theirs_meters = upstream_meters(&d.meters);
+    let meter_texts = sb_meters(&d.sb_meters, &d.sb_bands);
 
     let mut groups = Groups::default();
     let (mut total, mut same, mut unsupported, mut known) = (0, 0, 0, 0);
@@ -438,6 +584,19 @@ fn compare(d: &Dumps) {
         "igmp;",
         "get_fdb",
         "put_dhcp_opts",
+        "classless_static_route",
+        "domain_search_list",
+        "hostname",
+        "put_dhcpv6_opts",
+        "put_nd_ra_opts",
+        "dhcpv6_stateful",
+        "router_preference",
+        "lookup_fdb",
+        "put_fdb",
+        "dns_lookup",
+        "verdict=allow",
+        "verdict=drop",
+        "meter=\"acl-meter\"",
     ]
     .into_iter()
     .map(|f| (f, 0))
@@ -472,7 +631,13 @@ fn compare(d: &Dumps) {
         };
         let texts: BTreeMap<u32, String> = groups.texts().into_iter().map(|(k, v)| (k, v.to_string())).collect();
         let ours = with_group_texts(&ours, &texts);
-        let theirs: Vec<String> = installed.iter().map(|a| with_group_texts(a, &upstream_groups)).collect();
+        let our_meters: BTreeMap<u32, String> =
+            groups.meters().into_iter().map(|(id, n)| (id, meter_texts.get(n).cloned().unwrap_or_default())).collect();
+        let ours = with_meter_texts(&ours, &our_meters);
+        let theirs: Vec<String> = installed
+            .iter()
+            .map(|a| with_meter_texts(&with_group_texts(a, &upstream_groups), &theirs_meters))
+            .collect();
         if theirs.iter().all(|t| *t == ours) {
             same += 1;
             for (form, n) in covered.iter_mut() {
