@@ -54,6 +54,9 @@ struct Db {
     read_only: bool,
     /// Growth of the log since its last compaction.
     compaction: compaction::State,
+    /// Per table: the value of `Core::commits` after the last commit that
+    /// changed it (0: none yet).
+    changed: Vec<u64>,
 }
 
 struct MonitorEntry {
@@ -190,6 +193,7 @@ impl Core {
     fn add_db(&mut self, name: String, db: Database, log: Option<Log>, read_only: bool) {
         self.by_name.insert(name.clone(), self.dbs.len());
         let compaction = compaction::State::new(log.as_ref().map_or(0, Log::len), self.now);
+        let db_tables = db.schema().tables.len();
         let atoms = (0..db.schema().tables.len()).flat_map(|t| db.table(t).rows.values()).map(|r| row_atoms(r)).sum();
         self.dbs.push(Db {
             name,
@@ -201,6 +205,7 @@ impl Core {
             last_txn: Uuid::random(),
             read_only,
             compaction,
+            changed: vec![0; db_tables],
         });
     }
 
@@ -378,6 +383,12 @@ impl Core {
     /// configuration read from them may have changed.
     pub fn commits(&self) -> u64 {
         self.commits
+    }
+
+    /// Whether a commit after the first `commits` (a value of
+    /// [`Core::commits`]) changed table `t` of database `db`.
+    pub fn table_changed_since(&self, db: &str, t: usize, commits: u64) -> bool {
+        self.by_name.get(db).and_then(|&d| self.dbs[d].changed.get(t)).is_some_and(|&c| c > commits)
     }
 
     /// A transaction of the server's own (e.g. writing remote status):
@@ -685,6 +696,11 @@ impl Core {
     /// After a commit: history, monitors, and blocked transactions.
     fn committed(&mut self, d: usize, cs: ChangeSet) {
         self.commits += 1;
+        for (t, _) in &cs.tables {
+            if let Some(c) = self.dbs[d].changed.get_mut(*t) {
+                *c = self.commits;
+            }
+        }
         let cs = Arc::new(cs);
         let txn = Uuid::random();
         let db = &mut self.dbs[d];

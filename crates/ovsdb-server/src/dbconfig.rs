@@ -118,6 +118,21 @@ fn first_str(d: &Datum) -> Option<String> {
     d.first().and_then(Atom::as_str).map(str::to_string)
 }
 
+/// The tables what `r` names is read from: its own, and the table its
+/// column refers to (Connection rows, for remotes). Nothing if the database
+/// has no such table or column: then nothing there can change either.
+pub fn tables_read(db: &Database, r: &DbRef) -> Vec<usize> {
+    let Ok((t, c, ts)) = column(db, &r.table, &r.column) else { return Vec::new() };
+    let mut out = vec![t];
+    let ty = &ts.columns[c].type_;
+    for rt in [&ty.key.ref_table, &ty.value.as_ref().and_then(|v| v.ref_table.clone())].into_iter().flatten() {
+        if let Some((i, _)) = db.schema().table(rt) {
+            out.push(i);
+        }
+    }
+    out
+}
+
 /// A PKI setting read from the database: the first nonempty string in the
 /// column, over all the table's rows (ovsdb-server(1)). None if there is
 /// none yet.

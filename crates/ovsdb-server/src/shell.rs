@@ -309,7 +309,11 @@ impl Shell {
             }
             self.flush();
             if self.core.commits() != self.seen_commits {
-                self.reconfigure().await;
+                if self.config_changed() {
+                    self.reconfigure().await;
+                } else {
+                    self.seen_commits = self.core.commits();
+                }
             }
         }
     }
@@ -437,6 +441,32 @@ impl Shell {
     /// Whether `pssl:` remotes can serve clients.
     fn tls_ready(&self) -> bool {
         self.tls.lock().map(|t| t.is_some()).unwrap_or(false)
+    }
+
+    /// Whether a commit since the configuration was last read changed a
+    /// table it is read from (`db:` remotes and PKI settings): most commits
+    /// touch none, and re-reading costs more than a small transaction.
+    fn config_changed(&self) -> bool {
+        let ssl = &self.ssl;
+        let settings = [&ssl.private_key, &ssl.certificate, &ssl.ca_cert, &ssl.protocols, &ssl.ciphers];
+        let refs = self
+            .specs
+            .values()
+            .filter_map(|s| match s {
+                Spec::Db(r) => Some(r),
+                Spec::Listen(_) => None,
+            })
+            .chain(settings.into_iter().filter_map(|s| match s {
+                Some(Setting::Db(r)) => Some(r),
+                _ => None,
+            }));
+        for r in refs {
+            let Some(db) = self.core.database(&r.db) else { continue };
+            if dbconfig::tables_read(db, r).into_iter().any(|t| self.core.table_changed_since(&r.db, t, self.seen_commits)) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Re-reads what the databases configure (PKI files, `db:` remotes) and
