@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -10,6 +11,12 @@ use serde_json::Value;
 use crate::error::OvsdbError;
 use crate::schema::{AtomicType, BaseType};
 use crate::uuid::Uuid;
+
+thread_local! {
+    /// The empty string, shared by every default string atom (each new row
+    /// has some).
+    static EMPTY: Arc<str> = Arc::from("");
+}
 
 /// One scalar value.
 #[derive(Debug, Clone)]
@@ -44,7 +51,7 @@ impl Atom {
             AtomicType::Integer => Atom::Integer(0),
             AtomicType::Real => Atom::Real(0.0),
             AtomicType::Boolean => Atom::Boolean(false),
-            AtomicType::String => Atom::String(Arc::from("")),
+            AtomicType::String => Atom::String(EMPTY.with(Arc::clone)),
             AtomicType::Uuid => Atom::Uuid(Uuid::nil()),
         }
     }
@@ -129,6 +136,34 @@ impl Atom {
             Atom::Boolean(b) => Value::Bool(*b),
             Atom::String(s) => Value::String(s.to_string()),
             Atom::Uuid(u) => Value::Array(vec![Value::from("uuid"), Value::String(u.to_string())]),
+        }
+    }
+}
+
+/// Appends `s` as a JSON string (quoted and escaped as serde_json does).
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+impl Atom {
+    /// Appends the atom's JSON form to `out`: the bytes of
+    /// `self.to_json().to_string()`, without building the `Value`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Atom::Integer(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Atom::Real(f) => {
+                let _ = serde_json::to_writer(&mut *out, &real_to_json(*f));
+            }
+            Atom::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Atom::String(s) => write_json_str(out, s),
+            Atom::Uuid(u) => {
+                out.extend_from_slice(b"[\"uuid\",\"");
+                u.write_text(out);
+                out.extend_from_slice(b"\"]");
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::atom::Atom;
 use crate::error::OvsdbError;
-use crate::schema::ColumnType;
+use crate::schema::{AtomicType, ColumnType};
 use crate::uuid::Uuid;
 
 /// A column value. Keys are sorted and unique; for maps `values[i]` belongs
@@ -72,6 +72,30 @@ impl Datum {
             Some(v) => Datum { keys: vec![k], values: Some(vec![Atom::default_of(v.atomic)]) },
             None => Datum::scalar(k),
         }
+    }
+
+    /// True if this is `Datum::default_for(t)` (checked without making it).
+    pub fn is_default_for(&self, t: &ColumnType) -> bool {
+        if self.is_map() != t.is_map() {
+            return false;
+        }
+        if t.min == 0 {
+            return self.keys.is_empty();
+        }
+        let default = |a: &Atom, at| match (a, at) {
+            (Atom::Integer(i), AtomicType::Integer) => *i == 0,
+            (Atom::Real(f), AtomicType::Real) => *f == 0.0,
+            (Atom::Boolean(b), AtomicType::Boolean) => !*b,
+            (Atom::String(s), AtomicType::String) => s.is_empty(),
+            (Atom::Uuid(u), AtomicType::Uuid) => *u == Uuid::nil(),
+            _ => false,
+        };
+        self.keys.len() == 1
+            && default(&self.keys[0], t.key.atomic)
+            && match (&t.value, &self.values) {
+                (Some(vt), Some(v)) => default(&v[0], vt.atomic),
+                _ => true,
+            }
     }
 
     /// Number of elements.
@@ -311,6 +335,35 @@ impl Datum {
             return self.keys[0].to_json();
         }
         self.to_json_set()
+    }
+
+    /// Appends the JSON wire form to `out`: the bytes of
+    /// `self.to_json().to_string()`, without building the `Value`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.values {
+            None if self.keys.len() == 1 => self.keys[0].write_json(out),
+            None => {
+                out.extend_from_slice(b"[\"set\",[");
+                for (i, k) in self.keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    k.write_json(out);
+                }
+                out.extend_from_slice(b"]]");
+            }
+            Some(v) => {
+                out.extend_from_slice(b"[\"map\",[");
+                for (i, (k, v)) in self.keys.iter().zip(v).enumerate() {
+                    out.extend_from_slice(if i > 0 { b",[" } else { b"[" });
+                    k.write_json(out);
+                    out.push(b',');
+                    v.write_json(out);
+                    out.push(b']');
+                }
+                out.extend_from_slice(b"]]");
+            }
+        }
     }
 
     /// The JSON form, never abbreviating a one-element set.

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
+use crate::atom::write_json_str;
 use crate::database::{for_each_ref, ChangeSet, Database, RowChange};
 use crate::datum::Datum;
 use crate::error::{Error, OvsdbError, Result};
@@ -81,16 +82,27 @@ impl fmt::Display for FrameError {
 /// The bytes of one record: header line, the JSON in compact form, newline.
 pub fn encode_record(json: &Value) -> Vec<u8> {
     // serde_json escapes control characters, so the body is one line.
-    let mut body = json.to_string().into_bytes();
+    encode_record_body(json.to_string().into_bytes())
+}
+
+/// The bytes of one record whose JSON text (compact, one line) is `body`.
+pub fn encode_record_body(mut body: Vec<u8>) -> Vec<u8> {
     body.push(b'\n');
     let hash = Sha1::digest(&body);
-    let mut out = format!("OVSDB JSON {} {}\n", body.len(), hex(&hash)).into_bytes();
+    let mut out = Vec::with_capacity(body.len() + 64);
+    out.extend_from_slice(format!("OVSDB JSON {} {}\n", body.len(), hex(&hash)).as_bytes());
     out.extend_from_slice(&body);
     out
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
 }
 
 /// Decodes the record at the start of `buf` (which lies at file offset
@@ -287,7 +299,9 @@ pub fn change_record(cs: &ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> V
     for (t, rows) in &cs.tables {
         let ts = &schema.tables[*t];
         for ch in rows {
-            let (Some(_), Some(new)) = (&ch.old, &ch.new) else { continue };
+            let (Some(_), Some(new)) = (&ch.old, &ch.new) else {
+                continue;
+            };
             let Some(Value::Object(o)) = rec.get_mut(&ts.name).and_then(|v| v.get_mut(ch.uuid.to_string())) else {
                 continue;
             };
@@ -302,6 +316,160 @@ pub fn change_record(cs: &ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> V
         o.remove("_is_diff");
     }
     rec
+}
+
+/// The JSON text of [`change_record`]'s record, written straight from the
+/// rows (the same bytes as `change_record(..).to_string()`, without
+/// building the `Value`: a bulk load's records are megabytes).
+pub fn change_record_text(cs: &ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 * cs.n_rows() + 64);
+    if write_record(cs, schema, date_ms, true, &mut out).is_err() {
+        out.clear();
+        let _ = write_record(cs, schema, date_ms, false, &mut out);
+    }
+    out
+}
+
+/// A diff did not fit its column's element count (see [`change_record`]).
+struct DiffDoesNotFit;
+
+/// Appends the record of `cs` to `out`: with `diffs`, as
+/// [`ChangeSet::to_log_record`] makes it (failing if a diff would not fit
+/// its column); without, modified columns as their full new value and no
+/// `_is_diff` (what [`change_record`] falls back to, and what snapshots
+/// are). Members come in serde_json's order (sorted by name), so that the
+/// text is the same as the `Value`'s.
+fn write_record(
+    cs: &ChangeSet,
+    schema: &DatabaseSchema,
+    date_ms: u64,
+    diffs: bool,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), DiffDoesNotFit> {
+    use std::io::Write as _;
+    // (member name, index into cs.tables) — None for the `_` members.
+    let mut members: Vec<(&str, Option<usize>)> =
+        cs.tables.iter().enumerate().map(|(i, (t, _))| (schema.tables[*t].name.as_str(), Some(i))).collect();
+    members.push(("_date", None));
+    if cs.comment.is_some() {
+        members.push(("_comment", None));
+    }
+    if diffs {
+        members.push(("_is_diff", None));
+    }
+    members.sort_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    let mut first = true;
+    for (name, which) in members {
+        let mark = out.len();
+        if !first {
+            out.push(b',');
+        }
+        write_json_str(out, name);
+        out.push(b':');
+        match which {
+            Some(i) => {
+                if !write_table_rows(&cs.tables[i], schema, diffs, out)? {
+                    // Nothing left of the table (ephemeral changes only).
+                    out.truncate(mark);
+                    continue;
+                }
+            }
+            None => match name {
+                "_date" => {
+                    let _ = write!(out, "{date_ms}");
+                }
+                "_comment" => write_json_str(out, cs.comment.as_deref().unwrap_or_default()),
+                _ => out.extend_from_slice(b"true"),
+            },
+        }
+        first = false;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends `{"uuid": row-or-null, ...}` for one table's changes; false if
+/// no row had anything to write.
+fn write_table_rows(
+    (t, rows): &(usize, Vec<RowChange>),
+    schema: &DatabaseSchema,
+    diffs: bool,
+    out: &mut Vec<u8>,
+) -> std::result::Result<bool, DiffDoesNotFit> {
+    let ts = &schema.tables[*t];
+    let mut cols: Vec<(&str, usize)> =
+        ts.user_columns().filter(|(_, col)| !col.ephemeral).map(|(c, col)| (col.name.as_str(), c)).collect();
+    cols.sort_unstable();
+    let mut order: Vec<&RowChange> = rows.iter().collect();
+    if !rows.windows(2).all(|w| w[0].uuid <= w[1].uuid) {
+        order.sort_by_key(|r| r.uuid);
+    }
+    out.push(b'{');
+    let mut n = 0;
+    for ch in order {
+        let mark = out.len();
+        if n > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        ch.uuid.write_text(out);
+        out.extend_from_slice(b"\":");
+        match (&ch.old, &ch.new) {
+            (_, None) => out.extend_from_slice(b"null"),
+            (None, Some(new)) => {
+                out.push(b'{');
+                let mut k = 0;
+                for &(name, c) in &cols {
+                    if new.values[c].is_default_for(&ts.columns[c].type_) {
+                        continue;
+                    }
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, name);
+                    out.push(b':');
+                    new.values[c].write_json(out);
+                    k += 1;
+                }
+                out.push(b'}');
+            }
+            (Some(old), Some(new)) => {
+                out.push(b'{');
+                let mut k = 0;
+                for &(name, c) in &cols {
+                    let (o, nv) = (&old.values[c], &new.values[c]);
+                    if o == nv {
+                        continue;
+                    }
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, name);
+                    out.push(b':');
+                    let ty = &ts.columns[c].type_;
+                    if diffs && ty.max > 1 {
+                        let d = o.diff(nv);
+                        if (d.len() as u64) < ty.min as u64 || d.len() as u64 > ty.max as u64 {
+                            return Err(DiffDoesNotFit);
+                        }
+                        d.write_json(out);
+                    } else {
+                        nv.write_json(out);
+                    }
+                    k += 1;
+                }
+                if k == 0 {
+                    out.truncate(mark);
+                    continue;
+                }
+                out.push(b'}');
+            }
+        }
+        n += 1;
+    }
+    out.push(b'}');
+    Ok(n > 0)
 }
 
 /// True if every diff of `cs` has an element count its column type allows.
@@ -340,6 +508,15 @@ pub fn snapshot_changes(db: &Database, comment: Option<&str>) -> ChangeSet {
         }
     }
     cs
+}
+
+/// The JSON text of the snapshot record of [`snapshot_changes`]' output
+/// (the same bytes as [`snapshot_record`]'s `Value`).
+pub fn snapshot_record_text(cs: &ChangeSet, schema: &DatabaseSchema, date_ms: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 * cs.n_rows() + 64);
+    // Inserts only: nothing can fail to fit.
+    let _ = write_record(cs, schema, date_ms, false, &mut out);
+    out
 }
 
 /// The snapshot record of [`snapshot_changes`]' output.
@@ -621,7 +798,7 @@ fn read_all(path: &Path, file: &mut File) -> Result<Vec<u8>> {
 }
 
 /// Writes a fresh file holding `records`, fsyncs it (and its directory).
-fn write_new(path: &Path, records: &[Value], create_new: bool) -> Result<(File, u64)> {
+fn write_new(path: &Path, records: &[Vec<u8>], create_new: bool) -> Result<(File, u64)> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(true);
     if create_new {
@@ -630,10 +807,7 @@ fn write_new(path: &Path, records: &[Value], create_new: bool) -> Result<(File, 
         opts.create(true).truncate(true);
     }
     let file = opts.open(path).map_err(|e| io_err(path, "create failed", e))?;
-    let mut bytes = Vec::new();
-    for r in records {
-        bytes.extend_from_slice(&encode_record(r));
-    }
+    let bytes = records.concat();
     let res = file.write_all_at(&bytes, 0).and_then(|_| file.sync_all());
     if let Err(e) = res {
         drop(file);
@@ -642,6 +816,11 @@ fn write_new(path: &Path, records: &[Value], create_new: bool) -> Result<(File, 
     }
     sync_dir(path)?;
     Ok((file, bytes.len() as u64))
+}
+
+/// The records of a compacted file: the schema, then `snapshot`.
+fn snapshot_file(schema: &DatabaseSchema, snapshot: &ChangeSet) -> [Vec<u8>; 2] {
+    [encode_record(&schema.to_json()), encode_record_body(snapshot_record_text(snapshot, schema, now_ms()))]
 }
 
 /// Fsyncs the directory holding `path`, making a create or rename durable.
@@ -657,7 +836,7 @@ fn sync_dir(path: &Path) -> Result<()> {
 /// and reopens it (the caller holds the lock).
 fn replace_file(path: &Path, db: &Database, comment: Option<&str>) -> Result<(File, u64)> {
     let tmp = tmp_path(path);
-    let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
+    let recs = snapshot_file(db.schema(), &snapshot_changes(db, comment));
     let (_, end) = write_new(&tmp, &recs, false)?;
     if let Err(e) = std::fs::rename(&tmp, path) {
         let _ = std::fs::remove_file(&tmp);
@@ -681,7 +860,7 @@ impl Log {
     pub fn create(path: impl AsRef<Path>, schema: &DatabaseSchema) -> Result<Log> {
         let path = path.as_ref();
         let lock = LockFile::acquire(path)?;
-        let (file, end) = write_new(path, &[schema.to_json()], true)?;
+        let (file, end) = write_new(path, &[encode_record(&schema.to_json())], true)?;
         Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 1, broken: None, compacting: None })
     }
 
@@ -690,7 +869,7 @@ impl Log {
     pub fn create_snapshot(path: impl AsRef<Path>, db: &Database, comment: Option<&str>) -> Result<Log> {
         let path = path.as_ref();
         let lock = LockFile::acquire(path)?;
-        let recs = [db.schema().to_json(), snapshot_record(db, comment, now_ms())];
+        let recs = snapshot_file(db.schema(), &snapshot_changes(db, comment));
         let (file, end) = write_new(path, &recs, true)?;
         Ok(Log { path: path.to_path_buf(), file, _lock: lock, end, records: 2, broken: None, compacting: None })
     }
@@ -785,15 +964,19 @@ impl Log {
     /// record is on stable storage. Returns the record's offset. If the
     /// write fails, whatever part of the record made it is removed again.
     pub fn append(&mut self, cs: &ChangeSet, schema: &DatabaseSchema, durable: bool) -> Result<u64> {
-        self.append_json(&change_record(cs, schema, now_ms()), durable)
+        self.append_bytes(encode_record_body(change_record_text(cs, schema, now_ms())), durable)
     }
 
     /// Appends a record given as JSON (see [`Log::append`]).
     pub fn append_json(&mut self, rec: &Value, durable: bool) -> Result<u64> {
+        self.append_bytes(encode_record(rec), durable)
+    }
+
+    /// Appends an encoded record.
+    fn append_bytes(&mut self, bytes: Vec<u8>, durable: bool) -> Result<u64> {
         if let Some(why) = &self.broken {
             return Err(log_err(&self.path, format!("log is unusable after a failed write: {why}")));
         }
-        let bytes = encode_record(rec);
         let off = self.end;
         let res = self.file.write_all_at(&bytes, off).and_then(|_| if durable { self.file.sync_data() } else { Ok(()) });
         if let Err(e) = res {
@@ -839,10 +1022,7 @@ impl Log {
         let tmp = tmp_path(&self.path);
         let thread = std::thread::Builder::new()
             .name("ovsdb-compact".into())
-            .spawn(move || {
-                let recs = [schema.to_json(), snapshot_record_of(snapshot, &schema, now_ms())];
-                write_new(&tmp, &recs, false)
-            })
+            .spawn(move || write_new(&tmp, &snapshot_file(&schema, &snapshot), false))
             .map_err(|e| io_err(&self.path, "cannot start the compaction thread", e))?;
         self.compacting = Some(Compacting { thread, tail: Vec::new(), tail_records: 0 });
         Ok(())

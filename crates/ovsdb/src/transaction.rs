@@ -187,16 +187,31 @@ fn resolver(symtab: &mut HashMap<String, Symbol>) -> impl FnMut(&str) -> Result<
 /// member must be one the operation knows.
 struct Op<'j> {
     obj: &'j Map<String, Value>,
-    used: Vec<&'static str>,
-    prefix: String,
+    /// The members read so far, as bits of [`MEMBERS`] positions.
+    used: u32,
+    /// Which operation of how many (for error messages, made only when
+    /// one is reported).
+    index: usize,
+    count: usize,
+}
+
+/// Every member some operation reads.
+const MEMBERS: [&str; 15] = [
+    "op", "table", "uuid", "uuid-name", "row", "where", "columns", "sort", "mutations", "timeout", "until", "rows",
+    "durable", "comment", "lock",
+];
+
+fn member_bit(name: &str) -> u32 {
+    MEMBERS.iter().position(|m| *m == name).map_or(0, |i| 1 << i)
 }
 
 impl<'j> Op<'j> {
     fn err(&self, msg: impl std::fmt::Display) -> OvsdbError {
-        OvsdbError::syntax(format!("{}{msg}", self.prefix))
+        OvsdbError::syntax(format!("Parsing ovsdb operation {} of {} failed: {msg}", self.index + 1, self.count))
     }
     fn opt(&mut self, name: &'static str) -> Option<&'j Value> {
-        self.used.push(name);
+        debug_assert!(member_bit(name) != 0, "{name} is not in MEMBERS");
+        self.used |= member_bit(name);
         self.obj.get(name)
     }
     fn req(&mut self, name: &'static str) -> Result<&'j Value, OvsdbError> {
@@ -242,7 +257,7 @@ impl<'j> Op<'j> {
     }
     fn finish(&self) -> Result<(), OvsdbError> {
         for k in self.obj.keys() {
-            if k != "op" && !self.used.contains(&k.as_str()) {
+            if k != "op" && self.used & member_bit(k) == 0 {
                 return Err(self.err(format_args!("Member '{k}' is present but not allowed here.")));
             }
         }
@@ -325,11 +340,11 @@ impl<'a> Exec<'a> {
     }
 
     fn op(&mut self, json: &Value, i: usize, n: usize) -> Result<Value, Stop> {
-        let prefix = format!("Parsing ovsdb operation {} of {} failed: ", i + 1, n);
-        let obj = json
-            .as_object()
-            .ok_or_else(|| OvsdbError::syntax(format!("{prefix}Object expected.")))?;
-        let mut p = Op { obj, used: Vec::new(), prefix };
+        let Some(obj) = json.as_object() else {
+            let e = format!("Parsing ovsdb operation {} of {n} failed: Object expected.", i + 1);
+            return Err(OvsdbError::syntax(e).into());
+        };
+        let mut p = Op { obj, used: 0, index: i, count: n };
         let name = p.req_id("op")?;
         match name {
             "insert" => self.insert(p),
@@ -402,6 +417,14 @@ impl<'a> Exec<'a> {
     /// column") and hold a valid datum for it.
     fn parse_row(&mut self, ts: &TableSchema, json: &Value) -> Result<Vec<(usize, Datum)>, OvsdbError> {
         let json = json.as_object().ok_or_else(|| OvsdbError::syntax("row must be JSON object"))?;
+        self.parse_row_object(ts, json)
+    }
+
+    fn parse_row_object(
+        &mut self,
+        ts: &TableSchema,
+        json: &Map<String, Value>,
+    ) -> Result<Vec<(usize, Datum)>, OvsdbError> {
         let mut out = Vec::with_capacity(json.len());
         let mut r = resolver(&mut self.symtab);
         for (name, v) in json {
@@ -481,7 +504,7 @@ impl<'a> Exec<'a> {
             None => given.unwrap_or_else(Uuid::random),
         };
         let mut row = Row::new_default(ts, uuid, Uuid::random());
-        for (c, d) in self.parse_row(ts, &Value::Object(row_json.clone()))? {
+        for (c, d) in self.parse_row_object(ts, row_json)? {
             // `_uuid` and `_version` are chosen by the database (a given
             // value is parsed, then ignored, as ovsdb-server does).
             if c != COL_UUID && c != COL_VERSION {
@@ -546,7 +569,7 @@ impl<'a> Exec<'a> {
         p.finish()?;
         // The row is parsed (and checked for immutable columns) before the
         // condition.
-        let values = self.parse_row(ts, &Value::Object(row_json.clone()))?;
+        let values = self.parse_row_object(ts, row_json)?;
         if let Some((c, _)) = values.iter().find(|(c, _)| !ts.columns[*c].mutable) {
             return Err(OvsdbError::constraint(format!(
                 "Cannot update immutable column {} in table {}.",

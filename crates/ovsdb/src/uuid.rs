@@ -55,6 +55,20 @@ impl Uuid {
     }
 }
 
+impl Uuid {
+    /// Appends the canonical 36-character text form to `out`.
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let v = self.0;
+        for i in 0..32 {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                out.push(b'-');
+            }
+            out.push(HEX[((v >> (124 - 4 * i)) & 0xf) as usize]);
+        }
+    }
+}
+
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = self.0;
@@ -149,6 +163,9 @@ mod tests {
         for _ in 0..10_000 {
             let r = Uuid::random();
             assert_eq!(Uuid::parse(&r.to_string()), Some(r));
+            let mut text = Vec::new();
+            r.write_text(&mut text);
+            assert_eq!(text, r.to_string().as_bytes());
             assert_eq!(&r.to_string()[14..15], "4");
             assert!(seen.insert(r));
         }
