@@ -16,7 +16,10 @@ use lflow::{compile, compile_str, parse_and_annotate, parse_expr, Symtab};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let seconds: f64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3.0);
-    let texts: Vec<String> = fixture::fixture_matches().into_iter().map(|(_, m)| m).collect();
+    let texts: Vec<String> = fixture::fixture_matches()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
     let look = fixture::plausible_tables(&texts);
     let symtab = Symtab::ovn();
     let limits = Limits::default();
@@ -45,10 +48,14 @@ fn main() {
         println!("{stage:<34} {rate:>12.0} expressions/s");
     };
     run("parse", &mut |t| parse_expr(t).map(|_| 0).unwrap_or(0));
-    run("parse + annotate", &mut |t| parse_and_annotate(t, symtab).map(|_| 0).unwrap_or(0));
+    run("parse + annotate", &mut |t| {
+        parse_and_annotate(t, symtab).map(|_| 0).unwrap_or(0)
+    });
     run("parse + annotate + compile", &mut |t| {
         let m = parse_and_annotate(t, symtab).expect("fixture annotates");
-        compile(&m, symtab, &look, limits).expect("fixture compiles").flow_count()
+        compile(&m, symtab, &look, limits)
+            .expect("fixture compiles")
+            .flow_count()
     });
     println!(
         "{} matches in the fixture, {:.2} OpenFlow flows per match on average",
@@ -60,7 +67,11 @@ fn main() {
 fn avg_flows(texts: &[String], look: &lflow::Tables) -> f64 {
     let total: usize = texts
         .iter()
-        .map(|t| compile_str(t, Symtab::ovn(), look, Limits::default()).map(|f| f.flow_count()).unwrap_or(0))
+        .map(|t| {
+            compile_str(t, Symtab::ovn(), look, Limits::default())
+                .map(|f| f.flow_count())
+                .unwrap_or(0)
+        })
         .sum();
     total as f64 / texts.len() as f64
 }

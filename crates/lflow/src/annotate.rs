@@ -46,9 +46,18 @@ pub enum Match {
     Bool(bool),
     /// `field op value/mask`; `value` and `mask` are aligned to the selected
     /// bits (bit 0 is `field.lo`). `mask` is all ones for unmasked constants.
-    Cmp { field: FieldBits, op: RelOp, value: u128, mask: u128 },
+    Cmp {
+        field: FieldBits,
+        op: RelOp,
+        value: u128,
+        mask: u128,
+    },
     /// `field == $name` or `field != $name`.
-    AddressSet { field: FieldBits, op: RelOp, name: String },
+    AddressSet {
+        field: FieldBits,
+        op: RelOp,
+        name: String,
+    },
     /// `inport == "lp"` (string fields are only ever tested with `==`).
     Port { field: String, name: String },
     /// `inport == @pg`.
@@ -121,7 +130,12 @@ impl fmt::Display for Match {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Match::Bool(b) => f.write_str(if *b { "1" } else { "0" }),
-            Match::Cmp { field, op, value, mask } => {
+            Match::Cmp {
+                field,
+                op,
+                value,
+                mask,
+            } => {
                 write_bits(f, field)?;
                 if *mask == width_mask(field.width) {
                     if *value < 0x10000 {
@@ -143,12 +157,20 @@ impl fmt::Display for Match {
             }
             Match::PortGroup { field, name } => write!(f, "{field} == @{name}"),
             Match::ChassisResident { port, positive } => {
-                f.write_str(if *positive { "is_chassis_resident(" } else { "!is_chassis_resident(" })?;
+                f.write_str(if *positive {
+                    "is_chassis_resident("
+                } else {
+                    "!is_chassis_resident("
+                })?;
                 write_json_string(f, port)?;
                 f.write_str(")")
             }
             Match::And(ms) | Match::Or(ms) => {
-                let sep = if matches!(self, Match::And(_)) { " && " } else { " || " };
+                let sep = if matches!(self, Match::And(_)) {
+                    " && "
+                } else {
+                    " || "
+                };
                 for (i, m) in ms.iter().enumerate() {
                     if i > 0 {
                         f.write_str(sep)?;
@@ -167,7 +189,11 @@ impl fmt::Display for Match {
 
 /// Annotates `e` against `symtab`.
 pub fn annotate(e: &Expr, symtab: &Symtab) -> Result<Match> {
-    Annotator { symtab, nesting: Vec::new() }.expr(e, true)
+    Annotator {
+        symtab,
+        nesting: Vec::new(),
+    }
+    .expr(e, true)
 }
 
 /// Parses and annotates `text` against `symtab`.
@@ -188,32 +214,66 @@ impl<'a> Annotator<'a> {
             Expr::Bool { value, .. } => Ok(Match::Bool(*value == pos)),
             Expr::Not(inner, _) => self.expr(inner, !pos),
             Expr::And(es) | Expr::Or(es) => {
-                let ms = es.iter().map(|e| self.expr(e, pos)).collect::<Result<Vec<_>>>()?;
+                let ms = es
+                    .iter()
+                    .map(|e| self.expr(e, pos))
+                    .collect::<Result<Vec<_>>>()?;
                 // De Morgan: a negated && is an || of negations, and vice versa.
-                Ok(if matches!(e, Expr::And(_)) == pos { Match::and(ms) } else { Match::or(ms) })
+                Ok(if matches!(e, Expr::And(_)) == pos {
+                    Match::and(ms)
+                } else {
+                    Match::or(ms)
+                })
             }
-            Expr::ChassisResident { port, .. } => Ok(Match::ChassisResident { port: port.clone(), positive: pos }),
+            Expr::ChassisResident { port, .. } => Ok(Match::ChassisResident {
+                port: port.clone(),
+                positive: pos,
+            }),
             Expr::Field(f) => self.bare(f, pos),
-            Expr::Cmp { field, op, operand, reversed, span } => {
+            Expr::Cmp {
+                field,
+                op,
+                operand,
+                reversed,
+                span,
+            } => {
                 let op = if *reversed { op.swap() } else { *op };
                 self.cmp(field, op, operand, pos, *span)
             }
-            Expr::Range { low, op1, field, op2, high, span } => {
+            Expr::Range {
+                low,
+                op1,
+                field,
+                op2,
+                high,
+                span,
+            } => {
                 // `low op1 f op2 high` is `f op1' low && f op2 high`.
                 let a = self.cmp(field, op1.swap(), &Operand::Value(low.clone()), pos, *span)?;
                 let b = self.cmp(field, *op2, &Operand::Value(high.clone()), pos, *span)?;
-                Ok(if pos { Match::and(vec![a, b]) } else { Match::or(vec![a, b]) })
+                Ok(if pos {
+                    Match::and(vec![a, b])
+                } else {
+                    Match::or(vec![a, b])
+                })
             }
         }
     }
 
     fn lookup(&self, f: &FieldRef) -> Result<&'a Symbol> {
         match self.symtab.get(&f.name) {
-            Some(Symbol { kind: Kind::OvnField, .. }) => {
-                Err(Error::semantic(f.span, format!("`{}` can only be assigned by actions, not matched", f.name)))
-            }
+            Some(Symbol {
+                kind: Kind::OvnField,
+                ..
+            }) => Err(Error::semantic(
+                f.span,
+                format!("`{}` can only be assigned by actions, not matched", f.name),
+            )),
             Some(s) => Ok(s),
-            None => Err(Error::semantic(f.span, format!("unknown field `{}`", f.name))),
+            None => Err(Error::semantic(
+                f.span,
+                format!("unknown field `{}`", f.name),
+            )),
         }
     }
 
@@ -227,7 +287,10 @@ impl<'a> Annotator<'a> {
             }
             Kind::String(_) => Err(Error::semantic(
                 f.span,
-                format!("string field `{}` is not a Boolean; compare it, e.g. `{} == \"lp1\"`", sym.name, sym.name),
+                format!(
+                    "string field `{}` is not a Boolean; compare it, e.g. `{} == \"lp1\"`",
+                    sym.name, sym.name
+                ),
             )),
             _ => {
                 let bits = self.select(sym, f)?;
@@ -242,7 +305,12 @@ impl<'a> Annotator<'a> {
                         ),
                     ));
                 }
-                let m = Match::Cmp { field: bits, op: RelOp::Eq, value: pos as u128, mask: 1 };
+                let m = Match::Cmp {
+                    field: bits,
+                    op: RelOp::Eq,
+                    value: pos as u128,
+                    mask: 1,
+                };
                 self.with_prereqs(sym, m, f.span)
             }
         }
@@ -260,11 +328,21 @@ impl<'a> Annotator<'a> {
         }
         Err(Error::semantic(
             f.span,
-            format!("cannot select bits {lo} to {hi} of predicate `{}` (a 1-bit value)", sym.name),
+            format!(
+                "cannot select bits {lo} to {hi} of predicate `{}` (a 1-bit value)",
+                sym.name
+            ),
         ))
     }
 
-    fn cmp(&mut self, f: &FieldRef, op: RelOp, operand: &Operand, pos: bool, span: Span) -> Result<Match> {
+    fn cmp(
+        &mut self,
+        f: &FieldRef,
+        op: RelOp,
+        operand: &Operand,
+        pos: bool,
+        span: Span,
+    ) -> Result<Match> {
         let sym = self.lookup(f)?;
         match &sym.kind {
             Kind::Predicate { .. } => {
@@ -277,10 +355,7 @@ impl<'a> Annotator<'a> {
                     _ => {
                         return Err(Error::semantic(
                             span,
-                            format!(
-                                "predicate `{}` can only be compared with `== 1`, `== 0`, `!= 1` or `!= 0`",
-                                sym.name
-                            ),
+                            format!("predicate `{}` can only be compared with `== 1`, `== 0`, `!= 1` or `!= 0`", sym.name),
                         ))
                     }
                 };
@@ -293,7 +368,10 @@ impl<'a> Annotator<'a> {
                 if sym.level == Level::Nominal && !op.is_equality() {
                     return Err(Error::semantic(
                         span,
-                        format!("only == and != operators may be used with nominal field `{}`", sym.name),
+                        format!(
+                            "only == and != operators may be used with nominal field `{}`",
+                            sym.name
+                        ),
                     ));
                 }
                 let eff = if pos { op } else { op.negate() };
@@ -309,7 +387,10 @@ impl<'a> Annotator<'a> {
                                 "only == and != operators may be used with value sets",
                             ));
                         }
-                        let ms = vs.iter().map(|v| self.int_value(sym, &bits, eff, v)).collect::<Result<Vec<_>>>()?;
+                        let ms = vs
+                            .iter()
+                            .map(|v| self.int_value(sym, &bits, eff, v))
+                            .collect::<Result<Vec<_>>>()?;
                         if eff == RelOp::Eq {
                             Match::or(ms)
                         } else {
@@ -354,7 +435,14 @@ impl<'a> Annotator<'a> {
         }
     }
 
-    fn int_const(&self, sym: &Symbol, bits: &FieldBits, op: RelOp, c: &Constant, span: Span) -> Result<Match> {
+    fn int_const(
+        &self,
+        sym: &Symbol,
+        bits: &FieldBits,
+        op: RelOp,
+        c: &Constant,
+        span: Span,
+    ) -> Result<Match> {
         if c.mask.is_some() && !op.is_equality() {
             return Err(Error::semantic(
                 span,
@@ -365,22 +453,45 @@ impl<'a> Annotator<'a> {
         if c.width() > bits.width {
             return Err(Error::semantic(
                 span,
-                format!("{}-bit constant is not compatible with {}-bit field `{}`", c.width(), bits.width, sym.name),
+                format!(
+                    "{}-bit constant is not compatible with {}-bit field `{}`",
+                    c.width(),
+                    bits.width,
+                    sym.name
+                ),
             ));
         }
         let mask = c.mask_bits() & width_mask(bits.width);
-        Ok(Match::Cmp { field: bits.clone(), op, value: c.value & mask, mask })
+        Ok(Match::Cmp {
+            field: bits.clone(),
+            op,
+            value: c.value & mask,
+            mask,
+        })
     }
 
-    fn string_cmp(&mut self, sym: &Symbol, f: &FieldRef, op: RelOp, operand: &Operand, pos: bool) -> Result<Match> {
+    fn string_cmp(
+        &mut self,
+        sym: &Symbol,
+        f: &FieldRef,
+        op: RelOp,
+        operand: &Operand,
+        pos: bool,
+    ) -> Result<Match> {
         if f.bits != Bits::All {
-            return Err(Error::semantic(f.span, format!("cannot select bits of string field `{}`", sym.name)));
+            return Err(Error::semantic(
+                f.span,
+                format!("cannot select bits of string field `{}`", sym.name),
+            ));
         }
         let span = f.span.to(operand.span());
         if !op.is_equality() {
             return Err(Error::semantic(
                 span,
-                format!("only == and != operators may be used with string field `{}`", sym.name),
+                format!(
+                    "only == and != operators may be used with string field `{}`",
+                    sym.name
+                ),
             ));
         }
         if (op == RelOp::Eq) != pos {
@@ -392,17 +503,11 @@ impl<'a> Annotator<'a> {
                 Value::PortGroup(g, _) => Ok(Match::PortGroup { field: sym.name.clone(), name: g.clone() }),
                 Value::Const(c, span) => Err(Error::semantic(
                     *span,
-                    format!(
-                        "string field `{}` is not compatible with integer constant `{c}`; quote port names",
-                        sym.name
-                    ),
+                    format!("string field `{}` is not compatible with integer constant `{c}`; quote port names", sym.name),
                 )),
                 Value::AddressSet(n, span) => Err(Error::semantic(
                     *span,
-                    format!(
-                        "address set `${n}` holds addresses, but `{}` is a logical port; use a port group `@...`",
-                        sym.name
-                    ),
+                    format!("address set `${n}` holds addresses, but `{}` is a logical port; use a port group `@...`", sym.name),
                 )),
                 Value::Template(n, span) => Err(unexpanded(n, *span)),
             }
@@ -423,7 +528,10 @@ impl<'a> Annotator<'a> {
         };
         if f.bits != Bits::All {
             if sym.level == Level::Nominal {
-                return Err(Error::semantic(f.span, format!("cannot select bits of nominal field `{}`", sym.name)));
+                return Err(Error::semantic(
+                    f.span,
+                    format!("cannot select bits of nominal field `{}`", sym.name),
+                ));
             }
             if lo as u64 + width as u64 > sym.width as u64 {
                 return Err(Error::semantic(
@@ -442,7 +550,12 @@ impl<'a> Annotator<'a> {
             .symtab
             .slice(&sym.name)
             .ok_or_else(|| Error::semantic(f.span, format!("`{}` is not a field", sym.name)))?;
-        Ok(FieldBits { field: slice.root.name.clone(), lo: slice.lo + lo, width, field_width: slice.root.width })
+        Ok(FieldBits {
+            field: slice.root.name.clone(),
+            lo: slice.lo + lo,
+            width,
+            field_width: slice.root.width,
+        })
     }
 
     /// `m && prerequisites of sym` (and of every parent of a subfield).
@@ -469,7 +582,9 @@ impl<'a> Annotator<'a> {
                 format!("nominal predicate `{n}` may only be tested positively, e.g. `{n}` or `{n} == 1` but not `!{n}` or `{n} == 0`"),
             ));
         }
-        let Kind::Predicate { expansion } = &sym.kind else { unreachable!("predicate() on non-predicate") };
+        let Kind::Predicate { expansion } = &sym.kind else {
+            unreachable!("predicate() on non-predicate")
+        };
         let m = self.expand(&sym.name, expansion, positive, use_span, Part::Expansion)?;
         self.with_prereqs(sym, m, use_span)
     }
@@ -477,13 +592,23 @@ impl<'a> Annotator<'a> {
     /// Parses and annotates text belonging to symbol `name` (or takes the
     /// result from the symbol table's cache); errors inside it are reported
     /// at the place the symbol was used.
-    fn expand(&mut self, name: &str, text: &str, pos: bool, use_span: Span, part: Part) -> Result<Match> {
+    fn expand(
+        &mut self,
+        name: &str,
+        text: &str,
+        pos: bool,
+        use_span: Span,
+        part: Part,
+    ) -> Result<Match> {
         if let Some(m) = self.symtab.cached(name, part, pos) {
             return Ok(m.clone());
         }
         let what = part.as_str();
         if self.nesting.iter().any(|n| n == name) {
-            return Err(Error::semantic(use_span, format!("recursive expansion of symbol `{name}`")));
+            return Err(Error::semantic(
+                use_span,
+                format!("recursive expansion of symbol `{name}`"),
+            ));
         }
         self.nesting.push(name.to_string());
         let r = parse_expr(text).and_then(|e| self.expr(&e, pos));
@@ -491,13 +616,15 @@ impl<'a> Annotator<'a> {
         if let Ok(m) = &r {
             self.symtab.remember(name, part, pos, m);
         }
-        r.map_err(|e| Error::semantic(use_span, format!("in the {what} of `{name}` (`{text}`): {}", e.message())))
+        r.map_err(|e| {
+            Error::semantic(
+                use_span,
+                format!("in the {what} of `{name}` (`{text}`): {}", e.message()),
+            )
+        })
     }
 }
 
 fn unexpanded(name: &str, span: Span) -> Error {
-    Error::semantic(
-        span,
-        format!("unexpanded template variable `^{name}`: substitute chassis templates before annotating"),
-    )
+    Error::semantic(span, format!("unexpanded template variable `^{name}`: substitute chassis templates before annotating"))
 }

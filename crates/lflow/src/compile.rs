@@ -46,13 +46,18 @@ impl Flows {
     /// Whether a packet whose OpenFlow fields `get` returns matches any
     /// plain flow or any conjunction.
     pub fn matches(&self, get: &impl Fn(&'static str) -> u128) -> bool {
-        self.matches.iter().any(|m| m.matches(get)) || self.conjunctions.iter().any(|c| c.matches(get))
+        self.matches.iter().any(|m| m.matches(get))
+            || self.conjunctions.iter().any(|c| c.matches(get))
     }
 
     /// Number of OpenFlow flows needed, `conj_id` flows included.
     pub fn flow_count(&self) -> usize {
         self.matches.len()
-            + self.conjunctions.iter().map(|c| 1 + c.dims.iter().map(Vec::len).sum::<usize>()).sum::<usize>()
+            + self
+                .conjunctions
+                .iter()
+                .map(|c| 1 + c.dims.iter().map(Vec::len).sum::<usize>())
+                .sum::<usize>()
     }
 
     /// True if no packet can match.
@@ -90,7 +95,11 @@ pub fn compile(m: &Match, symtab: &Symtab, lookup: &dyn Lookup, limits: Limits) 
         if c.dims.is_empty() {
             flows.matches.push(c.fixed);
         } else {
-            let dims = c.dims.iter().map(|d| d.iter().filter_map(|a| c.fixed.and(a)).collect()).collect();
+            let dims = c
+                .dims
+                .iter()
+                .map(|d| d.iter().filter_map(|a| c.fixed.and(a)).collect())
+                .collect();
             flows.conjunctions.push(Conjunction { dims });
         }
     }
@@ -98,6 +107,11 @@ pub fn compile(m: &Match, symtab: &Symtab, lookup: &dyn Lookup, limits: Limits) 
 }
 
 /// Parses, annotates and compiles `text`.
-pub fn compile_str(text: &str, symtab: &Symtab, lookup: &dyn Lookup, limits: Limits) -> Result<Flows> {
+pub fn compile_str(
+    text: &str,
+    symtab: &Symtab,
+    lookup: &dyn Lookup,
+    limits: Limits,
+) -> Result<Flows> {
     compile(&parse_and_annotate(text, symtab)?, symtab, lookup, limits)
 }

@@ -34,7 +34,12 @@ pub fn eval(m: &Match, packet: &Packet, symtab: &Symtab, lookup: &dyn Lookup) ->
             }
             false
         }
-        Match::Cmp { field, op, value, mask } => {
+        Match::Cmp {
+            field,
+            op,
+            value,
+            mask,
+        } => {
             let v = bits(packet, symtab, field)?;
             match op {
                 RelOp::Eq => v & mask == value & mask,
@@ -47,17 +52,25 @@ pub fn eval(m: &Match, packet: &Packet, symtab: &Symtab, lookup: &dyn Lookup) ->
         }
         Match::AddressSet { field, op, name } => {
             let v = bits(packet, symtab, field)?;
-            let hit = address_set(lookup, name, field)?.iter().any(|&(sv, sm)| v & sm == sv);
+            let hit = address_set(lookup, name, field)?
+                .iter()
+                .any(|&(sv, sm)| v & sm == sv);
             hit == (*op == RelOp::Eq)
         }
         // "" is no port (a packet that has none): no port can be named
         // that, and compiled flows never match it. Other names compare as
         // names, so that a microflow may name a port the lookup lacks.
-        Match::Port { field, name } => !name.is_empty() && packet.port(of_name(symtab, field)?) == name,
+        Match::Port { field, name } => {
+            !name.is_empty() && packet.port(of_name(symtab, field)?) == name
+        }
         Match::PortGroup { field, name } => {
             let port = packet.port(of_name(symtab, field)?);
             !port.is_empty()
-                && lookup.port_group(name).ok_or_else(|| unknown("port group", '@', name))?.iter().any(|p| p == port)
+                && lookup
+                    .port_group(name)
+                    .ok_or_else(|| unknown("port group", '@', name))?
+                    .iter()
+                    .any(|p| p == port)
         }
         Match::ChassisResident { port, positive } => lookup.is_chassis_resident(port) == *positive,
     })

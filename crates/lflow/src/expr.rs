@@ -183,15 +183,32 @@ pub enum BoolForm {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expr {
     /// `1`, `0`, `true`, `false`.
-    Bool { value: bool, form: BoolForm, span: Span },
+    Bool {
+        value: bool,
+        form: BoolForm,
+        span: Span,
+    },
     /// A bare field or predicate used as a Boolean: `ip4`, `ct.new`, `reg0[3]`.
     Field(FieldRef),
     /// `field op operand`, or `operand op field` when `reversed`.
     /// The operator is as written (not swapped) in both cases.
-    Cmp { field: FieldRef, op: RelOp, operand: Operand, reversed: bool, span: Span },
+    Cmp {
+        field: FieldRef,
+        op: RelOp,
+        operand: Operand,
+        reversed: bool,
+        span: Span,
+    },
     /// `low op1 field op2 high`, with `op1`/`op2` both in `<`/`<=` or both
     /// in `>`/`>=`.
-    Range { low: Value, op1: RelOp, field: FieldRef, op2: RelOp, high: Value, span: Span },
+    Range {
+        low: Value,
+        op1: RelOp,
+        field: FieldRef,
+        op2: RelOp,
+        high: Value,
+        span: Span,
+    },
     /// `is_chassis_resident("port")`.
     ChassisResident { port: String, span: Span },
     /// `!e`.
@@ -214,12 +231,23 @@ impl Expr {
         match self {
             Expr::Bool { span, .. } | Expr::ChassisResident { span, .. } => *span = Span::default(),
             Expr::Field(f) => f.span = Span::default(),
-            Expr::Cmp { field, operand, span, .. } => {
+            Expr::Cmp {
+                field,
+                operand,
+                span,
+                ..
+            } => {
                 field.span = Span::default();
                 operand.erase();
                 *span = Span::default();
             }
-            Expr::Range { low, field, high, span, .. } => {
+            Expr::Range {
+                low,
+                field,
+                high,
+                span,
+                ..
+            } => {
                 low.erase();
                 high.erase();
                 field.span = Span::default();

@@ -70,7 +70,11 @@ pub struct Constant {
 impl Constant {
     /// An unmasked constant.
     pub fn new(value: u128, format: Format) -> Constant {
-        Constant { value, format, mask: None }
+        Constant {
+            value,
+            format,
+            mask: None,
+        }
     }
 
     /// The mask as bits: all ones (within `u128`) when unmasked, the prefix
@@ -102,7 +106,11 @@ impl Constant {
 
 /// The `w`-bit mask with the top `prefix` bits set.
 pub fn prefix_mask(prefix: u32, w: u32) -> u128 {
-    let all = if w >= 128 { u128::MAX } else { (1u128 << w) - 1 };
+    let all = if w >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << w) - 1
+    };
     if prefix == 0 {
         0
     } else {
@@ -118,7 +126,11 @@ fn write_value(f: &mut fmt::Formatter<'_>, value: u128, format: Format) -> fmt::
         Format::Ipv6 => write!(f, "{}", Ipv6Addr::from(value)),
         Format::Ethernet => {
             let b = (value as u64).to_be_bytes();
-            write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+            write!(
+                f,
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                b[2], b[3], b[4], b[5], b[6], b[7]
+            )
         }
     }
 }
@@ -342,14 +354,20 @@ impl<'a> Lexer<'a> {
                 // `fe80::1`); anything else with a letter is a name.
                 if c.is_ascii_hexdigit() {
                     if let Some(k) = self.constant()? {
-                        return Ok(Some(Spanned { token: Token::Const(k), span: Span::new(start, self.pos) }));
+                        return Ok(Some(Spanned {
+                            token: Token::Const(k),
+                            span: Span::new(start, self.pos),
+                        }));
                     }
                 }
                 Token::Id(self.id_chars().to_string())
             }
             _ => self.operator()?,
         };
-        Ok(Some(Spanned { token, span: Span::new(start, self.pos) }))
+        Ok(Some(Spanned {
+            token,
+            span: Span::new(start, self.pos),
+        }))
     }
 
     fn skip_blanks(&mut self) -> Result<()> {
@@ -363,7 +381,10 @@ impl<'a> Lexer<'a> {
                 match body.find("*/") {
                     Some(i) => self.pos += i + 4,
                     None => {
-                        return Err(Error::lex(Span::new(self.pos, self.pos + 2), "`/*` comment is not closed by `*/`"))
+                        return Err(Error::lex(
+                            Span::new(self.pos, self.pos + 2),
+                            "`/*` comment is not closed by `*/`",
+                        ))
                     }
                 }
             } else {
@@ -428,7 +449,10 @@ impl<'a> Lexer<'a> {
             '&' => "`&` is only valid as part of `&&`".to_string(),
             '|' => "`|` is only valid as part of `||`".to_string(),
             '.' => "`.` is only valid as part of `..` or a name".to_string(),
-            '/' => "`/` is only valid as part of `//`, `/*` or a masked constant such as `10.0.0.0/8`".to_string(),
+            '/' => {
+                "`/` is only valid as part of `//`, `/*` or a masked constant such as `10.0.0.0/8`"
+                    .to_string()
+            }
             c => format!("unexpected character {c:?}"),
         };
         Err(Error::lex(span, message))
@@ -468,15 +492,17 @@ impl<'a> Lexer<'a> {
                     if e != 'u' {
                         return Err(Error::lex(
                             Span::new(i, i + 1 + e.len_utf8()),
-                            format!(
-                                "invalid escape `\\{e}` in string (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"
-                            ),
+                            format!("invalid escape `\\{e}` in string (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"),
                         ));
                     }
                     let hi = self.hex4(i + 2)?;
                     let mut end = i + 6;
                     let code = if (0xd800..0xdc00).contains(&hi) {
-                        let lo = if src[end..].starts_with("\\u") { self.hex4(end + 2)? } else { 0 };
+                        let lo = if src[end..].starts_with("\\u") {
+                            self.hex4(end + 2)?
+                        } else {
+                            0
+                        };
                         if !(0xdc00..0xe000).contains(&lo) {
                             return Err(Error::lex(
                                 Span::new(i, end),
@@ -511,11 +537,17 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        Err(Error::lex(Span::new(start, src.len()), "input ends inside quoted string"))
+        Err(Error::lex(
+            Span::new(start, src.len()),
+            "input ends inside quoted string",
+        ))
     }
 
     fn hex4(&self, at: usize) -> Result<u32> {
-        let digits = self.src.get(at..at + 4).filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let digits = self
+            .src
+            .get(at..at + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
         match digits {
             Some(d) => Ok(u32::from_str_radix(d, 16).unwrap_or(0)),
             None => Err(Error::lex(
@@ -526,8 +558,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn invalid_number(&self, start: usize) -> Error {
-        let end = start + self.src[start..].bytes().take_while(|&b| is_id_char(b) || b == b':').count().max(1);
-        Error::lex(Span::new(start, end), format!("invalid numeric constant `{}`", &self.src[start..end]))
+        let end = start
+            + self.src[start..]
+                .bytes()
+                .take_while(|&b| is_id_char(b) || b == b':')
+                .count()
+                .max(1);
+        Error::lex(
+            Span::new(start, end),
+            format!("invalid numeric constant `{}`", &self.src[start..end]),
+        )
     }
 
     /// Lexes a constant with its optional mask at the current position.
@@ -554,12 +594,18 @@ impl<'a> Lexer<'a> {
                     if mvalue > w as u128 {
                         return Err(Error::lex(
                             mspan,
-                            format!("prefix length {mvalue} is longer than a {}-bit {} address", w, format.name()),
+                            format!(
+                                "prefix length {mvalue} is longer than a {}-bit {} address",
+                                w,
+                                format.name()
+                            ),
                         ));
                     }
                     Mask::Prefix(mvalue as u32)
                 }
-                (Format::Decimal | Format::Hex, Format::Decimal | Format::Hex) => Mask::Bits(mvalue, mformat),
+                (Format::Decimal | Format::Hex, Format::Decimal | Format::Hex) => {
+                    Mask::Bits(mvalue, mformat)
+                }
                 (a, b) if a == b => Mask::Bits(mvalue, mformat),
                 _ => {
                     return Err(Error::lex(
@@ -574,7 +620,11 @@ impl<'a> Lexer<'a> {
             };
             // Like upstream, 1-bits outside the mask are allowed (`10.0.0.1/8`)
             // and ignored when matching; the tree keeps what was written.
-            let c = Constant { value, format, mask: Some(mask) };
+            let c = Constant {
+                value,
+                format,
+                mask: Some(mask),
+            };
             self.pos = mend;
             return Ok(Some(c));
         }
@@ -591,7 +641,8 @@ impl<'a> Lexer<'a> {
             }
             i
         };
-        let ends_cleanly = |i: usize| !matches!(bytes.get(i), Some(&b) if b.is_ascii_alphanumeric() || b == b'_');
+        let ends_cleanly =
+            |i: usize| !matches!(bytes.get(i), Some(&b) if b.is_ascii_alphanumeric() || b == b'_');
 
         // Ethernet: six groups of one or two hex digits separated by colons.
         if let Some((v, end)) = ethernet_at(bytes, start) {
@@ -607,7 +658,10 @@ impl<'a> Lexer<'a> {
                 return Ok(Some((u128::from(a), Format::Ipv6, run)));
             }
             if text.contains("::") || text.matches(':').count() >= 2 && !text.contains('.') {
-                return Err(Error::lex(Span::new(start, run), format!("invalid IPv6 address `{text}`")));
+                return Err(Error::lex(
+                    Span::new(start, run),
+                    format!("invalid IPv6 address `{text}`"),
+                ));
             }
         }
         if !bytes.get(start).is_some_and(|b| b.is_ascii_digit()) {
@@ -615,7 +669,9 @@ impl<'a> Lexer<'a> {
         }
         // IPv4: four dotted decimal octets.
         if let Some((v, end)) = ipv4_at(self.src, start)? {
-            if ends_cleanly(end) && !(bytes.get(end) == Some(&b'.') && bytes.get(end + 1) != Some(&b'.')) {
+            if ends_cleanly(end)
+                && !(bytes.get(end) == Some(&b'.') && bytes.get(end + 1) != Some(&b'.'))
+            {
                 return Ok(Some((v as u128, Format::Ipv4, end)));
             }
         }
@@ -626,7 +682,10 @@ impl<'a> Lexer<'a> {
             if digits.is_empty() {
                 return Err(Error::lex(
                     Span::new(start, start + 2),
-                    format!("hex digits expected following `{}`", &self.src[start..start + 2]),
+                    format!(
+                        "hex digits expected following `{}`",
+                        &self.src[start..start + 2]
+                    ),
                 ));
             }
             if !ends_cleanly(digits_end) {
@@ -634,9 +693,16 @@ impl<'a> Lexer<'a> {
             }
             let significant = digits.trim_start_matches('0');
             if significant.len() > 32 {
-                return Err(Error::lex(Span::new(start, digits_end), "hexadecimal constant needs more than 128 bits"));
+                return Err(Error::lex(
+                    Span::new(start, digits_end),
+                    "hexadecimal constant needs more than 128 bits",
+                ));
             }
-            let v = if significant.is_empty() { 0 } else { u128::from_str_radix(significant, 16).unwrap_or(0) };
+            let v = if significant.is_empty() {
+                0
+            } else {
+                u128::from_str_radix(significant, 16).unwrap_or(0)
+            };
             return Ok(Some((v, Format::Hex, digits_end)));
         }
         let digits_end = run_end(start, |b| b.is_ascii_digit());
@@ -649,7 +715,9 @@ impl<'a> Lexer<'a> {
         if digits.len() > 1 && digits.starts_with('0') {
             return Err(Error::lex(
                 Span::new(start, digits_end),
-                format!("decimal constant `{digits}` must not have leading zeros (write hex as 0x...)"),
+                format!(
+                    "decimal constant `{digits}` must not have leading zeros (write hex as 0x...)"
+                ),
             ));
         }
         // Upstream limits decimals to 64 bits; wider values are written in hex.
@@ -722,7 +790,10 @@ fn ipv4_at(src: &str, start: usize) -> Result<Option<(u32, usize)>> {
         if n > 255 || (e - s > 1 && bytes[s] == b'0') {
             return Err(Error::lex(
                 Span::new(start, i),
-                format!("invalid IPv4 address: octet `{}` must be 0 to 255 without leading zeros", &src[s..e]),
+                format!(
+                    "invalid IPv4 address: octet `{}` must be 0 to 255 without leading zeros",
+                    &src[s..e]
+                ),
             ));
         }
         v = (v << 8) | n;
@@ -735,7 +806,11 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<Token> {
-        tokenize(s).unwrap_or_else(|e| panic!("{s:?}: {}", e.render(s))).into_iter().map(|t| t.token).collect()
+        tokenize(s)
+            .unwrap_or_else(|e| panic!("{s:?}: {}", e.render(s)))
+            .into_iter()
+            .map(|t| t.token)
+            .collect()
     }
 
     fn one(s: &str) -> Token {
@@ -752,7 +827,11 @@ mod tests {
     }
 
     fn c(value: u128, format: Format, mask: Option<Mask>) -> Token {
-        Token::Const(Constant { value, format, mask })
+        Token::Const(Constant {
+            value,
+            format,
+            mask,
+        })
     }
 
     /// Every token kind: lex, print, lex again.
@@ -763,8 +842,16 @@ mod tests {
             ("ct.new", Token::Id("ct.new".into()), "ct.new"),
             ("_x9", Token::Id("_x9".into()), "_x9"),
             (r#""lp1""#, Token::Str("lp1".into()), r#""lp1""#),
-            (r#""a\"b\\c\/d\n\t\r\b\f""#, Token::Str("a\"b\\c/d\n\t\r\u{8}\u{c}".into()), r#""a\"b\\c/d\n\t\r\b\f""#),
-            (r#""\u00e9\ud83d\ude00""#, Token::Str("é😀".into()), r#""é😀""#),
+            (
+                r#""a\"b\\c\/d\n\t\r\b\f""#,
+                Token::Str("a\"b\\c/d\n\t\r\u{8}\u{c}".into()),
+                r#""a\"b\\c/d\n\t\r\b\f""#,
+            ),
+            (
+                r#""\u00e9\ud83d\ude00""#,
+                Token::Str("é😀".into()),
+                r#""é😀""#,
+            ),
             ("123", c(123, Format::Decimal, None), "123"),
             ("0", c(0, Format::Decimal, None), "0"),
             ("0x0800", c(0x800, Format::Hex, None), "0x800"),
@@ -774,38 +861,102 @@ mod tests {
                 c(u128::MAX, Format::Hex, None),
                 "0xffffffffffffffffffffffffffffffff",
             ),
-            ("18446744073709551615", c(u64::MAX as u128, Format::Decimal, None), "18446744073709551615"),
-            ("0x8/0xc", c(8, Format::Hex, Some(Mask::Bits(0xc, Format::Hex))), "0x8/0xc"),
-            ("4/12", c(4, Format::Decimal, Some(Mask::Bits(12, Format::Decimal))), "4/12"),
+            (
+                "18446744073709551615",
+                c(u64::MAX as u128, Format::Decimal, None),
+                "18446744073709551615",
+            ),
+            (
+                "0x8/0xc",
+                c(8, Format::Hex, Some(Mask::Bits(0xc, Format::Hex))),
+                "0x8/0xc",
+            ),
+            (
+                "4/12",
+                c(4, Format::Decimal, Some(Mask::Bits(12, Format::Decimal))),
+                "4/12",
+            ),
             ("10.0.0.1", c(0x0a000001, Format::Ipv4, None), "10.0.0.1"),
-            ("10.0.0.0/8", c(0x0a000000, Format::Ipv4, Some(Mask::Prefix(8))), "10.0.0.0/8"),
+            (
+                "10.0.0.0/8",
+                c(0x0a000000, Format::Ipv4, Some(Mask::Prefix(8))),
+                "10.0.0.0/8",
+            ),
             (
                 "10.0.0.0/255.0.255.0",
-                c(0x0a000000, Format::Ipv4, Some(Mask::Bits(0xff00ff00, Format::Ipv4))),
+                c(
+                    0x0a000000,
+                    Format::Ipv4,
+                    Some(Mask::Bits(0xff00ff00, Format::Ipv4)),
+                ),
                 "10.0.0.0/255.0.255.0",
             ),
-            ("0.0.0.0/0", c(0, Format::Ipv4, Some(Mask::Prefix(0))), "0.0.0.0/0"),
-            ("fe80::1", c(0xfe80 << 112 | 1, Format::Ipv6, None), "fe80::1"),
+            (
+                "0.0.0.0/0",
+                c(0, Format::Ipv4, Some(Mask::Prefix(0))),
+                "0.0.0.0/0",
+            ),
+            (
+                "fe80::1",
+                c(0xfe80 << 112 | 1, Format::Ipv6, None),
+                "fe80::1",
+            ),
             ("::", c(0, Format::Ipv6, None), "::"),
             ("::1", c(1, Format::Ipv6, None), "::1"),
-            ("FD00:0:0:0:0:0:0:1", c(0xfd00 << 112 | 1, Format::Ipv6, None), "fd00::1"),
-            ("::ffff:10.0.0.1", c(0xffff_0a00_0001, Format::Ipv6, None), "::ffff:10.0.0.1"),
-            ("fe80::/10", c(0xfe80 << 112, Format::Ipv6, Some(Mask::Prefix(10))), "fe80::/10"),
+            (
+                "FD00:0:0:0:0:0:0:1",
+                c(0xfd00 << 112 | 1, Format::Ipv6, None),
+                "fd00::1",
+            ),
+            (
+                "::ffff:10.0.0.1",
+                c(0xffff_0a00_0001, Format::Ipv6, None),
+                "::ffff:10.0.0.1",
+            ),
+            (
+                "fe80::/10",
+                c(0xfe80 << 112, Format::Ipv6, Some(Mask::Prefix(10))),
+                "fe80::/10",
+            ),
             (
                 "ff02::1:ff00:0000/104",
-                c(0xff02 << 112 | 0x1_ff00_0000, Format::Ipv6, Some(Mask::Prefix(104))),
+                c(
+                    0xff02 << 112 | 0x1_ff00_0000,
+                    Format::Ipv6,
+                    Some(Mask::Prefix(104)),
+                ),
                 "ff02::1:ff00:0/104",
             ),
-            ("aef0::4", c(0xaef0 << 112 | 4, Format::Ipv6, None), "aef0::4"),
-            ("00:00:5E:00:53:01", c(0x00005e005301, Format::Ethernet, None), "00:00:5e:00:53:01"),
-            ("ff:ff:ff:ff:ff:ff", c(0xffffffffffff, Format::Ethernet, None), "ff:ff:ff:ff:ff:ff"),
+            (
+                "aef0::4",
+                c(0xaef0 << 112 | 4, Format::Ipv6, None),
+                "aef0::4",
+            ),
+            (
+                "00:00:5E:00:53:01",
+                c(0x00005e005301, Format::Ethernet, None),
+                "00:00:5e:00:53:01",
+            ),
+            (
+                "ff:ff:ff:ff:ff:ff",
+                c(0xffffffffffff, Format::Ethernet, None),
+                "ff:ff:ff:ff:ff:ff",
+            ),
             (
                 "01:00:00:00:00:00/01:00:00:00:00:00",
-                c(1 << 40, Format::Ethernet, Some(Mask::Bits(1 << 40, Format::Ethernet))),
+                c(
+                    1 << 40,
+                    Format::Ethernet,
+                    Some(Mask::Bits(1 << 40, Format::Ethernet)),
+                ),
                 "01:00:00:00:00:00/01:00:00:00:00:00",
             ),
             ("$as1", Token::AddressSet("as1".into()), "$as1"),
-            ("$pg_web_ip4", Token::AddressSet("pg_web_ip4".into()), "$pg_web_ip4"),
+            (
+                "$pg_web_ip4",
+                Token::AddressSet("pg_web_ip4".into()),
+                "$pg_web_ip4",
+            ),
             ("@pg_web", Token::PortGroup("pg_web".into()), "@pg_web"),
             ("^vip", Token::Template("vip".into()), "^vip"),
             ("==", Token::Eq, "=="),
@@ -845,18 +996,47 @@ mod tests {
         let s = "reg0[0..15] == 0x1/* c */&&ip4.src==10.0.0.0/8 // tail";
         let t = tokenize(s).unwrap_or_default();
         let texts: Vec<&str> = t.iter().map(|t| &s[t.span.start..t.span.end]).collect();
-        assert_eq!(texts, ["reg0", "[", "0", "..", "15", "]", "==", "0x1", "&&", "ip4.src", "==", "10.0.0.0/8"]);
+        assert_eq!(
+            texts,
+            [
+                "reg0",
+                "[",
+                "0",
+                "..",
+                "15",
+                "]",
+                "==",
+                "0x1",
+                "&&",
+                "ip4.src",
+                "==",
+                "10.0.0.0/8"
+            ]
+        );
         // Names stop before `..`; numbers before `..` and `:`.
         assert_eq!(toks("x[1..2]").len(), 6);
         assert_eq!(
             toks("10.0.0.4:80"),
-            [c(0x0a000004, Format::Ipv4, None), Token::Colon, c(80, Format::Decimal, None)]
+            [
+                c(0x0a000004, Format::Ipv4, None),
+                Token::Colon,
+                c(80, Format::Decimal, None)
+            ]
         );
-        assert_eq!(toks("[fd00::1]:80")[1], c(0xfd00 << 112 | 1, Format::Ipv6, None));
-        assert_eq!(toks("ip.ttl--"), [Token::Id("ip.ttl".into()), Token::Decrement]);
+        assert_eq!(
+            toks("[fd00::1]:80")[1],
+            c(0xfd00 << 112 | 1, Format::Ipv6, None)
+        );
+        assert_eq!(
+            toks("ip.ttl--"),
+            [Token::Id("ip.ttl".into()), Token::Decrement]
+        );
         assert_eq!(toks("a<->b").len(), 3);
         // Hex-looking names stay names.
-        assert_eq!(toks("dead beef add"), ["dead", "beef", "add"].map(|s| Token::Id(s.into())));
+        assert_eq!(
+            toks("dead beef add"),
+            ["dead", "beef", "add"].map(|s| Token::Id(s.into()))
+        );
         assert!(toks("").is_empty());
         assert!(toks("  // only a comment\n /* and another */ ").is_empty());
     }
@@ -882,7 +1062,12 @@ mod tests {
             ("10.0.0.0/ff::", 9, 13, "incompatible formats"),
             ("0x1/10.0.0.0", 4, 12, "incompatible formats"),
             ("1:2:3::4::5", 0, 11, "invalid IPv6"),
-            ("0x1000000000000000000000000000000000", 0, 36, "more than 128 bits"),
+            (
+                "0x1000000000000000000000000000000000",
+                0,
+                36,
+                "more than 128 bits",
+            ),
             ("18446744073709551616", 0, 20, "less than 2**64"),
             ("$", 0, 1, "address set name"),
             ("@ x", 0, 1, "port group name"),
@@ -894,8 +1079,15 @@ mod tests {
         for &(text, start, end, needle) in cases {
             let e = err(text);
             assert!(matches!(e, Error::Lex { .. }), "{text:?}: {e:?}");
-            assert_eq!((e.span().start, e.span().end), (start, end), "{text:?}: {e}");
-            assert!(e.message().contains(needle), "{text:?}: {e} lacks {needle:?}");
+            assert_eq!(
+                (e.span().start, e.span().end),
+                (start, end),
+                "{text:?}: {e}"
+            );
+            assert!(
+                e.message().contains(needle),
+                "{text:?}: {e} lacks {needle:?}"
+            );
         }
     }
 
@@ -903,7 +1095,10 @@ mod tests {
     fn render_points_at_the_error() {
         let s = "ip4 &&\n  tcp.dst == 0xzz";
         let e = err(s);
-        assert_eq!(e.render(s), "2:14: hex digits expected following `0x`\n  tcp.dst == 0xzz\n             ^^");
+        assert_eq!(
+            e.render(s),
+            "2:14: hex digits expected following `0x`\n  tcp.dst == 0xzz\n             ^^"
+        );
     }
 
     #[test]

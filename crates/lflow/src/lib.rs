@@ -186,8 +186,12 @@ impl Error {
     /// `0..0` for errors found after parsing (lookups, size limits).
     pub fn span(&self) -> Span {
         match self {
-            Error::Lex { span, .. } | Error::Syntax { span, .. } | Error::Semantic { span, .. } => *span,
-            Error::Lookup { .. } | Error::TooComplex { .. } | Error::Unsupported { .. } => Span::default(),
+            Error::Lex { span, .. } | Error::Syntax { span, .. } | Error::Semantic { span, .. } => {
+                *span
+            }
+            Error::Lookup { .. } | Error::TooComplex { .. } | Error::Unsupported { .. } => {
+                Span::default()
+            }
         }
     }
 
@@ -209,21 +213,36 @@ impl Error {
         let span = self.span();
         let (line_no, col) = span.line_col(source);
         let line = source.lines().nth(line_no - 1).unwrap_or("");
-        let width =
-            source.get(span.start..span.end.min(span.start + line.len())).map_or(1, |s| s.chars().count().max(1));
-        format!("{line_no}:{col}: {}\n{line}\n{}{}", self.message(), " ".repeat(col - 1), "^".repeat(width))
+        let width = source
+            .get(span.start..span.end.min(span.start + line.len()))
+            .map_or(1, |s| s.chars().count().max(1));
+        format!(
+            "{line_no}:{col}: {}\n{line}\n{}{}",
+            self.message(),
+            " ".repeat(col - 1),
+            "^".repeat(width)
+        )
     }
 
     pub(crate) fn lex(span: Span, message: impl Into<String>) -> Error {
-        Error::Lex { span, message: message.into() }
+        Error::Lex {
+            span,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn syntax(span: Span, message: impl Into<String>) -> Error {
-        Error::Syntax { span, message: message.into() }
+        Error::Syntax {
+            span,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn semantic(span: Span, message: impl Into<String>) -> Error {
-        Error::Semantic { span, message: message.into() }
+        Error::Semantic {
+            span,
+            message: message.into(),
+        }
     }
 }
 

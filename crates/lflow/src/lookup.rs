@@ -53,14 +53,18 @@ impl Tables {
     /// the southbound `Address_Set` table: `10.0.0.1`, `10.0.0.0/24`,
     /// `fd00::/64`, `00:00:00:00:00:01`.
     pub fn add_address_set(&mut self, name: &str, addresses: &[&str]) -> Result<()> {
-        let cs = addresses.iter().map(|a| parse_address(a)).collect::<Result<Vec<_>>>()?;
+        let cs = addresses
+            .iter()
+            .map(|a| parse_address(a))
+            .collect::<Result<Vec<_>>>()?;
         self.address_sets.insert(name.into(), cs);
         Ok(())
     }
 
     /// Adds (or replaces) port group `name`.
     pub fn add_port_group(&mut self, name: &str, ports: &[&str]) {
-        self.port_groups.insert(name.into(), ports.iter().map(|p| p.to_string()).collect());
+        self.port_groups
+            .insert(name.into(), ports.iter().map(|p| p.to_string()).collect());
     }
 
     /// Adds logical port `name` with tunnel key `key`.
@@ -98,8 +102,14 @@ pub fn parse_address(text: &str) -> Result<Constant> {
     match tokens.as_slice() {
         [t] => match &t.token {
             Token::Const(c) => Ok(*c),
-            other => Err(Error::syntax(t.span, format!("`{other}` is not an address or integer"))),
+            other => Err(Error::syntax(
+                t.span,
+                format!("`{other}` is not an address or integer"),
+            )),
         },
-        _ => Err(Error::syntax(Span::new(0, text.len()), format!("{text:?} is not a single address or integer"))),
+        _ => Err(Error::syntax(
+            Span::new(0, text.len()),
+            format!("{text:?} is not a single address or integer"),
+        )),
     }
 }

@@ -57,7 +57,10 @@ impl Clauses {
 
     /// The clause on `field`, if any.
     pub fn get(&self, field: &str) -> Option<&Clause> {
-        self.0.binary_search_by(|c| c.field.cmp(field)).ok().map(|i| &self.0[i])
+        self.0
+            .binary_search_by(|c| c.field.cmp(field))
+            .ok()
+            .map(|i| &self.0[i])
     }
 
     /// Adds `c`; false if it contradicts a clause already there (the
@@ -88,7 +91,10 @@ impl Clauses {
 
     /// Whether every packet matching `self` matches `other`.
     pub fn implies(&self, other: &Clauses) -> bool {
-        other.iter().all(|c| self.get(c.field).is_some_and(|x| c.mask & !x.mask == 0 && x.value & c.mask == c.value))
+        other.iter().all(|c| {
+            self.get(c.field)
+                .is_some_and(|x| c.mask & !x.mask == 0 && x.value & c.mask == c.value)
+        })
     }
 
     /// Whether a packet whose OpenFlow fields `get` returns matches.
@@ -176,14 +182,21 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_flows: 50_000, conjunctions: true }
+        Limits {
+            max_flows: 50_000,
+            conjunctions: true,
+        }
     }
 }
 
 /// Brings `t` to normal form: a disjunction of [`Conj`]s (empty: matches
 /// nothing).
 pub fn normalize(t: &Tree, limits: Limits) -> Result<Vec<Conj>> {
-    let mut n = Normalizer { limits, work: 0, max_work: (limits.max_flows as u64).saturating_mul(256).max(1_000_000) };
+    let mut n = Normalizer {
+        limits,
+        work: 0,
+        max_work: (limits.max_flows as u64).saturating_mul(256).max(1_000_000),
+    };
     n.norm(t)
 }
 
@@ -224,7 +237,10 @@ impl Normalizer {
     fn check_flows(&self, n: usize) -> Result<()> {
         if n > self.limits.max_flows {
             return Err(Error::TooComplex {
-                message: format!("the expression needs more than {} OpenFlow flows", self.limits.max_flows),
+                message: format!(
+                    "the expression needs more than {} OpenFlow flows",
+                    self.limits.max_flows
+                ),
             });
         }
         Ok(())
@@ -235,7 +251,10 @@ impl Normalizer {
         match t {
             Tree::Bool(true) => Ok(vec![Conj::default()]),
             Tree::Bool(false) => Ok(Vec::new()),
-            Tree::Clause(c) => Ok(vec![Conj { fixed: Clauses(vec![*c]), dims: Vec::new() }]),
+            Tree::Clause(c) => Ok(vec![Conj {
+                fixed: Clauses(vec![*c]),
+                dims: Vec::new(),
+            }]),
             Tree::Or(ts) => {
                 let mut out = Vec::new();
                 let mut flows = 0;
@@ -266,7 +285,8 @@ impl Normalizer {
                     }
                 }
                 states = kept;
-            } else if self.limits.conjunctions && n.len() > 1 && n.iter().all(|c| c.dims.is_empty()) {
+            } else if self.limits.conjunctions && n.len() > 1 && n.iter().all(|c| c.dims.is_empty())
+            {
                 let dim: Vec<Clauses> = n.into_iter().map(|c| c.fixed).collect();
                 for s in &mut states {
                     self.spend(dim.len())?;
@@ -309,7 +329,10 @@ impl Normalizer {
     /// Simplifies a conjunction's dimensions against its fixed clauses,
     /// then multiplies them out if that is no more expensive.
     fn reduce(&mut self, s: Conj) -> Result<Vec<Conj>> {
-        let Conj { mut fixed, mut dims } = s;
+        let Conj {
+            mut fixed,
+            mut dims,
+        } = s;
         loop {
             let mut fixed_changed = false;
             let mut kept = Vec::with_capacity(dims.len());
@@ -370,7 +393,14 @@ impl Normalizer {
             }
             cur = next;
         }
-        self.tidy(cur.into_iter().map(|fixed| Conj { fixed, dims: Vec::new() }).collect())
+        self.tidy(
+            cur.into_iter()
+                .map(|fixed| Conj {
+                    fixed,
+                    dims: Vec::new(),
+                })
+                .collect(),
+        )
     }
 
     /// Drops dimensions that another one implies (every alternative of the
@@ -403,18 +433,24 @@ impl Normalizer {
         }
         let single_field = |d: &[Clauses]| -> Option<&'static str> {
             let f = d.first()?.iter().next()?.field;
-            d.iter().all(|a| a.len() == 1 && a.iter().all(|c| c.field == f)).then_some(f)
+            d.iter()
+                .all(|a| a.len() == 1 && a.iter().all(|c| c.field == f))
+                .then_some(f)
         };
         let mut i = 0;
         'outer: while i < dims.len() {
             if let Some(f) = single_field(&dims[i]) {
                 for j in i + 1..dims.len() {
-                    if single_field(&dims[j]) != Some(f) || dims[i].len() * dims[j].len() > CROSS_MAX {
+                    if single_field(&dims[j]) != Some(f)
+                        || dims[i].len() * dims[j].len() > CROSS_MAX
+                    {
                         continue;
                     }
                     self.spend(dims[i].len() * dims[j].len())?;
-                    let crossed: Vec<Clauses> =
-                        dims[i].iter().flat_map(|a| dims[j].iter().filter_map(move |b| a.and(b))).collect();
+                    let crossed: Vec<Clauses> = dims[i]
+                        .iter()
+                        .flat_map(|a| dims[j].iter().filter_map(move |b| a.and(b)))
+                        .collect();
                     let crossed = self.tidy_alternatives(crossed)?;
                     if crossed.len() <= dims[i].len() + dims[j].len() && crossed.len() > 1 {
                         dims[i] = crossed;
@@ -436,9 +472,14 @@ impl Normalizer {
             return Ok(alts);
         }
         self.spend(alts.len() * alts.len())?;
-        let keep: Vec<bool> =
-            (0..alts.len()).map(|i| !(0..alts.len()).any(|j| j != i && alts[i].implies(&alts[j]))).collect();
-        Ok(alts.into_iter().zip(keep).filter_map(|(a, k)| k.then_some(a)).collect())
+        let keep: Vec<bool> = (0..alts.len())
+            .map(|i| !(0..alts.len()).any(|j| j != i && alts[i].implies(&alts[j])))
+            .collect();
+        Ok(alts
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(a, k)| k.then_some(a))
+            .collect())
     }
 
     /// Removes repeated terms, and terms implied by a plain term.
@@ -451,9 +492,15 @@ impl Normalizer {
         self.spend(conjs.len() * conjs.len())?;
         let keep: Vec<bool> = (0..conjs.len())
             .map(|i| {
-                !(0..conjs.len()).any(|j| j != i && conjs[j].dims.is_empty() && conjs[i].fixed.implies(&conjs[j].fixed))
+                !(0..conjs.len()).any(|j| {
+                    j != i && conjs[j].dims.is_empty() && conjs[i].fixed.implies(&conjs[j].fixed)
+                })
             })
             .collect();
-        Ok(conjs.into_iter().zip(keep).filter_map(|(c, k)| k.then_some(c)).collect())
+        Ok(conjs
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(c, k)| k.then_some(c))
+            .collect())
     }
 }

@@ -103,7 +103,9 @@ impl Packet {
     pub fn set(&mut self, symtab: &Symtab, name: &str, value: u128) -> Result<()> {
         let (of, lo, width) = int_slice(symtab, name)?;
         if value & !width_mask(width) != 0 {
-            return Err(not_symbol(format!("{value:#x} does not fit the {width}-bit field `{name}`")));
+            return Err(not_symbol(format!(
+                "{value:#x} does not fit the {width}-bit field `{name}`"
+            )));
         }
         let mask = width_mask(width) << lo;
         let old = self.field(of);
@@ -131,24 +133,35 @@ impl Packet {
         let m = parse_and_annotate(text, symtab)?;
         // Port names become temporary keys 1, 2, ... so that they can take
         // part in normalization like any other value.
-        let interner = Interner { inner: lookup, names: RefCell::new(Vec::new()) };
+        let interner = Interner {
+            inner: lookup,
+            names: RefCell::new(Vec::new()),
+        };
         let tree = simplify(&m, symtab, &interner)?;
-        let limits = Limits { max_flows: 1024, conjunctions: false };
+        let limits = Limits {
+            max_flows: 1024,
+            conjunctions: false,
+        };
         let conjs = normalize(&tree, limits)
             .map_err(|e| Error::semantic(whole, format!("ambiguous microflow: {}", e.message())))?;
         let conj = match conjs.as_slice() {
-            [] => return Err(Error::semantic(whole, "contradictory microflow: no packet satisfies it")),
+            [] => {
+                return Err(Error::semantic(
+                    whole,
+                    "contradictory microflow: no packet satisfies it",
+                ))
+            }
             [one] => one,
             [a, b, ..] => {
                 return Err(Error::semantic(
                     whole,
                     format!(
-                        "ambiguous microflow: it describes {} kinds of packet (e.g. `{}` and `{}`); \
+                    "ambiguous microflow: it describes {} kinds of packet (e.g. `{}` and `{}`); \
                          constrain it further, e.g. with `ip4` or `ip6`",
-                        conjs.len(),
-                        a.fixed,
-                        b.fixed
-                    ),
+                    conjs.len(),
+                    a.fixed,
+                    b.fixed
+                ),
                 ))
             }
         };
@@ -163,7 +176,10 @@ impl Packet {
         let mut p = Packet::new();
         for c in conj.fixed.iter() {
             if strings.contains(c.field) {
-                let name = usize::try_from(c.value).ok().and_then(|k| k.checked_sub(1)).and_then(|i| names.get(i));
+                let name = usize::try_from(c.value)
+                    .ok()
+                    .and_then(|k| k.checked_sub(1))
+                    .and_then(|i| names.get(i));
                 match name {
                     Some(n) => p.set_port(c.field, n),
                     None => {
@@ -235,7 +251,11 @@ impl Packet {
         // reg0..reg15 as OpenFlow lays them out: xxreg0 = reg0..reg3 (reg0
         // most significant), xxreg1 = reg4..reg7, xreg4 = reg8..reg9.
         let mut regs = [0u32; 16];
-        for (of, first, n) in [("xxreg0", 0usize, 4usize), ("xxreg1", 4, 4), ("xreg4", 8, 2)] {
+        for (of, first, n) in [
+            ("xxreg0", 0usize, 4usize),
+            ("xxreg1", 4, 4),
+            ("xreg4", 8, 2),
+        ] {
             let v = f(of);
             for i in 0..n {
                 regs[first + i] = (v >> (32 * (n - 1 - i))) as u32;
@@ -268,8 +288,14 @@ impl Packet {
         let ip6 = eth_type == 0x86dd;
         if ip4 || ip6 {
             if ip4 {
-                out.push(format!("nw_src={}", std::net::Ipv4Addr::from(f("ip_src") as u32)));
-                out.push(format!("nw_dst={}", std::net::Ipv4Addr::from(f("ip_dst") as u32)));
+                out.push(format!(
+                    "nw_src={}",
+                    std::net::Ipv4Addr::from(f("ip_src") as u32)
+                ));
+                out.push(format!(
+                    "nw_dst={}",
+                    std::net::Ipv4Addr::from(f("ip_dst") as u32)
+                ));
             } else {
                 out.push(format!("ipv6_src={}", ipv6(f("ipv6_src"))));
                 out.push(format!("ipv6_dst={}", ipv6(f("ipv6_dst"))));
@@ -300,7 +326,11 @@ impl Packet {
                     _ => (0, 0),
                 };
                 match (ip6, proto) {
-                    (false, 1) => out.push(format!("icmp_type={},icmp_code={}", f("icmp_type"), f("icmp_code"))),
+                    (false, 1) => out.push(format!(
+                        "icmp_type={},icmp_code={}",
+                        f("icmp_type"),
+                        f("icmp_code")
+                    )),
                     (true, 58) => {
                         let (t, c) = (f("icmpv6_type"), f("icmpv6_code"));
                         out.push(format!("icmp_type={t},icmp_code={c}"));
@@ -313,9 +343,13 @@ impl Packet {
                             ));
                         }
                     }
-                    (_, 6) => out
-                        .push(format!("tp_src={tp_src},tp_dst={tp_dst},tcp_flags={}", tcp_flag_names(f("tcp_flags")))),
-                    (_, 1 | 2 | 17 | 58 | 132) => out.push(format!("tp_src={tp_src},tp_dst={tp_dst}")),
+                    (_, 6) => out.push(format!(
+                        "tp_src={tp_src},tp_dst={tp_dst},tcp_flags={}",
+                        tcp_flag_names(f("tcp_flags"))
+                    )),
+                    (_, 1 | 2 | 17 | 58 | 132) => {
+                        out.push(format!("tp_src={tp_src},tp_dst={tp_dst}"))
+                    }
                     _ => {}
                 }
             }
@@ -338,7 +372,10 @@ impl Packet {
 /// `00:00:00:00:00:01`.
 fn mac(v: u128) -> String {
     let b = (v as u64).to_be_bytes();
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
 }
 
 /// An IPv6 address as inet_ntop(3) writes it: the longest run of two or
@@ -393,8 +430,12 @@ pub fn ipv6(v: u128) -> String {
 /// `new|trk`, flags in ovs-fields(7) order.
 fn ct_state_names(v: u128) -> String {
     const NAMES: [&str; 8] = ["new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"];
-    let mut parts: Vec<String> =
-        NAMES.iter().enumerate().filter(|(i, _)| v >> i & 1 != 0).map(|(_, n)| n.to_string()).collect();
+    let mut parts: Vec<String> = NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| v >> i & 1 != 0)
+        .map(|(_, n)| n.to_string())
+        .collect();
     for bit in 8..32 {
         if v >> bit & 1 != 0 {
             parts.push(format!("{:#x}", 1u128 << bit));
@@ -474,8 +515,12 @@ fn int_slice(symtab: &Symtab, name: &str) -> Result<(&'static str, u32, u32)> {
             }
             Ok((s.of.name, s.lo + lo, width))
         }
-        Some(_) => Err(not_symbol(format!("`{name}` is a string field; use get_string/set_string"))),
-        None => Err(not_symbol(format!("`{name}` is not a field (unknown, a predicate, or action-only)"))),
+        Some(_) => Err(not_symbol(format!(
+            "`{name}` is a string field; use get_string/set_string"
+        ))),
+        None => Err(not_symbol(format!(
+            "`{name}` is not a field (unknown, a predicate, or action-only)"
+        ))),
     }
 }
 

@@ -27,7 +27,10 @@ use crate::{Error, Result, Span};
 pub fn parse_expr(input: &str) -> Result<Expr> {
     let mut p = Parser::new(input)?;
     if p.at_end() {
-        return Err(Error::syntax(p.here(), "empty expression (write `1` to match every packet)"));
+        return Err(Error::syntax(
+            p.here(),
+            "empty expression (write `1` to match every packet)",
+        ));
     }
     let e = p.expr()?;
     if !p.at_end() {
@@ -64,7 +67,12 @@ fn relop(t: &Token) -> Option<RelOp> {
 impl Parser {
     /// Tokenizes `input`.
     pub fn new(input: &str) -> Result<Parser> {
-        Ok(Parser { tokens: tokenize(input)?, pos: 0, len: input.len(), depth: 0 })
+        Ok(Parser {
+            tokens: tokenize(input)?,
+            pos: 0,
+            len: input.len(),
+            depth: 0,
+        })
     }
 
     /// True when every token has been consumed.
@@ -84,7 +92,9 @@ impl Parser {
 
     /// The span of the next token, or an empty span at the end of input.
     pub fn here(&self) -> Span {
-        self.tokens.get(self.pos).map_or(Span::new(self.len, self.len), |t| t.span)
+        self.tokens
+            .get(self.pos)
+            .map_or(Span::new(self.len, self.len), |t| t.span)
     }
 
     /// Consumes and returns the next token.
@@ -117,14 +127,23 @@ impl Parser {
     /// A syntax error at the next token: "... expecting `what`".
     pub fn unexpected(&self, what: &str) -> Error {
         match self.tokens.get(self.pos) {
-            Some(t) => Error::syntax(t.span, format!("unexpected `{}`, expecting {what}", t.token)),
-            None => Error::syntax(self.here(), format!("unexpected end of input, expecting {what}")),
+            Some(t) => Error::syntax(
+                t.span,
+                format!("unexpected `{}`, expecting {what}", t.token),
+            ),
+            None => Error::syntax(
+                self.here(),
+                format!("unexpected end of input, expecting {what}"),
+            ),
         }
     }
 
     /// Where the last consumed token ended (0 before the first).
     pub fn prev_end(&self) -> usize {
-        self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).map_or(0, |t| t.span.end)
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(0, |t| t.span.end)
     }
 
     /// `expr` in the grammar.
@@ -135,7 +154,11 @@ impl Parser {
             Some(Token::Or) => Token::Or,
             _ => return Ok(first),
         };
-        let other = if op == Token::And { Token::Or } else { Token::And };
+        let other = if op == Token::And {
+            Token::Or
+        } else {
+            Token::And
+        };
         let mut operands = vec![first];
         while self.eat(&op) {
             operands.push(self.not_expr()?.0);
@@ -146,7 +169,11 @@ impl Parser {
                 "`&&` and `||` must be parenthesized when used together, e.g. `(a || b) && c`",
             ));
         }
-        Ok(if op == Token::And { Expr::And(operands) } else { Expr::Or(operands) })
+        Ok(if op == Token::And {
+            Expr::And(operands)
+        } else {
+            Expr::Or(operands)
+        })
     }
 
     /// `not` in the grammar; the flag tells whether the result is a
@@ -156,7 +183,10 @@ impl Parser {
         if self.eat(&Token::Not) {
             if self.peek() == Some(&Token::Not) {
                 // Upstream rejects `!!x`; `!(!x)` is the accepted spelling.
-                return Err(Error::syntax(self.here(), "`!` cannot directly follow `!`: write `!(!x)`"));
+                return Err(Error::syntax(
+                    self.here(),
+                    "`!` cannot directly follow `!`: write `!(!x)`",
+                ));
             }
             let (inner, bare_relation) = self.not_expr()?;
             if bare_relation {
@@ -176,7 +206,10 @@ impl Parser {
         match self.peek().cloned() {
             Some(Token::LParen) => {
                 if self.depth >= MAX_NESTING {
-                    return Err(Error::syntax(start, format!("parentheses nested more than {MAX_NESTING} deep")));
+                    return Err(Error::syntax(
+                        start,
+                        format!("parentheses nested more than {MAX_NESTING} deep"),
+                    ));
                 }
                 self.pos += 1;
                 self.depth += 1;
@@ -186,10 +219,15 @@ impl Parser {
                 self.expect(&Token::RParen)?;
                 Ok((e, false))
             }
-            Some(Token::Id(name)) if name == "is_chassis_resident" && self.peek2() == Some(&Token::LParen) => {
+            Some(Token::Id(name))
+                if name == "is_chassis_resident" && self.peek2() == Some(&Token::LParen) =>
+            {
                 self.pos += 2;
                 let port = match self.bump() {
-                    Some(Spanned { token: Token::Str(s), .. }) => s,
+                    Some(Spanned {
+                        token: Token::Str(s),
+                        ..
+                    }) => s,
                     _ => {
                         self.pos -= 1;
                         return Err(self.unexpected("a quoted logical port name"));
@@ -201,7 +239,14 @@ impl Parser {
             }
             Some(Token::Id(name)) if name == "true" || name == "false" => {
                 self.pos += 1;
-                Ok((Expr::Bool { value: name == "true", form: BoolForm::Word, span: start }, false))
+                Ok((
+                    Expr::Bool {
+                        value: name == "true",
+                        form: BoolForm::Word,
+                        span: start,
+                    },
+                    false,
+                ))
             }
             Some(Token::Id(_)) => {
                 let field = self.field_ref()?;
@@ -211,7 +256,16 @@ impl Parser {
                 self.pos += 1;
                 let operand = self.operand()?;
                 let span = start.to(operand.span());
-                Ok((Expr::Cmp { field, op, operand, reversed: false, span }, true))
+                Ok((
+                    Expr::Cmp {
+                        field,
+                        op,
+                        operand,
+                        reversed: false,
+                        span,
+                    },
+                    true,
+                ))
             }
             Some(Token::Const(_) | Token::Str(_) | Token::AddressSet(_) | Token::PortGroup(_))
             | Some(Token::Template(_) | Token::LCurly) => self.constant_first(),
@@ -228,7 +282,14 @@ impl Parser {
             if relop(self.peek2().unwrap_or(&Token::Comma)).is_none() {
                 if c.format == Format::Decimal && c.mask.is_none() && c.value <= 1 {
                     self.pos += 1;
-                    return Ok((Expr::Bool { value: c.value == 1, form: BoolForm::Digit, span: start }, false));
+                    return Ok((
+                        Expr::Bool {
+                            value: c.value == 1,
+                            form: BoolForm::Digit,
+                            span: start,
+                        },
+                        false,
+                    ));
                 }
                 return Err(Error::syntax(
                     start,
@@ -244,7 +305,16 @@ impl Parser {
         let field = self.field_ref()?;
         let Some(op2) = self.peek().and_then(relop) else {
             let span = start.to(field.span);
-            return Ok((Expr::Cmp { field, op: op1, operand, reversed: true, span }, true));
+            return Ok((
+                Expr::Cmp {
+                    field,
+                    op: op1,
+                    operand,
+                    reversed: true,
+                    span,
+                },
+                true,
+            ));
         };
         let op2_span = self.here();
         self.pos += 1;
@@ -252,7 +322,10 @@ impl Parser {
         let low = match operand {
             Operand::Value(v) => v,
             Operand::Set(_, span) => {
-                return Err(Error::syntax(span, "a range's bounds must be single constants, not sets"))
+                return Err(Error::syntax(
+                    span,
+                    "a range's bounds must be single constants, not sets",
+                ))
             }
         };
         let up = |o: RelOp| matches!(o, RelOp::Lt | RelOp::Le);
@@ -265,7 +338,17 @@ impl Parser {
             ));
         }
         let span = start.to(high.span());
-        Ok((Expr::Range { low, op1, field, op2, high, span }, true))
+        Ok((
+            Expr::Range {
+                low,
+                op1,
+                field,
+                op2,
+                high,
+                span,
+            },
+            true,
+        ))
     }
 
     /// `field` in the grammar: a name with an optional `[bit]` or `[lo..hi]`.
@@ -300,7 +383,11 @@ impl Parser {
 
     fn bit_index(&mut self) -> Result<u32> {
         match self.peek() {
-            Some(Token::Const(Constant { value, format: Format::Decimal | Format::Hex, mask: None })) => {
+            Some(Token::Const(Constant {
+                value,
+                format: Format::Decimal | Format::Hex,
+                mask: None,
+            })) => {
                 let v = *value;
                 let span = self.here();
                 self.pos += 1;
@@ -318,7 +405,10 @@ impl Parser {
         }
         let mut values = Vec::new();
         if self.peek() == Some(&Token::RCurly) {
-            return Err(Error::syntax(self.here(), "a set needs at least one element"));
+            return Err(Error::syntax(
+                self.here(),
+                "a set needs at least one element",
+            ));
         }
         while !self.eat(&Token::RCurly) {
             if self.at_end() {
@@ -327,7 +417,10 @@ impl Parser {
             values.push(self.value()?);
             self.eat(&Token::Comma);
         }
-        Ok(Operand::Set(values, start.to(Span::new(self.prev_end(), self.prev_end()))))
+        Ok(Operand::Set(
+            values,
+            start.to(Span::new(self.prev_end(), self.prev_end())),
+        ))
     }
 
     /// `value` in the grammar.
@@ -339,7 +432,11 @@ impl Parser {
             Some(Token::AddressSet(s)) => Value::AddressSet(s.clone(), span),
             Some(Token::PortGroup(s)) => Value::PortGroup(s.clone(), span),
             Some(Token::Template(s)) => Value::Template(s.clone(), span),
-            _ => return Err(self.unexpected("a constant, string, `$address_set`, `@port_group` or `^template`")),
+            _ => {
+                return Err(self.unexpected(
+                    "a constant, string, `$address_set`, `@port_group` or `^template`",
+                ))
+            }
         };
         self.pos += 1;
         Ok(v)

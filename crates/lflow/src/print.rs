@@ -29,7 +29,13 @@ fn write_expr(out: &mut String, e: &Expr) {
             (BoolForm::Word, false) => "false",
         }),
         Expr::Field(f) => write_field(out, f),
-        Expr::Cmp { field, op, operand, reversed, .. } => {
+        Expr::Cmp {
+            field,
+            op,
+            operand,
+            reversed,
+            ..
+        } => {
             if *reversed {
                 write_operand(out, operand);
                 let _ = write!(out, " {op} ");
@@ -40,7 +46,14 @@ fn write_expr(out: &mut String, e: &Expr) {
                 write_operand(out, operand);
             }
         }
-        Expr::Range { low, op1, field, op2, high, .. } => {
+        Expr::Range {
+            low,
+            op1,
+            field,
+            op2,
+            high,
+            ..
+        } => {
             write_value(out, low);
             let _ = write!(out, " {op1} ");
             write_field(out, field);
@@ -54,12 +67,18 @@ fn write_expr(out: &mut String, e: &Expr) {
         }
         Expr::Not(inner, _) => {
             out.push('!');
-            let needs_parens =
-                matches!(**inner, Expr::Cmp { .. } | Expr::Range { .. } | Expr::And(_) | Expr::Or(_) | Expr::Not(..));
+            let needs_parens = matches!(
+                **inner,
+                Expr::Cmp { .. } | Expr::Range { .. } | Expr::And(_) | Expr::Or(_) | Expr::Not(..)
+            );
             write_maybe_parens(out, inner, needs_parens);
         }
         Expr::And(es) | Expr::Or(es) => {
-            let (sep, empty) = if matches!(e, Expr::And(_)) { (" && ", "1") } else { (" || ", "0") };
+            let (sep, empty) = if matches!(e, Expr::And(_)) {
+                (" && ", "1")
+            } else {
+                (" || ", "0")
+            };
             if es.is_empty() {
                 out.push_str(empty);
             }

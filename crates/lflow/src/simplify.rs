@@ -97,16 +97,32 @@ impl Tree {
 pub fn simplify(m: &Match, symtab: &Symtab, lookup: &dyn Lookup) -> Result<Tree> {
     Ok(match m {
         Match::Bool(b) => Tree::Bool(*b),
-        Match::And(ms) => Tree::and(ms.iter().map(|m| simplify(m, symtab, lookup)).collect::<Result<_>>()?),
-        Match::Or(ms) => Tree::or(ms.iter().map(|m| simplify(m, symtab, lookup)).collect::<Result<_>>()?),
-        Match::Cmp { field, op, value, mask } => {
+        Match::And(ms) => Tree::and(
+            ms.iter()
+                .map(|m| simplify(m, symtab, lookup))
+                .collect::<Result<_>>()?,
+        ),
+        Match::Or(ms) => Tree::or(
+            ms.iter()
+                .map(|m| simplify(m, symtab, lookup))
+                .collect::<Result<_>>()?,
+        ),
+        Match::Cmp {
+            field,
+            op,
+            value,
+            mask,
+        } => {
             let of = of_name(symtab, &field.field)?;
             cmp(of, field, *op, *value, *mask)
         }
         Match::AddressSet { field, op, name } => {
             let of = of_name(symtab, &field.field)?;
             let set = address_set(lookup, name, field)?;
-            let ts = set.iter().map(|&(v, m)| cmp(of, field, *op, v, m)).collect();
+            let ts = set
+                .iter()
+                .map(|&(v, m)| cmp(of, field, *op, v, m))
+                .collect();
             if *op == RelOp::Eq {
                 Tree::or(ts)
             } else {
@@ -119,10 +135,14 @@ pub fn simplify(m: &Match, symtab: &Symtab, lookup: &dyn Lookup) -> Result<Tree>
         }
         Match::PortGroup { field, name } => {
             let of = of_name(symtab, field)?;
-            let ports = lookup.port_group(name).ok_or_else(|| unknown("port group", '@', name))?;
+            let ports = lookup
+                .port_group(name)
+                .ok_or_else(|| unknown("port group", '@', name))?;
             Tree::or(ports.iter().map(|p| port(of, lookup, p)).collect())
         }
-        Match::ChassisResident { port, positive } => Tree::Bool(lookup.is_chassis_resident(port) == *positive),
+        Match::ChassisResident { port, positive } => {
+            Tree::Bool(lookup.is_chassis_resident(port) == *positive)
+        }
     })
 }
 
@@ -130,18 +150,29 @@ pub fn simplify(m: &Match, symtab: &Symtab, lookup: &dyn Lookup) -> Result<Tree>
 pub(crate) fn of_name(symtab: &Symtab, name: &str) -> Result<&'static str> {
     match symtab.get(name).map(|s| &s.kind) {
         Some(Kind::Field(of) | Kind::String(of)) => Ok(of.name),
-        _ => Err(Error::semantic(Span::default(), format!("`{name}` is not a field of this symbol table"))),
+        _ => Err(Error::semantic(
+            Span::default(),
+            format!("`{name}` is not a field of this symbol table"),
+        )),
     }
 }
 
 pub(crate) fn unknown(what: &str, sigil: char, name: &str) -> Error {
-    Error::Lookup { message: format!("no {what} named `{sigil}{name}`") }
+    Error::Lookup {
+        message: format!("no {what} named `{sigil}{name}`"),
+    }
 }
 
 /// The elements of address set `name` as (value, mask) pairs aligned to
 /// `field`'s selected bits, checked for width like constants.
-pub(crate) fn address_set(lookup: &dyn Lookup, name: &str, field: &FieldBits) -> Result<Vec<(u128, u128)>> {
-    let set = lookup.address_set(name).ok_or_else(|| unknown("address set", '$', name))?;
+pub(crate) fn address_set(
+    lookup: &dyn Lookup,
+    name: &str,
+    field: &FieldBits,
+) -> Result<Vec<(u128, u128)>> {
+    let set = lookup
+        .address_set(name)
+        .ok_or_else(|| unknown("address set", '$', name))?;
     set.iter()
         .map(|c: &Constant| {
             if c.width() > field.width {
@@ -160,7 +191,11 @@ pub(crate) fn address_set(lookup: &dyn Lookup, name: &str, field: &FieldBits) ->
 
 fn port(of: &'static str, lookup: &dyn Lookup, name: &str) -> Tree {
     match lookup.port_key(name) {
-        Some(key) => Tree::Clause(Clause { field: of, value: key as u128, mask: u32::MAX as u128 }),
+        Some(key) => Tree::Clause(Clause {
+            field: of,
+            value: key as u128,
+            mask: u32::MAX as u128,
+        }),
         None => Tree::Bool(false),
     }
 }
@@ -178,7 +213,13 @@ fn cmp(of: &'static str, bits: &FieldBits, op: RelOp, value: u128, mask: u128) -
     let wmax = width_mask(bits.width);
     let (value, mask) = (value & mask & wmax, mask & wmax);
     // A clause on bits of the selection, given right-aligned.
-    let clause = |v: u128, m: u128| Tree::Clause(Clause { field: of, value: v << bits.lo, mask: m << bits.lo });
+    let clause = |v: u128, m: u128| {
+        Tree::Clause(Clause {
+            field: of,
+            value: v << bits.lo,
+            mask: m << bits.lo,
+        })
+    };
     let bit = |i: u32| 1u128 << i;
     // Bits strictly above bit i of the selection.
     let above = |i: u32| wmax & !(width_mask(i + 1));
@@ -210,9 +251,12 @@ fn cmp(of: &'static str, bits: &FieldBits, op: RelOp, value: u128, mask: u128) -
                 clause(value, mask)
             }
         }
-        RelOp::Ne => {
-            Tree::or((0..bits.width).filter(|&i| mask & bit(i) != 0).map(|i| clause(!value & bit(i), bit(i))).collect())
-        }
+        RelOp::Ne => Tree::or(
+            (0..bits.width)
+                .filter(|&i| mask & bit(i) != 0)
+                .map(|i| clause(!value & bit(i), bit(i)))
+                .collect(),
+        ),
         // Ordering is only ever annotated on unmasked constants.
         RelOp::Lt => less(value),
         RelOp::Ge if value == 0 => Tree::Bool(true),

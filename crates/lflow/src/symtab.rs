@@ -153,7 +153,14 @@ impl Expansions {
 // The data. `nominal` marks fields OVN only tests for equality.
 
 /// (symbol, ovs-fields name, OXM/NXM name, width, nominal, prerequisites)
-type FieldRow = (&'static str, &'static str, &'static str, u32, bool, Option<&'static str>);
+type FieldRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+    bool,
+    Option<&'static str>,
+);
 
 const FIELDS: &[FieldRow] = &[
     ("xxreg0", "xxreg0", "NXM_NX_XXREG0", 128, false, None),
@@ -168,47 +175,253 @@ const FIELDS: &[FieldRow] = &[
     ("eth.dst", "eth_dst", "OXM_OF_ETH_DST", 48, false, None),
     ("eth.type", "eth_type", "OXM_OF_ETH_TYPE", 16, true, None),
     ("vlan.tci", "vlan_tci", "NXM_OF_VLAN_TCI", 16, false, None),
-    ("ip.proto", "nw_proto", "OXM_OF_IP_PROTO", 8, true, Some("ip")),
+    (
+        "ip.proto",
+        "nw_proto",
+        "OXM_OF_IP_PROTO",
+        8,
+        true,
+        Some("ip"),
+    ),
     ("ip.dscp", "ip_dscp", "OXM_OF_IP_DSCP", 6, false, Some("ip")),
     ("ip.ecn", "nw_ecn", "OXM_OF_IP_ECN", 2, false, Some("ip")),
     ("ip.ttl", "nw_ttl", "NXM_NX_IP_TTL", 8, false, Some("ip")),
     ("ip.frag", "ip_frag", "NXM_NX_IP_FRAG", 2, false, Some("ip")),
-    ("ip4.src", "ip_src", "OXM_OF_IPV4_SRC", 32, false, Some("ip4")),
-    ("ip4.dst", "ip_dst", "OXM_OF_IPV4_DST", 32, false, Some("ip4")),
-    ("icmp4.type", "icmp_type", "OXM_OF_ICMPV4_TYPE", 8, false, Some("icmp4")),
-    ("icmp4.code", "icmp_code", "OXM_OF_ICMPV4_CODE", 8, false, Some("icmp4")),
-    ("ip6.src", "ipv6_src", "OXM_OF_IPV6_SRC", 128, false, Some("ip6")),
-    ("ip6.dst", "ipv6_dst", "OXM_OF_IPV6_DST", 128, false, Some("ip6")),
-    ("ip6.label", "ipv6_label", "OXM_OF_IPV6_FLABEL", 20, false, Some("ip6")),
-    ("icmp6.type", "icmpv6_type", "OXM_OF_ICMPV6_TYPE", 8, true, Some("icmp6")),
-    ("icmp6.code", "icmpv6_code", "OXM_OF_ICMPV6_CODE", 8, true, Some("icmp6")),
+    (
+        "ip4.src",
+        "ip_src",
+        "OXM_OF_IPV4_SRC",
+        32,
+        false,
+        Some("ip4"),
+    ),
+    (
+        "ip4.dst",
+        "ip_dst",
+        "OXM_OF_IPV4_DST",
+        32,
+        false,
+        Some("ip4"),
+    ),
+    (
+        "icmp4.type",
+        "icmp_type",
+        "OXM_OF_ICMPV4_TYPE",
+        8,
+        false,
+        Some("icmp4"),
+    ),
+    (
+        "icmp4.code",
+        "icmp_code",
+        "OXM_OF_ICMPV4_CODE",
+        8,
+        false,
+        Some("icmp4"),
+    ),
+    (
+        "ip6.src",
+        "ipv6_src",
+        "OXM_OF_IPV6_SRC",
+        128,
+        false,
+        Some("ip6"),
+    ),
+    (
+        "ip6.dst",
+        "ipv6_dst",
+        "OXM_OF_IPV6_DST",
+        128,
+        false,
+        Some("ip6"),
+    ),
+    (
+        "ip6.label",
+        "ipv6_label",
+        "OXM_OF_IPV6_FLABEL",
+        20,
+        false,
+        Some("ip6"),
+    ),
+    (
+        "icmp6.type",
+        "icmpv6_type",
+        "OXM_OF_ICMPV6_TYPE",
+        8,
+        true,
+        Some("icmp6"),
+    ),
+    (
+        "icmp6.code",
+        "icmpv6_code",
+        "OXM_OF_ICMPV6_CODE",
+        8,
+        true,
+        Some("icmp6"),
+    ),
     ("arp.op", "arp_op", "OXM_OF_ARP_OP", 16, false, Some("arp")),
-    ("arp.spa", "arp_spa", "OXM_OF_ARP_SPA", 32, false, Some("arp")),
-    ("arp.sha", "arp_sha", "OXM_OF_ARP_SHA", 48, false, Some("arp")),
-    ("arp.tpa", "arp_tpa", "OXM_OF_ARP_TPA", 32, false, Some("arp")),
-    ("arp.tha", "arp_tha", "OXM_OF_ARP_THA", 48, false, Some("arp")),
+    (
+        "arp.spa",
+        "arp_spa",
+        "OXM_OF_ARP_SPA",
+        32,
+        false,
+        Some("arp"),
+    ),
+    (
+        "arp.sha",
+        "arp_sha",
+        "OXM_OF_ARP_SHA",
+        48,
+        false,
+        Some("arp"),
+    ),
+    (
+        "arp.tpa",
+        "arp_tpa",
+        "OXM_OF_ARP_TPA",
+        32,
+        false,
+        Some("arp"),
+    ),
+    (
+        "arp.tha",
+        "arp_tha",
+        "OXM_OF_ARP_THA",
+        48,
+        false,
+        Some("arp"),
+    ),
     // RARP has ARP's layout, so it uses the same OpenFlow fields.
-    ("rarp.op", "arp_op", "OXM_OF_ARP_OP", 16, false, Some("rarp")),
-    ("rarp.spa", "arp_spa", "OXM_OF_ARP_SPA", 32, false, Some("rarp")),
-    ("rarp.sha", "arp_sha", "OXM_OF_ARP_SHA", 48, false, Some("rarp")),
-    ("rarp.tpa", "arp_tpa", "OXM_OF_ARP_TPA", 32, false, Some("rarp")),
-    ("rarp.tha", "arp_tha", "OXM_OF_ARP_THA", 48, false, Some("rarp")),
-    ("nd.target", "nd_target", "OXM_OF_IPV6_ND_TARGET", 128, false, Some("nd")),
-    ("nd.sll", "nd_sll", "OXM_OF_IPV6_ND_SLL", 48, false, Some("nd_ns")),
-    ("nd.tll", "nd_tll", "OXM_OF_IPV6_ND_TLL", 48, false, Some("nd_na")),
-    ("tcp.src", "tcp_src", "OXM_OF_TCP_SRC", 16, false, Some("tcp")),
-    ("tcp.dst", "tcp_dst", "OXM_OF_TCP_DST", 16, false, Some("tcp")),
-    ("tcp.flags", "tcp_flags", "OXM_OF_TCP_FLAGS", 12, false, Some("tcp")),
-    ("udp.src", "udp_src", "OXM_OF_UDP_SRC", 16, false, Some("udp")),
-    ("udp.dst", "udp_dst", "OXM_OF_UDP_DST", 16, false, Some("udp")),
-    ("sctp.src", "sctp_src", "OXM_OF_SCTP_SRC", 16, false, Some("sctp")),
-    ("sctp.dst", "sctp_dst", "OXM_OF_SCTP_DST", 16, false, Some("sctp")),
+    (
+        "rarp.op",
+        "arp_op",
+        "OXM_OF_ARP_OP",
+        16,
+        false,
+        Some("rarp"),
+    ),
+    (
+        "rarp.spa",
+        "arp_spa",
+        "OXM_OF_ARP_SPA",
+        32,
+        false,
+        Some("rarp"),
+    ),
+    (
+        "rarp.sha",
+        "arp_sha",
+        "OXM_OF_ARP_SHA",
+        48,
+        false,
+        Some("rarp"),
+    ),
+    (
+        "rarp.tpa",
+        "arp_tpa",
+        "OXM_OF_ARP_TPA",
+        32,
+        false,
+        Some("rarp"),
+    ),
+    (
+        "rarp.tha",
+        "arp_tha",
+        "OXM_OF_ARP_THA",
+        48,
+        false,
+        Some("rarp"),
+    ),
+    (
+        "nd.target",
+        "nd_target",
+        "OXM_OF_IPV6_ND_TARGET",
+        128,
+        false,
+        Some("nd"),
+    ),
+    (
+        "nd.sll",
+        "nd_sll",
+        "OXM_OF_IPV6_ND_SLL",
+        48,
+        false,
+        Some("nd_ns"),
+    ),
+    (
+        "nd.tll",
+        "nd_tll",
+        "OXM_OF_IPV6_ND_TLL",
+        48,
+        false,
+        Some("nd_na"),
+    ),
+    (
+        "tcp.src",
+        "tcp_src",
+        "OXM_OF_TCP_SRC",
+        16,
+        false,
+        Some("tcp"),
+    ),
+    (
+        "tcp.dst",
+        "tcp_dst",
+        "OXM_OF_TCP_DST",
+        16,
+        false,
+        Some("tcp"),
+    ),
+    (
+        "tcp.flags",
+        "tcp_flags",
+        "OXM_OF_TCP_FLAGS",
+        12,
+        false,
+        Some("tcp"),
+    ),
+    (
+        "udp.src",
+        "udp_src",
+        "OXM_OF_UDP_SRC",
+        16,
+        false,
+        Some("udp"),
+    ),
+    (
+        "udp.dst",
+        "udp_dst",
+        "OXM_OF_UDP_DST",
+        16,
+        false,
+        Some("udp"),
+    ),
+    (
+        "sctp.src",
+        "sctp_src",
+        "OXM_OF_SCTP_SRC",
+        16,
+        false,
+        Some("sctp"),
+    ),
+    (
+        "sctp.dst",
+        "sctp_dst",
+        "OXM_OF_SCTP_DST",
+        16,
+        false,
+        Some("sctp"),
+    ),
     ("pkt.mark", "pkt_mark", "NXM_NX_PKT_MARK", 32, false, None),
 ];
 
 /// String fields: (symbol, register, NXM name). ovn-architecture(7):
 /// the logical input and output ports live in reg14 and reg15.
-const STRINGS: &[(&str, &str, &str)] = &[("inport", "reg14", "NXM_NX_REG14"), ("outport", "reg15", "NXM_NX_REG15")];
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("inport", "reg14", "NXM_NX_REG14"),
+    ("outport", "reg15", "NXM_NX_REG15"),
+];
 
 /// (symbol, expansion as `parent[bits]`, prerequisites)
 const SUBFIELDS: &[(&str, &str, Option<&str>)] = &[
@@ -296,7 +509,10 @@ fn register_subfields() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for xi in 0..4u32 {
         let lo = 64 * (1 - xi % 2);
-        out.push((format!("xreg{xi}"), format!("xxreg{}[{}..{}]", xi / 2, lo, lo + 63)));
+        out.push((
+            format!("xreg{xi}"),
+            format!("xxreg{}[{}..{}]", xi / 2, lo, lo + 63),
+        ));
     }
     for i in 0..10u32 {
         let parent = if i < 8 {
@@ -325,9 +541,17 @@ impl Symtab {
             t.insert(Symbol {
                 name: name.into(),
                 width,
-                level: if nominal { Level::Nominal } else { Level::Ordinal },
+                level: if nominal {
+                    Level::Nominal
+                } else {
+                    Level::Ordinal
+                },
                 prereqs: prereqs.map(Into::into),
-                kind: Kind::Field(OfField { name: of_name, oxm, width }),
+                kind: Kind::Field(OfField {
+                    name: of_name,
+                    oxm,
+                    width,
+                }),
             });
         }
         for &(name, of_name, oxm) in STRINGS {
@@ -336,13 +560,21 @@ impl Symtab {
                 width: 0,
                 level: Level::Nominal,
                 prereqs: None,
-                kind: Kind::String(OfField { name: of_name, oxm, width: 32 }),
+                kind: Kind::String(OfField {
+                    name: of_name,
+                    oxm,
+                    width: 32,
+                }),
             });
         }
         let subfields = register_subfields()
             .into_iter()
             .map(|(n, e)| (n, e, None))
-            .chain(SUBFIELDS.iter().map(|&(n, e, p)| (n.to_string(), e.to_string(), p)));
+            .chain(
+                SUBFIELDS
+                    .iter()
+                    .map(|&(n, e, p)| (n.to_string(), e.to_string(), p)),
+            );
         for (name, expansion, prereqs) in subfields {
             let sym = t.subfield_symbol(&name, &expansion, prereqs);
             t.insert(sym);
@@ -351,7 +583,13 @@ impl Symtab {
             t.add_predicate(name, expansion);
         }
         for &(name, width) in OVN_FIELDS {
-            t.insert(Symbol { name: name.into(), width, level: Level::Ordinal, prereqs: None, kind: Kind::OvnField });
+            t.insert(Symbol {
+                name: name.into(),
+                width,
+                level: Level::Ordinal,
+                prereqs: None,
+                kind: Kind::OvnField,
+            });
         }
         t
     }
@@ -364,7 +602,11 @@ impl Symtab {
         self.insert(Symbol {
             name: name.into(),
             width: of.width,
-            level: if nominal { Level::Nominal } else { Level::Ordinal },
+            level: if nominal {
+                Level::Nominal
+            } else {
+                Level::Ordinal
+            },
             prereqs: prereqs.map(Into::into),
             kind: Kind::Field(of),
         });
@@ -388,9 +630,16 @@ impl Symtab {
     }
 
     fn insert(&mut self, s: Symbol) {
-        let entry = Entry { symbol: s, expansions: Expansions::default() };
+        let entry = Entry {
+            symbol: s,
+            expansions: Expansions::default(),
+        };
         let old = self.symbols.insert(entry.symbol.name.clone(), entry);
-        assert!(old.is_none(), "duplicate symbol {:?}", old.map(|e| e.symbol.name));
+        assert!(
+            old.is_none(),
+            "duplicate symbol {:?}",
+            old.map(|e| e.symbol.name)
+        );
     }
 
     /// Builds a subfield from text like `xxreg0[96..127]`. Panics on a bad
@@ -399,20 +648,31 @@ impl Symtab {
         let Ok(Expr::Field(f)) = parse_expr(expansion) else {
             panic!("subfield {name}: expansion {expansion:?} is not `field[bits]`")
         };
-        let parent = self.get(&f.name).unwrap_or_else(|| panic!("subfield {name}: no parent {}", f.name));
+        let parent = self
+            .get(&f.name)
+            .unwrap_or_else(|| panic!("subfield {name}: no parent {}", f.name));
         let (lo, hi) = match f.bits {
             Bits::All => (0, parent.width - 1),
             Bits::Bit(b) => (b, b),
             Bits::Range(lo, hi) => (lo, hi),
         };
         assert!(hi < parent.width, "subfield {name} exceeds {}", parent.name);
-        assert_eq!(parent.level, Level::Ordinal, "subfield {name} of non-ordinal {}", parent.name);
+        assert_eq!(
+            parent.level,
+            Level::Ordinal,
+            "subfield {name} of non-ordinal {}",
+            parent.name
+        );
         Symbol {
             name: name.into(),
             width: hi - lo + 1,
             level: Level::Ordinal,
             prereqs: prereqs.map(Into::into),
-            kind: Kind::Subfield { parent: f.name, lo, hi },
+            kind: Kind::Subfield {
+                parent: f.name,
+                lo,
+                hi,
+            },
         }
     }
 
@@ -422,15 +682,23 @@ impl Symtab {
         let e = parse_expr(expansion).unwrap_or_else(|err| panic!("predicate {name}: {err}"));
         let mut nominal = false;
         e.for_each_field(&mut |f| {
-            let s = self.get(&f.name).unwrap_or_else(|| panic!("predicate {name}: unknown {}", f.name));
+            let s = self
+                .get(&f.name)
+                .unwrap_or_else(|| panic!("predicate {name}: unknown {}", f.name));
             nominal |= s.level == Level::Nominal;
         });
         self.insert(Symbol {
             name: name.into(),
             width: 1,
-            level: if nominal { Level::Nominal } else { Level::Boolean },
+            level: if nominal {
+                Level::Nominal
+            } else {
+                Level::Boolean
+            },
             prereqs: None,
-            kind: Kind::Predicate { expansion: expansion.into() },
+            kind: Kind::Predicate {
+                expansion: expansion.into(),
+            },
         });
     }
 
@@ -466,8 +734,17 @@ impl Symtab {
         let width = sym.width;
         loop {
             match &sym.kind {
-                Kind::Field(of) | Kind::String(of) => return Some(Slice { root: sym, of, lo, width }),
-                Kind::Subfield { parent, lo: plo, .. } => {
+                Kind::Field(of) | Kind::String(of) => {
+                    return Some(Slice {
+                        root: sym,
+                        of,
+                        lo,
+                        width,
+                    })
+                }
+                Kind::Subfield {
+                    parent, lo: plo, ..
+                } => {
                     lo += plo;
                     sym = self.get(parent)?;
                 }

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use lflow::actions::{check_actions, parse_actions, print_actions, without_spans, Action, CheckOptions};
+use lflow::actions::{
+    check_actions, parse_actions, print_actions, without_spans, Action, CheckOptions,
+};
 use lflow::Symtab;
 
 fn parse_ok(text: &str) -> Vec<Action> {
@@ -25,10 +27,18 @@ fn round_trip(text: &str) -> String {
     check_actions(&a, Symtab::ovn(), &CheckOptions::default())
         .unwrap_or_else(|e| panic!("{text:?}:\n{}", e.render(text)));
     let printed = print_actions(&a);
-    let b =
-        parse_actions(&printed).unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}:\n{}", e.render(&printed)));
-    assert_eq!(without_spans(&a), without_spans(&b), "{text:?} printed as {printed:?}");
-    assert_eq!(print_actions(&b), printed, "printing is not idempotent for {text:?}");
+    let b = parse_actions(&printed)
+        .unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}:\n{}", e.render(&printed)));
+    assert_eq!(
+        without_spans(&a),
+        without_spans(&b),
+        "{text:?} printed as {printed:?}"
+    );
+    assert_eq!(
+        print_actions(&b),
+        printed,
+        "printing is not idempotent for {text:?}"
+    );
     printed
 }
 
@@ -267,12 +277,7 @@ fn syntax_errors_point_at_the_problem() {
         ("commit_ecmp_nh(proto=tcp, ipv6=false);", 15, 20, "`ipv6=`"),
         ("commit_ecmp_nh(ipv6=maybe, proto=tcp);", 20, 25, "unknown Boolean `maybe`"),
         ("commit_lb_aff(vip = \"x\", backend = \"10.0.0.2:80\", proto = tcp, timeout = 30);", 20, 23, "invalid vip"),
-        (
-            "commit_lb_aff(vip = \"10.0.0.1:80\", backend = \"10.0.0.2:80\", proto = foo, timeout = 30);",
-            68,
-            71,
-            "unknown protocol",
-        ),
+        ("commit_lb_aff(vip = \"10.0.0.1:80\", backend = \"10.0.0.2:80\", proto = foo, timeout = 30);", 68, 71, "unknown protocol"),
         ("trigger_event(event = \"bogus\");", 22, 29, "unknown event"),
         ("trigger_event(event = \"empty_lb_backends\", meter = \"m\");", 43, 48, "unknown empty_lb_backends option"),
         ("trigger_event(event = \"empty_lb_backends\", load_balancer = \"x\");", 59, 62, "UUID"),
@@ -289,8 +294,15 @@ fn syntax_errors_point_at_the_problem() {
             Ok(a) => panic!("{text:?} parsed as {a:?}"),
             Err(e) => e,
         };
-        assert_eq!((e.span().start, e.span().end), (start, end), "{text:?}: {e}");
-        assert!(e.message().contains(needle), "{text:?}: {e} lacks {needle:?}");
+        assert_eq!(
+            (e.span().start, e.span().end),
+            (start, end),
+            "{text:?}: {e}"
+        );
+        assert!(
+            e.message().contains(needle),
+            "{text:?}: {e} lacks {needle:?}"
+        );
     }
 }
 
@@ -309,8 +321,18 @@ fn semantic_errors_point_at_the_problem() {
         ("tcp.flags = 1;", 0, 9, "read-only"),
         ("ct_mark = 1;", 0, 7, "ct_commit"),
         ("ct_label.blocked = 1;", 0, 16, "ct_commit"),
-        ("ct_commit { reg0 = 1; };", 12, 16, "only ct_mark and ct_label"),
-        ("ct_commit { clone { ct_mark = 1; }; };", 20, 27, "ct_commit"),
+        (
+            "ct_commit { reg0 = 1; };",
+            12,
+            16,
+            "only ct_mark and ct_label",
+        ),
+        (
+            "ct_commit { clone { ct_mark = 1; }; };",
+            20,
+            27,
+            "ct_commit",
+        ),
         ("ip.ttl[0] = 1;", 0, 9, "only be used whole"),
         ("icmp4.frag_mtu[0..3] = 1;", 0, 20, "only be used whole"),
         ("reg0[32] = 1;", 0, 8, "bits 32 to 32 of 32-bit"),
@@ -320,7 +342,12 @@ fn semantic_errors_point_at_the_problem() {
         ("icmp4.frag_mtu = 70000;", 17, 22, "17-bit"),
         ("outport = 1;", 10, 11, "port names in quotes"),
         ("reg0 = \"p1\";", 7, 11, "cannot be assigned a string"),
-        ("icmp4.frag_mtu = \"x\";", 17, 20, "cannot be assigned a string"),
+        (
+            "icmp4.frag_mtu = \"x\";",
+            17,
+            20,
+            "cannot be assigned a string",
+        ),
         ("reg0 = ^tmpl;", 7, 12, "template"),
         ("reg0 = $as;", 7, 10, "cannot be assigned an address set"),
         ("outport = @pg;", 10, 13, "cannot be assigned a port group"),
@@ -329,35 +356,130 @@ fn semantic_errors_point_at_the_problem() {
         ("inport = reg0;", 0, 13, "cannot assign integer field"),
         ("reg0[0..15] = icmp4.frag_mtu;", 14, 28, "only be assigned"),
         ("eth.src <-> ip4.src;", 0, 19, "cannot exchange"),
-        ("reg0[0..1] = check_pkt_larger(1500);", 0, 10, "1-bit result"),
+        (
+            "reg0[0..1] = check_pkt_larger(1500);",
+            0,
+            10,
+            "1-bit result",
+        ),
         ("reg0 = chk_lb_hairpin();", 0, 4, "1-bit result"),
         ("outport = check_in_port_sec();", 0, 7, "1-bit result"),
         ("reg0[0] = select(1, 2);", 0, 7, "at least 16 bits"),
         ("reg0[0..15] = get_fdb(eth.src);", 0, 11, "get_fdb"),
-        ("reg0[0] = lookup_arp(inport, reg0, reg1);", 35, 39, "48-bit"),
-        ("reg0[0] = lookup_arp(inport, ip6.src, arp.sha);", 29, 36, "32-bit address"),
-        ("reg0[0] = lookup_arp(reg0, arp.spa, arp.sha);", 21, 25, "logical port"),
+        (
+            "reg0[0] = lookup_arp(inport, reg0, reg1);",
+            35,
+            39,
+            "48-bit",
+        ),
+        (
+            "reg0[0] = lookup_arp(inport, ip6.src, arp.sha);",
+            29,
+            36,
+            "32-bit address",
+        ),
+        (
+            "reg0[0] = lookup_arp(reg0, arp.spa, arp.sha);",
+            21,
+            25,
+            "logical port",
+        ),
         ("get_nd(outport, reg0);", 16, 20, "128-bit"),
         ("put_fdb(inport, arp.spa);", 16, 23, "48-bit"),
         ("handle_svc_check(reg0);", 17, 21, "logical port"),
         ("bind_vport(\"vp\", reg0);", 17, 21, "logical port"),
         ("next(29);", 0, 8, "tables 0 to 28"),
-        ("reg0[0] = put_dhcp_opts(router = 10.0.0.1);", 0, 7, "offerip"),
+        (
+            "reg0[0] = put_dhcp_opts(router = 10.0.0.1);",
+            0,
+            7,
+            "offerip",
+        ),
         ("reg0[0] = put_dhcp_opts();", 0, 7, "offerip"),
-        ("reg0[0] = put_dhcp_opts(offerip = \"10.0.0.2\");", 34, 44, "IPv4"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = \"x\");", 57, 60, "integer"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, hostname = 5);", 55, 56, "a string"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, mtu = 70000);", 50, 55, "0 to 65535"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 2);", 64, 65, "0 or 1"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, router = fd00::1);", 53, 60, "IPv4"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, hostname = {\"a\", \"b\"});", 55, 65, "single value"),
-        ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, classless_static_route = {30.0.0.0/24});", 69, 82, "pairs"),
-        ("reg0[0] = put_dhcpv6_opts(server_id = fd00::1);", 38, 45, "Ethernet"),
-        ("reg0[0] = put_dhcpv6_opts(ia_addr = 10.0.0.1);", 36, 44, "IPv6"),
-        ("reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\");", 0, 7, "slla"),
-        ("reg0[0] = put_nd_ra_opts(addr_mode = \"bogus\", slla = 00:00:00:00:10:02);", 37, 44, "invalid addr_mode"),
-        ("reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 00:00:00:00:10:02);", 0, 7, "prefix"),
-        ("reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 10.0.0.1, prefix = aef0::/64);", 53, 61, "Ethernet"),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = \"10.0.0.2\");",
+            34,
+            44,
+            "IPv4",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = \"x\");",
+            57,
+            60,
+            "integer",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, hostname = 5);",
+            55,
+            56,
+            "a string",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, mtu = 70000);",
+            50,
+            55,
+            "0 to 65535",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 2);",
+            64,
+            65,
+            "0 or 1",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, router = fd00::1);",
+            53,
+            60,
+            "IPv4",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, hostname = {\"a\", \"b\"});",
+            55,
+            65,
+            "single value",
+        ),
+        (
+            "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, classless_static_route = {30.0.0.0/24});",
+            69,
+            82,
+            "pairs",
+        ),
+        (
+            "reg0[0] = put_dhcpv6_opts(server_id = fd00::1);",
+            38,
+            45,
+            "Ethernet",
+        ),
+        (
+            "reg0[0] = put_dhcpv6_opts(ia_addr = 10.0.0.1);",
+            36,
+            44,
+            "IPv6",
+        ),
+        (
+            "reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\");",
+            0,
+            7,
+            "slla",
+        ),
+        (
+            "reg0[0] = put_nd_ra_opts(addr_mode = \"bogus\", slla = 00:00:00:00:10:02);",
+            37,
+            44,
+            "invalid addr_mode",
+        ),
+        (
+            "reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 00:00:00:00:10:02);",
+            0,
+            7,
+            "prefix",
+        ),
+        (
+            "reg0[0] = put_nd_ra_opts(addr_mode = \"slaac\", slla = 10.0.0.1, prefix = aef0::/64);",
+            53,
+            61,
+            "Ethernet",
+        ),
     ];
     for &(text, start, end, needle) in cases {
         let a = parse_ok(text);
@@ -365,8 +487,15 @@ fn semantic_errors_point_at_the_problem() {
             Ok(c) => panic!("{text:?} passed checks: {c:?}"),
             Err(e) => e,
         };
-        assert_eq!((e.span().start, e.span().end), (start, end), "{text:?}: {e}");
-        assert!(e.message().contains(needle), "{text:?}: {e} lacks {needle:?}");
+        assert_eq!(
+            (e.span().start, e.span().end),
+            (start, end),
+            "{text:?}: {e}"
+        );
+        assert!(
+            e.message().contains(needle),
+            "{text:?}: {e} lacks {needle:?}"
+        );
     }
 }
 
@@ -376,7 +505,10 @@ fn errors_render_with_line_and_caret() {
     let a = parse_ok(text);
     let e = check_actions(&a, Symtab::ovn(), &CheckOptions::default()).err();
     let rendered = e.map(|e| e.render(text)).unwrap_or_default();
-    assert_eq!(rendered, "2:3: `ip.proto` is read-only: it cannot be modified\n  ip.proto = 6;\n  ^^^^^^^^");
+    assert_eq!(
+        rendered,
+        "2:3: `ip.proto` is read-only: it cannot be modified\n  ip.proto = 6;\n  ^^^^^^^^"
+    );
 }
 
 /// Every `actions` column ovn-northd 23.03 wrote for the test topology
@@ -388,8 +520,11 @@ fn every_northd_action_parses_checks_and_prints_back() {
     let mut distinct = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     for line in text.lines() {
-        let j: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-        let actions = j["actions"].as_str().unwrap_or_else(|| panic!("no actions in {line}"));
+        let j: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let actions = j["actions"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no actions in {line}"));
         distinct.insert(actions.to_string());
         let parsed = match parse_actions(actions) {
             Ok(a) => a,
@@ -404,11 +539,22 @@ fn every_northd_action_parses_checks_and_prints_back() {
         let printed = print_actions(&parsed);
         match parse_actions(&printed) {
             Ok(b) if without_spans(&b) == without_spans(&parsed) => {}
-            other => failures.push(format!("{actions:?} printed as {printed:?} gives {other:?}")),
+            other => failures.push(format!(
+                "{actions:?} printed as {printed:?} gives {other:?}"
+            )),
         }
     }
-    assert!(distinct.len() > 80, "only {} distinct actions", distinct.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        distinct.len() > 80,
+        "only {} distinct actions",
+        distinct.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Where northd's own text is already canonical, printing gives it back
@@ -441,7 +587,11 @@ fn northd_text_is_canonical_except_for_known_habits() {
         }
     }
     assert!(same > 250, "only {same} flows print back exactly");
-    assert!(differ.is_empty(), "unexplained differences:\n{}", differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "unexplained differences:\n{}",
+        differ.join("\n")
+    );
 }
 
 /// A small deterministic generator (xorshift), so that failures reproduce.
@@ -531,7 +681,11 @@ fn junk_never_panics() {
         "liveness",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let seeds: Vec<&str> = CANONICAL.iter().copied().filter(|s| !s.is_empty()).collect();
+    let seeds: Vec<&str> = CANONICAL
+        .iter()
+        .copied()
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut parsed = 0;
     for i in 0..20_000 {
         let text = if i % 2 == 0 {
@@ -570,8 +724,16 @@ fn junk_never_panics() {
         parsed += 1;
         let _ = check_actions(&a, Symtab::ovn(), &CheckOptions::default());
         let printed = print_actions(&a);
-        let b = parse_actions(&printed).unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}: {e}"));
-        assert_eq!(without_spans(&a), without_spans(&b), "{text:?} printed as {printed:?}");
+        let b = parse_actions(&printed)
+            .unwrap_or_else(|e| panic!("{text:?} printed as {printed:?}: {e}"));
+        assert_eq!(
+            without_spans(&a),
+            without_spans(&b),
+            "{text:?} printed as {printed:?}"
+        );
     }
-    assert!(parsed > 500, "only {parsed} of the junk inputs parsed; the generator is too wild");
+    assert!(
+        parsed > 500,
+        "only {parsed} of the junk inputs parsed; the generator is too wild"
+    );
 }

@@ -26,31 +26,95 @@ use serde_json::{json, Value as Json};
 
 const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
 const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
-const TOOLS: &[&str] =
-    &["ovsdb-tool", "ovsdb-server", "ovsdb-client", "ovn-northd", "ovn-nbctl", "ovn-sbctl", "ovn-trace"];
+const TOOLS: &[&str] = &[
+    "ovsdb-tool",
+    "ovsdb-server",
+    "ovsdb-client",
+    "ovn-northd",
+    "ovn-nbctl",
+    "ovn-sbctl",
+    "ovn-trace",
+];
 
 /// Texts upstream accepts and rovn refuses, and why rovn is right.
 const DIVERGENCES: &[(&str, &str)] = &[
-    ("reg0[0] = 2;", "a 2-bit constant does not fit a 1-bit destination (upstream truncates to 0)"),
-    ("reg0[0] = check_pkt_larger(70000);", "OpenFlow's check_pkt_larger length is 16 bits"),
-    ("reg0[0] = check_pkt_larger(65536);", "OpenFlow's check_pkt_larger length is 16 bits"),
+    (
+        "reg0[0] = 2;",
+        "a 2-bit constant does not fit a 1-bit destination (upstream truncates to 0)",
+    ),
+    (
+        "reg0[0] = check_pkt_larger(70000);",
+        "OpenFlow's check_pkt_larger length is 16 bits",
+    ),
+    (
+        "reg0[0] = check_pkt_larger(65536);",
+        "OpenFlow's check_pkt_larger length is 16 bits",
+    ),
     ("ct_commit(ct_mark=0x100000000);", "ct_mark is 32 bits"),
-    ("reg0[0..15] = icmp4.frag_mtu;", "OVN fields are rewritten by actions, there is no value to read"),
-    ("sample(probability=1, obs_point=4294967296);", "obs_point is 32 bits"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 2);", "bool option: 0 or 1"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, mtu = 70000);", "uint16 option"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, default_ttl = 256);", "uint8 option"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, router = fd00::1);", "ipv4 option"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, netmask = 24);", "ipv4 option"),
-    ("reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 0x100000000);", "uint32 option"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 10.0.0.1);", "uint32 option"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 00:00:00:00:00:01);", "bool option"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 1/1);", "uint32 option, not masked"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, router = 10.0.0.0/8);", "ipv4 address, not network"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, hostname = {\"a\", \"b\"});", "one host name"),
-    ("reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, classless_static_route = 5);", "prefix/router pairs"),
-    ("reg0[0] = put_dhcpv6_opts(ia_addr = 10.0.0.1);", "ipv6 option"),
-    ("reg0[0] = put_dhcpv6_opts(server_id = fd00::1);", "mac option"),
+    (
+        "reg0[0..15] = icmp4.frag_mtu;",
+        "OVN fields are rewritten by actions, there is no value to read",
+    ),
+    (
+        "sample(probability=1, obs_point=4294967296);",
+        "obs_point is 32 bits",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 2);",
+        "bool option: 0 or 1",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, mtu = 70000);",
+        "uint16 option",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, default_ttl = 256);",
+        "uint8 option",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, router = fd00::1);",
+        "ipv4 option",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, netmask = 24);",
+        "ipv4 option",
+    ),
+    (
+        "reg0[0] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 0x100000000);",
+        "uint32 option",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 10.0.0.1);",
+        "uint32 option",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, ip_forward_enable = 00:00:00:00:00:01);",
+        "bool option",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, lease_time = 1/1);",
+        "uint32 option, not masked",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, router = 10.0.0.0/8);",
+        "ipv4 address, not network",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, hostname = {\"a\", \"b\"});",
+        "one host name",
+    ),
+    (
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.2, classless_static_route = 5);",
+        "prefix/router pairs",
+    ),
+    (
+        "reg0[0] = put_dhcpv6_opts(ia_addr = 10.0.0.1);",
+        "ipv6 option",
+    ),
+    (
+        "reg0[0] = put_dhcpv6_opts(server_id = fd00::1);",
+        "mac option",
+    ),
 ];
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -63,7 +127,11 @@ fn which(tool: &str) -> Option<PathBuf> {
 
 #[test]
 fn actions_agree_with_upstream_ovn_trace() {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| which(t).is_none()).collect();
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|t| which(t).is_none())
+        .collect();
     let schemas = Path::new(NB_SCHEMA).exists() && Path::new(SB_SCHEMA).exists();
     if !missing.is_empty() || !schemas {
         let why = format!(
@@ -82,7 +150,10 @@ fn actions_agree_with_upstream_ovn_trace() {
 }
 
 fn dhcp_tables_match_northd(sb: &Sandbox) {
-    for (table, ours) in [("DHCP_Options", options::DHCP4), ("DHCPv6_Options", options::DHCP6)] {
+    for (table, ours) in [
+        ("DHCP_Options", options::DHCP4),
+        ("DHCPv6_Options", options::DHCP6),
+    ] {
         let out = sb.sbctl(&["--format=json", "--columns=name,code,type", "list", table]);
         let j: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
         let mut theirs: Vec<(String, i64, String)> = j["data"]
@@ -99,8 +170,10 @@ fn dhcp_tables_match_northd(sb: &Sandbox) {
                     .collect()
             })
             .unwrap_or_default();
-        let mut ours: Vec<(String, i64, String)> =
-            ours.iter().map(|o: &OptDef| (o.name.to_string(), o.code as i64, o.ty.as_str().to_string())).collect();
+        let mut ours: Vec<(String, i64, String)> = ours
+            .iter()
+            .map(|o: &OptDef| (o.name.to_string(), o.code as i64, o.ty.as_str().to_string()))
+            .collect();
         theirs.sort();
         ours.sort();
         assert_eq!(ours, theirs, "rovn's {table} differs from northd's");
@@ -110,13 +183,22 @@ fn dhcp_tables_match_northd(sb: &Sandbox) {
 fn candidates() -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/action-candidates.txt");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(String::from).collect()
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
 }
 
 /// Writes every candidate as a never-matching flow, runs ovn-trace once,
 /// and collects the ones it reports as failing to parse.
 fn upstream_rejects(sb: &Sandbox, texts: &[String]) -> std::collections::HashMap<String, String> {
-    let dp = sb.sbctl(&["--bare", "--columns=_uuid", "find", "Datapath_Binding", "external_ids:name=sw0"]);
+    let dp = sb.sbctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Datapath_Binding",
+        "external_ids:name=sw0",
+    ]);
     let mut ops = vec![json!("OVN_Southbound")];
     ops.push(json!({"op": "delete", "table": "Logical_Flow", "where": [["priority", "==", 1234]]}));
     for t in texts {
@@ -124,10 +206,17 @@ fn upstream_rejects(sb: &Sandbox, texts: &[String]) -> std::collections::HashMap
             "logical_datapath": ["uuid", dp], "pipeline": "ingress", "table_id": 0,
             "priority": 1234, "match": "0", "actions": t}}));
     }
-    sb.run("ovsdb-client", &["transact", &sb.sb_remote(), &Json::Array(ops).to_string()]);
+    sb.run(
+        "ovsdb-client",
+        &["transact", &sb.sb_remote(), &Json::Array(ops).to_string()],
+    );
     let out = sb
         .command("ovn-trace")
-        .args([&format!("--db={}", sb.sb_remote()), "sw0", "inport == \"vm1\""])
+        .args([
+            &format!("--db={}", sb.sb_remote()),
+            "sw0",
+            "inport == \"vm1\"",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("ovn-trace: {e}"));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -137,7 +226,10 @@ fn upstream_rejects(sb: &Sandbox, texts: &[String]) -> std::collections::HashMap
             continue;
         };
         if let Some(i) = body.rfind(": parsing actions failed (") {
-            rejected.insert(body[..i].to_string(), body[i + 26..].trim_end_matches(')').to_string());
+            rejected.insert(
+                body[..i].to_string(),
+                body[i + 26..].trim_end_matches(')').to_string(),
+            );
         }
     }
     rejected
@@ -147,7 +239,11 @@ fn validity_agrees(sb: &Sandbox) {
     let texts = candidates();
     assert!(texts.len() > 300, "only {} candidates", texts.len());
     let rejected = upstream_rejects(sb, &texts);
-    assert!(rejected.len() > 100, "upstream rejected only {}: is ovn-trace reporting?", rejected.len());
+    assert!(
+        rejected.len() > 100,
+        "upstream rejected only {}: is ovn-trace reporting?",
+        rejected.len()
+    );
     let mut disagreements = Vec::new();
     for t in &texts {
         let ours = parse_and_check(t, Symtab::ovn());
@@ -269,7 +365,13 @@ const FORMAT: &[(&str, &str)] = &[
 ];
 
 fn format_agrees(sb: &Sandbox) {
-    let dp = sb.sbctl(&["--bare", "--columns=_uuid", "find", "Datapath_Binding", "external_ids:name=sw0"]);
+    let dp = sb.sbctl(&[
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Datapath_Binding",
+        "external_ids:name=sw0",
+    ]);
     let mut failures = Vec::new();
     for (actions, microflow) in FORMAT {
         let ops = json!(["OVN_Southbound",
@@ -277,7 +379,10 @@ fn format_agrees(sb: &Sandbox) {
             {"op": "insert", "table": "Logical_Flow", "row": {
                 "logical_datapath": ["uuid", dp], "pipeline": "ingress", "table_id": 0,
                 "priority": 4321, "match": "1", "actions": actions}}]);
-        sb.run("ovsdb-client", &["transact", &sb.sb_remote(), &ops.to_string()]);
+        sb.run(
+            "ovsdb-client",
+            &["transact", &sb.sb_remote(), &ops.to_string()],
+        );
         let out = sb
             .command("ovn-trace")
             .args([
@@ -288,7 +393,11 @@ fn format_agrees(sb: &Sandbox) {
             .output()
             .unwrap_or_else(|e| panic!("ovn-trace: {e}"));
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let theirs = stdout.lines().skip_while(|l| !l.starts_with(" 0. 1, priority 4321")).nth(1).map(str::trim);
+        let theirs = stdout
+            .lines()
+            .skip_while(|l| !l.starts_with(" 0. 1, priority 4321"))
+            .nth(1)
+            .map(str::trim);
         let ours = parse_actions(actions).map(|a| print_actions(&a));
         match (theirs, &ours) {
             (Some(t), Ok(o)) if t == o => {}
@@ -298,7 +407,12 @@ fn format_agrees(sb: &Sandbox) {
             )),
         }
     }
-    assert!(failures.is_empty(), "{} formats differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} formats differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// NB and SB ovsdb-servers plus ovn-northd in a private directory. Dropping
@@ -312,8 +426,11 @@ const DAEMONS: &[&str] = &["northd", "nb", "sb"];
 
 impl Sandbox {
     fn start() -> Sandbox {
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("lflow-actions-{}-{nanos}", std::process::id()));
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("lflow-actions-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let sb = Sandbox { dir };
         let d = sb.dir.display().to_string();
@@ -358,16 +475,31 @@ impl Sandbox {
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
-        for var in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVN_RUNDIR", "OVN_DBDIR", "OVN_LOGDIR"] {
+        for var in [
+            "OVS_RUNDIR",
+            "OVS_DBDIR",
+            "OVS_LOGDIR",
+            "OVN_RUNDIR",
+            "OVN_DBDIR",
+            "OVN_LOGDIR",
+        ] {
             c.env(var, &self.dir);
         }
         c
     }
 
     fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = self.command(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         if !out.status.success() {
-            panic!("{program} {args:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "{program} {args:?} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
@@ -388,13 +520,19 @@ impl Sandbox {
         let Ok(pid) = text.trim().parse::<u32>() else {
             return;
         };
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while alive(pid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         if alive(pid) {
-            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
         }
         let _ = std::fs::remove_file(pidfile);
     }

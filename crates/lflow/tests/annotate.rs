@@ -17,7 +17,8 @@ fn every_predicate_and_prerequisite_parses_and_annotates() {
     for sym in t.iter() {
         if let Kind::Predicate { expansion } = &sym.kind {
             predicates += 1;
-            parse_expr(expansion).unwrap_or_else(|e| panic!("{}: {}", sym.name, e.render(expansion)));
+            parse_expr(expansion)
+                .unwrap_or_else(|e| panic!("{}: {}", sym.name, e.render(expansion)));
             ann(&sym.name);
             ann(expansion);
             if sym.level == Level::Boolean {
@@ -153,15 +154,32 @@ fn table_matches_ovn_sb_and_ovs_fields() {
     assert_eq!(at("inport"), ("inport".into(), "NXM_NX_REG14", 0, 0));
     assert_eq!(at("flags.loopback"), ("flags".into(), "NXM_NX_REG10", 0, 1));
     assert_eq!(at("ct.trk"), ("ct_state".into(), "NXM_NX_CT_STATE", 5, 1));
-    assert_eq!(at("ct_label.label"), ("ct_label".into(), "NXM_NX_CT_LABEL", 96, 32));
-    assert_eq!(at("vlan.vid"), ("vlan.tci".into(), "NXM_OF_VLAN_TCI", 0, 12));
+    assert_eq!(
+        at("ct_label.label"),
+        ("ct_label".into(), "NXM_NX_CT_LABEL", 96, 32)
+    );
+    assert_eq!(
+        at("vlan.vid"),
+        ("vlan.tci".into(), "NXM_OF_VLAN_TCI", 0, 12)
+    );
     assert_eq!(at("eth.mcast"), ("eth.dst".into(), "OXM_OF_ETH_DST", 40, 1));
     assert!(t.slice("ip4").is_none());
-    assert!(t.get("reg10").is_none(), "reg10..15 carry OVN's own metadata and are not symbols");
+    assert!(
+        t.get("reg10").is_none(),
+        "reg10..15 carry OVN's own metadata and are not symbols"
+    );
     for sym in t.iter() {
         if let Kind::Field(of) | Kind::String(of) = &sym.kind {
-            assert!(of.oxm.starts_with("OXM_OF_") || of.oxm.starts_with("NXM_"), "{}", of.oxm);
-            assert!(!of.name.contains('.'), "{} is not an ovs-fields name", of.name);
+            assert!(
+                of.oxm.starts_with("OXM_OF_") || of.oxm.starts_with("NXM_"),
+                "{}",
+                of.oxm
+            );
+            assert!(
+                !of.name.contains('.'),
+                "{} is not an ovs-fields name",
+                of.name
+            );
         }
     }
     // Levels: nominal fields and the predicates built on them.
@@ -240,42 +258,121 @@ fn type_errors_carry_positions() {
         // (input, text under the span, part of the message)
         ("ip4 && foo.bar == 1", "foo.bar", "unknown field `foo.bar`"),
         ("reg10 == 1", "reg10", "unknown field"),
-        ("tcp.dst == 0x10000", "0x10000", "17-bit constant is not compatible with 16-bit field `tcp.dst`"),
-        ("reg0 == fe80::1", "fe80::1", "128-bit constant is not compatible with 32-bit field `reg0`"),
-        ("ip.proto < 6", "ip.proto < 6", "only == and != operators may be used with nominal field `ip.proto`"),
-        ("eth.type != 0x800", "eth.type != 0x800", "nominal field `eth.type` may only be tested for equality"),
-        ("!(ip.proto == 6)", "ip.proto == 6", "taking enclosing `!` operators into account"),
-        (r#"inport != "lp1""#, r#"inport != "lp1""#, "nominal field `inport`"),
-        (r#"!(outport == @pg)"#, "outport == @pg", "nominal field `outport`"),
-        ("!ip4", "ip4", "nominal predicate `ip4` may only be tested positively"),
+        (
+            "tcp.dst == 0x10000",
+            "0x10000",
+            "17-bit constant is not compatible with 16-bit field `tcp.dst`",
+        ),
+        (
+            "reg0 == fe80::1",
+            "fe80::1",
+            "128-bit constant is not compatible with 32-bit field `reg0`",
+        ),
+        (
+            "ip.proto < 6",
+            "ip.proto < 6",
+            "only == and != operators may be used with nominal field `ip.proto`",
+        ),
+        (
+            "eth.type != 0x800",
+            "eth.type != 0x800",
+            "nominal field `eth.type` may only be tested for equality",
+        ),
+        (
+            "!(ip.proto == 6)",
+            "ip.proto == 6",
+            "taking enclosing `!` operators into account",
+        ),
+        (
+            r#"inport != "lp1""#,
+            r#"inport != "lp1""#,
+            "nominal field `inport`",
+        ),
+        (
+            r#"!(outport == @pg)"#,
+            "outport == @pg",
+            "nominal field `outport`",
+        ),
+        (
+            "!ip4",
+            "ip4",
+            "nominal predicate `ip4` may only be tested positively",
+        ),
         ("tcp == 0", "tcp", "nominal predicate `tcp`"),
         ("!(ip4 && tcp.dst == 80)", "ip4", "nominal predicate"),
         ("ip4 == 2", "ip4 == 2", "can only be compared with `== 1`"),
-        ("ip4[1]", "ip4[1]", "cannot select bits 1 to 1 of predicate `ip4`"),
-        ("eth.type[0..3] == 1", "eth.type[0..3]", "cannot select bits of nominal field `eth.type`"),
-        (r#"inport[0] == "x""#, "inport[0]", "cannot select bits of string field"),
-        ("reg0[30..40] == 1", "reg0[30..40]", "cannot select bits 30 to 40 of 32-bit field `reg0`"),
+        (
+            "ip4[1]",
+            "ip4[1]",
+            "cannot select bits 1 to 1 of predicate `ip4`",
+        ),
+        (
+            "eth.type[0..3] == 1",
+            "eth.type[0..3]",
+            "cannot select bits of nominal field `eth.type`",
+        ),
+        (
+            r#"inport[0] == "x""#,
+            "inport[0]",
+            "cannot select bits of string field",
+        ),
+        (
+            "reg0[30..40] == 1",
+            "reg0[30..40]",
+            "cannot select bits 30 to 40 of 32-bit field `reg0`",
+        ),
         ("reg0[32]", "reg0[32]", "cannot select bits 32 to 32"),
         ("tcp.dst", "tcp.dst", "explicit `!= 0` is required"),
         ("reg0[0..1]", "reg0[0..1]", "2-bit field"),
         ("inport", "inport", "string field `inport` is not a Boolean"),
-        ("inport == 5", "5", "string field `inport` is not compatible with integer constant"),
+        (
+            "inport == 5",
+            "5",
+            "string field `inport` is not compatible with integer constant",
+        ),
         ("inport == $as", "$as", "use a port group"),
-        (r#"tcp.dst == "80""#, r#""80""#, "not compatible with a string constant"),
-        ("ip4.src == @pg", "@pg", "compare it with `inport` or `outport`"),
-        ("ip4.dst == ^vip", "^vip", "unexpanded template variable `^vip`"),
+        (
+            r#"tcp.dst == "80""#,
+            r#""80""#,
+            "not compatible with a string constant",
+        ),
+        (
+            "ip4.src == @pg",
+            "@pg",
+            "compare it with `inport` or `outport`",
+        ),
+        (
+            "ip4.dst == ^vip",
+            "^vip",
+            "unexpanded template variable `^vip`",
+        ),
         ("reg0 > 0x8/0xc", "0x8/0xc", "masked constants"),
         ("tcp.dst > {1, 2}", "{1, 2}", "value sets"),
         ("ip4.src < $as", "$as", "address sets"),
-        (r#"inport < "x""#, r#"inport < "x""#, "only == and != operators may be used with string field"),
-        ("icmp4.frag_mtu == 1500", "icmp4.frag_mtu", "can only be assigned by actions"),
-        ("1 <= ip.proto <= 6", "1 <= ip.proto <= 6", "nominal field `ip.proto`"),
+        (
+            r#"inport < "x""#,
+            r#"inport < "x""#,
+            "only == and != operators may be used with string field",
+        ),
+        (
+            "icmp4.frag_mtu == 1500",
+            "icmp4.frag_mtu",
+            "can only be assigned by actions",
+        ),
+        (
+            "1 <= ip.proto <= 6",
+            "1 <= ip.proto <= 6",
+            "nominal field `ip.proto`",
+        ),
     ];
     for (text, under, needle) in cases {
         let e = semantic_error(text);
         let sp = e.span();
         assert_eq!(&text[sp.start..sp.end], *under, "{text:?}: {e}");
-        assert!(e.message().contains(needle), "{text:?}: {e:?} lacks {needle:?}");
+        assert!(
+            e.message().contains(needle),
+            "{text:?}: {e:?} lacks {needle:?}"
+        );
     }
 }
 
@@ -321,7 +418,11 @@ fn cached_expansions_give_the_same_results() {
     // A predicate whose expansion is wrong for the table: each use gets its
     // own error, at its own place, however often it was used before.
     let mut tiny = Symtab::default();
-    let of = lflow::symtab::OfField { name: "fa", oxm: "fa", width: 2 };
+    let of = lflow::symtab::OfField {
+        name: "fa",
+        oxm: "fa",
+        width: 2,
+    };
     tiny.add_field("a", of, false, None);
     tiny.add_predicate("good", "a == 1");
     tiny.add_predicate("bad", "a == 300");
@@ -330,6 +431,9 @@ fn cached_expansions_give_the_same_results() {
         let e = parse_and_annotate(text, &tiny).unwrap_err();
         let sp = e.span();
         assert_eq!(&text[sp.start..sp.end], "bad", "{text}: {e}");
-        assert!(e.message().contains("in the expansion of `bad`"), "{text}: {e}");
+        assert!(
+            e.message().contains("in the expansion of `bad`"),
+            "{text}: {e}"
+        );
     }
 }

@@ -19,11 +19,20 @@ use lflow::{annotate, compile, compile_str, eval, parse_expr, Error, Flows};
 use lflow::{Packet, Symtab, Tables};
 
 /// `flows` and `m` agree on `p`; panics with the details otherwise.
-fn check_packet(m: &Match, flows: &[(&str, Flows)], p: &Packet, symtab: &Symtab, look: &Tables) -> bool {
+fn check_packet(
+    m: &Match,
+    flows: &[(&str, Flows)],
+    p: &Packet,
+    symtab: &Symtab,
+    look: &Tables,
+) -> bool {
     let want = eval(m, p, symtab, look).unwrap_or_else(|e| panic!("eval {m}: {e}"));
     for (how, f) in flows {
         let got = f.matches(&|of| p.openflow(of, look));
-        assert_eq!(got, want, "{how}: match `{m}` on packet {p}: evaluator says {want}, flows say {got}:\n{f}");
+        assert_eq!(
+            got, want,
+            "{how}: match `{m}` on packet {p}: evaluator says {want}, flows say {got}:\n{f}"
+        );
     }
     want
 }
@@ -32,8 +41,16 @@ fn check_packet(m: &Match, flows: &[(&str, Flows)], p: &Packet, symtab: &Symtab,
 /// conjunctions but a cap low enough to be hit sometimes.
 fn compile_variants(m: &Match, symtab: &Symtab, look: &Tables) -> Vec<(&'static str, Flows)> {
     let conj = compile(m, symtab, look, Limits::default()).unwrap_or_else(|e| panic!("{m}: {e}"));
-    let dnf = compile(m, symtab, look, Limits { conjunctions: false, ..Limits::default() })
-        .unwrap_or_else(|e| panic!("{m}: {e}"));
+    let dnf = compile(
+        m,
+        symtab,
+        look,
+        Limits {
+            conjunctions: false,
+            ..Limits::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{m}: {e}"));
     vec![("conjunctive", conj), ("dnf", dnf)]
 }
 
@@ -41,7 +58,11 @@ fn compile_variants(m: &Match, symtab: &Symtab, look: &Tables) -> Vec<(&'static 
 // Exhaustive checks on a tiny symbol table.
 
 fn of(name: &'static str, width: u32) -> OfField {
-    OfField { name, oxm: name, width }
+    OfField {
+        name,
+        oxm: name,
+        width,
+    }
 }
 
 fn tiny_symtab() -> Symtab {
@@ -114,9 +135,23 @@ fn tiny_atom(r: &mut Rng) -> String {
         8 => format!(
             "n {} {}",
             r.pick(&["==", "!="]),
-            if r.one_in(2) { r.bits(2).to_string() } else { format!("{{{}, {}}}", r.bits(2), r.bits(2)) }
+            if r.one_in(2) {
+                r.bits(2).to_string()
+            } else {
+                format!("{{{}, {}}}", r.bits(2), r.bits(2))
+            }
         ),
-        9 => format!("p == {}", r.pick(&["\"p1\"", "\"p2\"", "\"zz\"", "@g", "@none", "{\"p1\", \"p2\"}"])),
+        9 => format!(
+            "p == {}",
+            r.pick(&[
+                "\"p1\"",
+                "\"p2\"",
+                "\"zz\"",
+                "@g",
+                "@none",
+                "{\"p1\", \"p2\"}"
+            ])
+        ),
         10 => format!("b {} {}", r.pick(&["==", "!="]), r.pick(&["$s", "$e"])),
         11 => format!("is_chassis_resident({})", r.pick(&["\"p1\"", "\"p2\""])),
         12 => r.pick(&["pa", "1", "0", "a[0]", "b[2]"]).to_string(),
@@ -133,7 +168,9 @@ fn gen_text(r: &mut Rng, depth: u32, atom: &mut impl FnMut(&mut Rng) -> String) 
         k => {
             let n = 2 + r.below(3);
             let sep = if k == 1 { " || " } else { " && " };
-            let parts: Vec<String> = (0..n).map(|_| format!("({})", gen_text(r, depth - 1, atom))).collect();
+            let parts: Vec<String> = (0..n)
+                .map(|_| format!("({})", gen_text(r, depth - 1, atom)))
+                .collect();
             parts.join(sep)
         }
     }
@@ -172,8 +209,14 @@ fn tiny_table_exhaustive_equivalence() {
     // The test is only worth something if it sees both outcomes and the
     // conjunctive path.
     assert!(rejected < checked, "{rejected} rejected of {checked}");
-    assert!(with_conj >= 10, "only {with_conj} expressions used conjunctions");
-    assert!(trues > 10_000 && falses > 10_000, "{trues} true, {falses} false");
+    assert!(
+        with_conj >= 10,
+        "only {with_conj} expressions used conjunctions"
+    );
+    assert!(
+        trues > 10_000 && falses > 10_000,
+        "{trues} true, {falses} false"
+    );
 }
 
 /// Every relational operator on every constant, every packet: the prefix
@@ -307,9 +350,14 @@ fn ovn_tables() -> Tables {
         t.add_port(p, i as u32 + 1);
     }
     t.add_port_group("pg1", &["lp1", "lp3"]);
-    t.add_address_set("as4", &["10.0.0.1", "10.0.0.0/24", "192.168.1.0/28"]).unwrap();
+    t.add_address_set("as4", &["10.0.0.1", "10.0.0.0/24", "192.168.1.0/28"])
+        .unwrap();
     t.add_address_set("as6", &["fd00::1", "fe80::/10"]).unwrap();
-    t.add_address_set("macs", &["00:00:00:00:00:01", "0a:00:00:00:00:00/ff:ff:00:00:00:00"]).unwrap();
+    t.add_address_set(
+        "macs",
+        &["00:00:00:00:00:01", "0a:00:00:00:00:00/ff:ff:00:00:00:00"],
+    )
+    .unwrap();
     t.add_address_set("empty", &[]).unwrap();
     t.set_resident("lp1");
     t
@@ -318,7 +366,10 @@ fn ovn_tables() -> Tables {
 /// A constant for `width` bits: one seen before for that symbol or random,
 /// sometimes small.
 fn ovn_const(r: &mut Rng, sym: &'static str, lo: u32, width: u32, hints: &mut Vec<Hint>) -> u128 {
-    let same: Vec<&Hint> = hints.iter().filter(|h| h.sym == sym && h.lo == lo && h.width == width).collect();
+    let same: Vec<&Hint> = hints
+        .iter()
+        .filter(|h| h.sym == sym && h.lo == lo && h.width == width)
+        .collect();
     let v = if !same.is_empty() && r.one_in(2) {
         r.pick(&same).value
     } else if r.one_in(3) {
@@ -326,7 +377,12 @@ fn ovn_const(r: &mut Rng, sym: &'static str, lo: u32, width: u32, hints: &mut Ve
     } else {
         r.bits(width)
     };
-    hints.push(Hint { sym, lo, width, value: v });
+    hints.push(Hint {
+        sym,
+        lo,
+        width,
+        value: v,
+    });
     v
 }
 
@@ -350,7 +406,9 @@ fn ovn_atom(r: &mut Rng, hints: &mut Vec<Hint>) -> String {
                     format!("{sel} {} {v:#x}/{m:#x}", r.pick(&["==", "!="]))
                 }
                 1 => {
-                    let vs: Vec<String> = (0..2 + r.below(3)).map(|_| format!("{:#x}", k(r))).collect();
+                    let vs: Vec<String> = (0..2 + r.below(3))
+                        .map(|_| format!("{:#x}", k(r)))
+                        .collect();
                     format!("{sel} {} {{{}}}", r.pick(&["==", "!="]), vs.join(", "))
                 }
                 2 => format!("{:#x} <= {sel} <= {:#x}", k(r), k(r)),
@@ -360,7 +418,12 @@ fn ovn_atom(r: &mut Rng, hints: &mut Vec<Hint>) -> String {
         8..=10 => {
             let &(sym, vals) = r.pick(NOMINALS);
             let v = *r.pick(vals);
-            hints.push(Hint { sym, lo: 0, width: 16, value: v });
+            hints.push(Hint {
+                sym,
+                lo: 0,
+                width: 16,
+                value: v,
+            });
             format!("{sym} == {v}")
         }
         11..=14 => {
@@ -374,7 +437,13 @@ fn ovn_atom(r: &mut Rng, hints: &mut Vec<Hint>) -> String {
         15 | 16 => format!(
             "{} == {}",
             r.pick(&["inport", "outport"]),
-            r.pick(&["\"lp1\"", "\"lp2\"", "\"lp9\"", "@pg1", "{\"lp2\", \"lp4\"}"])
+            r.pick(&[
+                "\"lp1\"",
+                "\"lp2\"",
+                "\"lp9\"",
+                "@pg1",
+                "{\"lp2\", \"lp4\"}"
+            ])
         ),
         17 | 18 => r
             .pick(&[
@@ -415,7 +484,11 @@ fn ovn_packet(r: &mut Rng, hints: &[Hint], symtab: &Symtab) -> Packet {
         if r.one_in(4) {
             v ^= 1 << r.below(h.width as u64);
         }
-        let wmask = if h.width >= 128 { u128::MAX } else { (1 << h.width) - 1 };
+        let wmask = if h.width >= 128 {
+            u128::MAX
+        } else {
+            (1 << h.width) - 1
+        };
         let Ok(cur) = p.get(symtab, h.sym) else {
             continue;
         };
@@ -460,7 +533,10 @@ fn random_ovn_expressions_equivalence() {
         with_conj += !flows.conjunctions.is_empty() as usize;
         let mut variants = vec![("conjunctive", flows)];
         // Plain DNF can legitimately be too big; check it when it is not.
-        let dnf = Limits { conjunctions: false, max_flows: 2000 };
+        let dnf = Limits {
+            conjunctions: false,
+            max_flows: 2000,
+        };
         if let Ok(f) = compile(&m, symtab, &look, dnf) {
             variants.push(("dnf", f));
         }
@@ -474,21 +550,31 @@ fn random_ovn_expressions_equivalence() {
         }
     }
     assert!(rejected < checked, "{rejected} rejected of {checked}");
-    assert!(with_conj >= 10, "only {with_conj} expressions used conjunctions");
-    assert!(trues > 2_000 && falses > 2_000, "{trues} true, {falses} false");
+    assert!(
+        with_conj >= 10,
+        "only {with_conj} expressions used conjunctions"
+    );
+    assert!(
+        trues > 2_000 && falses > 2_000,
+        "{trues} true, {falses} false"
+    );
 }
 
 // ---------------------------------------------------------------------------
 // Shapes.
 
 fn flows(text: &str, look: &Tables) -> Flows {
-    compile_str(text, Symtab::ovn(), look, Limits::default()).unwrap_or_else(|e| panic!("{text}: {}", e.render(text)))
+    compile_str(text, Symtab::ovn(), look, Limits::default())
+        .unwrap_or_else(|e| panic!("{text}: {}", e.render(text)))
 }
 
 #[test]
 fn independent_sets_become_one_conjunction() {
     let look = ovn_tables();
-    let f = flows("ip4.src == {10.0.0.1, 10.0.0.2, 10.0.0.3} && tcp.dst == {80, 443, 8080}", &look);
+    let f = flows(
+        "ip4.src == {10.0.0.1, 10.0.0.2, 10.0.0.3} && tcp.dst == {80, 443, 8080}",
+        &look,
+    );
     assert!(f.matches.is_empty(), "{f}");
     assert_eq!(f.conjunctions.len(), 1, "{f}");
     let dims = &f.conjunctions[0].dims;
@@ -522,7 +608,8 @@ fn small_products_are_multiplied_out() {
 #[test]
 fn negated_address_sets_use_conjunctions() {
     let mut look = ovn_tables();
-    look.add_address_set("three", &["10.0.0.1", "10.0.0.2", "10.0.0.3"]).unwrap();
+    look.add_address_set("three", &["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+        .unwrap();
     let f = flows("ip4.src != $three", &look);
     // Each `!= a` is a 32-way `||` of differing bits; crossing them would be
     // 32^3 flows.
@@ -537,8 +624,14 @@ fn relational_operators_expand_to_prefixes() {
     let f = flows("reg0[0..3] < 5", &look);
     let lines: Vec<String> = f.matches.iter().map(|m| m.to_string()).collect();
     assert_eq!(lines.len(), 2, "{f}");
-    assert!(lines.contains(&format!("xxreg0={:#x}/{:#x}", 0, 0xcu128 << 96)), "{f}");
-    assert!(lines.contains(&format!("xxreg0={:#x}/{:#x}", 4u128 << 96, 0xfu128 << 96)), "{f}");
+    assert!(
+        lines.contains(&format!("xxreg0={:#x}/{:#x}", 0, 0xcu128 << 96)),
+        "{f}"
+    );
+    assert!(
+        lines.contains(&format!("xxreg0={:#x}/{:#x}", 4u128 << 96, 0xfu128 << 96)),
+        "{f}"
+    );
     assert!(flows("tcp.dst >= 0 && ip4", &look).matches.len() == 1);
     assert!(flows("ip4 && tcp.dst > 65535", &look).is_empty());
 }
@@ -550,11 +643,20 @@ fn lookups_resolve_names() {
     assert!(flows("inport == \"nope\"", &look).is_empty());
     let f = flows("outport == @pg1", &look);
     assert_eq!(f.to_string(), "reg15=0x1\nreg15=0x3\n");
-    assert_eq!(flows("is_chassis_resident(\"lp1\") && ip4", &look).to_string(), "eth_type=0x800\n");
+    assert_eq!(
+        flows("is_chassis_resident(\"lp1\") && ip4", &look).to_string(),
+        "eth_type=0x800\n"
+    );
     assert!(flows("is_chassis_resident(\"lp2\") && ip4", &look).is_empty());
-    assert_eq!(flows("!is_chassis_resident(\"lp2\")", &look).to_string(), "*\n");
+    assert_eq!(
+        flows("!is_chassis_resident(\"lp2\")", &look).to_string(),
+        "*\n"
+    );
     assert!(flows("ip4.src == $empty", &look).is_empty());
-    assert_eq!(flows("ip4.src != $empty && ip4", &look).to_string(), "eth_type=0x800\n");
+    assert_eq!(
+        flows("ip4.src != $empty && ip4", &look).to_string(),
+        "eth_type=0x800\n"
+    );
     for (text, needle) in [
         ("ip4.src == $nope", "no address set named `$nope`"),
         ("inport == @nope", "no port group named `@nope`"),
@@ -578,16 +680,32 @@ fn the_empty_port_name_matches_nothing() {
     let mut lp1 = Packet::new();
     lp1.set_string(symtab, "inport", "lp1").unwrap();
     for (text, packets) in [
-        ("inport == \"\"", vec![(Packet::new(), false), (lp1.clone(), false)]),
-        ("inport == {\"\", \"lp2\"}", vec![(Packet::new(), false), (lp1.clone(), false)]),
-        ("inport == @with_empty", vec![(Packet::new(), false), (lp1.clone(), true)]),
-        ("inport == \"lp1\"", vec![(lp1.clone(), true), (Packet::new(), false)]),
+        (
+            "inport == \"\"",
+            vec![(Packet::new(), false), (lp1.clone(), false)],
+        ),
+        (
+            "inport == {\"\", \"lp2\"}",
+            vec![(Packet::new(), false), (lp1.clone(), false)],
+        ),
+        (
+            "inport == @with_empty",
+            vec![(Packet::new(), false), (lp1.clone(), true)],
+        ),
+        (
+            "inport == \"lp1\"",
+            vec![(lp1.clone(), true), (Packet::new(), false)],
+        ),
     ] {
         let m = annotate(&parse_expr(text).unwrap(), symtab).unwrap();
         let f = flows(text, &look);
         for (p, want) in packets {
             assert_eq!(eval(&m, &p, symtab, &look), Ok(want), "{text} on {p}");
-            assert_eq!(f.matches(&|of| p.openflow(of, &look)), want, "{text} on {p}:\n{f}");
+            assert_eq!(
+                f.matches(&|of| p.openflow(of, &look)),
+                want,
+                "{text} on {p}:\n{f}"
+            );
         }
     }
 }
@@ -598,7 +716,12 @@ fn explosions_are_refused_with_a_clear_error() {
     // Eight `&&`ed terms, each an `||` of two conjunctions: 2^8 conjunctions
     // of 16 dimensions of 32 alternatives, far over the cap.
     let term = |i: usize| {
-        format!("((reg{} != 0 && reg{} != 0) || (xreg{} != 0 && pkt.mark != {i}))", i % 10, (i + 1) % 10, i % 4)
+        format!(
+            "((reg{} != 0 && reg{} != 0) || (xreg{} != 0 && pkt.mark != {i}))",
+            i % 10,
+            (i + 1) % 10,
+            i % 4
+        )
     };
     let text: Vec<String> = (0..8).map(term).collect();
     let text = text.join(" && ");
@@ -607,13 +730,32 @@ fn explosions_are_refused_with_a_clear_error() {
     assert!(err.to_string().contains("more than"), "{err}");
     // The same expression with a smaller cap fails too, and a simple one
     // within a tiny cap succeeds.
-    let small = Limits { max_flows: 10, ..Limits::default() };
+    let small = Limits {
+        max_flows: 10,
+        ..Limits::default()
+    };
     assert!(compile_str(&text, Symtab::ovn(), &look, small).is_err());
     assert!(compile_str("ip4.src == 10.0.0.1", Symtab::ovn(), &look, small).is_ok());
     // Without conjunctions, independent sets are a cross product.
-    let sets = "reg0 == {1,2,3,4,5,6,7,8} && reg1 == {1,2,3,4,5,6,7,8} && reg2 == {1,2,3,4,5,6,7,8}";
-    let dnf = Limits { max_flows: 100, conjunctions: false };
-    assert!(matches!(compile_str(sets, Symtab::ovn(), &look, dnf), Err(Error::TooComplex { .. })));
-    let f = compile_str(sets, Symtab::ovn(), &look, Limits { max_flows: 100, ..Limits::default() }).unwrap();
+    let sets =
+        "reg0 == {1,2,3,4,5,6,7,8} && reg1 == {1,2,3,4,5,6,7,8} && reg2 == {1,2,3,4,5,6,7,8}";
+    let dnf = Limits {
+        max_flows: 100,
+        conjunctions: false,
+    };
+    assert!(matches!(
+        compile_str(sets, Symtab::ovn(), &look, dnf),
+        Err(Error::TooComplex { .. })
+    ));
+    let f = compile_str(
+        sets,
+        Symtab::ovn(),
+        &look,
+        Limits {
+            max_flows: 100,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
     assert_eq!(f.flow_count(), 25);
 }

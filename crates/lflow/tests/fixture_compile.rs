@@ -18,7 +18,8 @@ fn every_fixture_match_compiles_and_agrees_with_the_evaluator() {
     let (mut of_flows, mut conjunctions, mut packets, mut hits) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for (stage, text) in &flows {
-        let m = parse_and_annotate(text, symtab).unwrap_or_else(|e| panic!("{stage}: {}", e.render(text)));
+        let m = parse_and_annotate(text, symtab)
+            .unwrap_or_else(|e| panic!("{stage}: {}", e.render(text)));
         let compiled = match compile(&m, symtab, &look, Limits::default()) {
             Ok(c) => c,
             Err(e) => {

@@ -18,7 +18,8 @@ fn tables() -> Tables {
 }
 
 fn micro(text: &str) -> Packet {
-    Packet::from_microflow(text, Symtab::ovn(), &tables()).unwrap_or_else(|e| panic!("{text}: {}", e.render(text)))
+    Packet::from_microflow(text, Symtab::ovn(), &tables())
+        .unwrap_or_else(|e| panic!("{text}: {}", e.render(text)))
 }
 
 fn micro_err(text: &str) -> String {
@@ -54,9 +55,17 @@ fn fields_share_openflow_storage() {
     assert_eq!(p.get_string(t, "inport").unwrap(), "lp1");
     assert_eq!(p.openflow("reg14", &tables()), 1);
     // Mistakes are errors, not panics.
-    assert!(p.set(t, "ip.ttl", 256).unwrap_err().to_string().contains("does not fit"));
+    assert!(p
+        .set(t, "ip.ttl", 256)
+        .unwrap_err()
+        .to_string()
+        .contains("does not fit"));
     assert!(p.set(t, "ip4", 1).is_err());
-    assert!(p.set(t, "inport", 1).unwrap_err().to_string().contains("string field"));
+    assert!(p
+        .set(t, "inport", 1)
+        .unwrap_err()
+        .to_string()
+        .contains("string field"));
     assert!(p.get(t, "nonsense").is_err());
     assert!(p.set_string(t, "reg0", "lp1").is_err());
 }
@@ -110,7 +119,10 @@ fn microflows_must_be_one_packet() {
         let e = micro_err(text);
         assert!(e.contains(needle), "{text}: {e}");
     }
-    assert!(matches!(Packet::from_microflow("ip4 && ip6", Symtab::ovn(), &tables()), Err(Error::Semantic { .. })));
+    assert!(matches!(
+        Packet::from_microflow("ip4 && ip6", Symtab::ovn(), &tables()),
+        Err(Error::Semantic { .. })
+    ));
 }
 
 #[test]

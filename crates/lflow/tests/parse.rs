@@ -18,8 +18,16 @@ fn round_trip(text: &str, canonical: &str) {
     let printed = print(&e);
     assert_eq!(printed, canonical, "printing {text:?}");
     let again = parse(&printed);
-    assert_eq!(again.without_spans(), e.without_spans(), "re-parsing {printed:?}");
-    assert_eq!(print(&again), printed, "printing is not idempotent for {text:?}");
+    assert_eq!(
+        again.without_spans(),
+        e.without_spans(),
+        "re-parsing {printed:?}"
+    );
+    assert_eq!(
+        print(&again),
+        printed,
+        "printing is not idempotent for {text:?}"
+    );
 }
 
 #[test]
@@ -45,19 +53,37 @@ fn every_expression_form_round_trips() {
         ("ip.ttl >= 2", "ip.ttl >= 2"),
         ("ip4.src == 10.0.0.1", "ip4.src == 10.0.0.1"),
         ("ip4.src == 10.0.0.0/8", "ip4.src == 10.0.0.0/8"),
-        ("ip4.src == 10.0.0.0/255.0.0.0", "ip4.src == 10.0.0.0/255.0.0.0"),
+        (
+            "ip4.src == 10.0.0.0/255.0.0.0",
+            "ip4.src == 10.0.0.0/255.0.0.0",
+        ),
         ("ip6.dst == FE80:0::0001", "ip6.dst == fe80::1"),
-        ("ip6.dst == ff02::1:ff00:0000/104", "ip6.dst == ff02::1:ff00:0/104"),
-        ("eth.dst == FF:FF:FF:FF:FF:FF", "eth.dst == ff:ff:ff:ff:ff:ff"),
-        ("eth.dst == 01:00:00:00:00:00/01:00:00:00:00:00", "eth.dst == 01:00:00:00:00:00/01:00:00:00:00:00"),
+        (
+            "ip6.dst == ff02::1:ff00:0000/104",
+            "ip6.dst == ff02::1:ff00:0/104",
+        ),
+        (
+            "eth.dst == FF:FF:FF:FF:FF:FF",
+            "eth.dst == ff:ff:ff:ff:ff:ff",
+        ),
+        (
+            "eth.dst == 01:00:00:00:00:00/01:00:00:00:00:00",
+            "eth.dst == 01:00:00:00:00:00/01:00:00:00:00:00",
+        ),
         ("reg0 == 0x8/0xc", "reg0 == 0x8/0xc"),
-        ("xxreg0 == 0x0123456789abcdef0123456789abcdef", "xxreg0 == 0x123456789abcdef0123456789abcdef"),
+        (
+            "xxreg0 == 0x0123456789abcdef0123456789abcdef",
+            "xxreg0 == 0x123456789abcdef0123456789abcdef",
+        ),
         // Strings, sets, address sets, port groups, templates.
         (r#"inport == "lp1""#, r#"inport == "lp1""#),
         (r#"outport == "a\"b""#, r#"outport == "a\"b""#),
         ("tcp.dst == {80 443 8080,}", "tcp.dst == {80, 443, 8080}"),
         ("ip4.src == $as1", "ip4.src == $as1"),
-        ("ip4.src == {$as1, 10.0.0.1, $pg_ip4}", "ip4.src == {$as1, 10.0.0.1, $pg_ip4}"),
+        (
+            "ip4.src == {$as1, 10.0.0.1, $pg_ip4}",
+            "ip4.src == {$as1, 10.0.0.1, $pg_ip4}",
+        ),
         ("outport == @pg1", "outport == @pg1"),
         (r#"inport == {@pg1, "lp2"}"#, r#"inport == {@pg1, "lp2"}"#),
         ("ip4.dst == ^vip", "ip4.dst == ^vip"),
@@ -69,11 +95,17 @@ fn every_expression_form_round_trips() {
         ("49151 >= tcp.src > 1024", "49151 >= tcp.src > 1024"),
         ("1 == ct.new", "1 == ct.new"),
         // Functions.
-        (r#"is_chassis_resident("cr-lrp")"#, r#"is_chassis_resident("cr-lrp")"#),
+        (
+            r#"is_chassis_resident("cr-lrp")"#,
+            r#"is_chassis_resident("cr-lrp")"#,
+        ),
         // Logic, parentheses only where needed.
         ("ip4 && tcp", "ip4 && tcp"),
         ("ip4 || ip6 || arp", "ip4 || ip6 || arp"),
-        ("(ip4 || ip6) && tcp.dst == 80", "(ip4 || ip6) && tcp.dst == 80"),
+        (
+            "(ip4 || ip6) && tcp.dst == 80",
+            "(ip4 || ip6) && tcp.dst == 80",
+        ),
         ("ip4 && (tcp || udp)", "ip4 && (tcp || udp)"),
         ("a && (b && c)", "a && (b && c)"),
         ("((ip4))", "ip4"),
@@ -83,7 +115,10 @@ fn every_expression_form_round_trips() {
         ("!(1 <= reg0 <= 3)", "!(1 <= reg0 <= 3)"),
         ("!(ip4 && tcp)", "!(ip4 && tcp)"),
         ("!(ip4)", "!ip4"),
-        (r#"!is_chassis_resident("p")"#, r#"!is_chassis_resident("p")"#),
+        (
+            r#"!is_chassis_resident("p")"#,
+            r#"!is_chassis_resident("p")"#,
+        ),
         ("!1", "!1"),
         // Comments and white space vanish.
         ("ip4 /* v4 */ && // rest\n tcp", "ip4 && tcp"),
@@ -96,8 +131,21 @@ fn every_expression_form_round_trips() {
 #[test]
 fn tree_keeps_what_was_written() {
     let span = Span::default();
-    let f = |name: &str, bits| FieldRef { name: name.into(), bits, span };
-    let k = |value, format| Value::Const(Constant { value, format, mask: None }, span);
+    let f = |name: &str, bits| FieldRef {
+        name: name.into(),
+        bits,
+        span,
+    };
+    let k = |value, format| {
+        Value::Const(
+            Constant {
+                value,
+                format,
+                mask: None,
+            },
+            span,
+        )
+    };
     assert_eq!(
         parse("80 == tcp.src").without_spans(),
         Expr::Cmp {
@@ -119,14 +167,25 @@ fn tree_keeps_what_was_written() {
             span
         }
     );
-    assert_eq!(parse("true").without_spans(), Expr::Bool { value: true, form: BoolForm::Word, span });
+    assert_eq!(
+        parse("true").without_spans(),
+        Expr::Bool {
+            value: true,
+            form: BoolForm::Word,
+            span
+        }
+    );
     assert_eq!(
         parse("ip4.src == 10.0.0.0/8").without_spans(),
         Expr::Cmp {
             field: f("ip4.src", Bits::All),
             op: RelOp::Eq,
             operand: Operand::Value(Value::Const(
-                Constant { value: 0x0a000000, format: Format::Ipv4, mask: Some(Mask::Prefix(8)) },
+                Constant {
+                    value: 0x0a000000,
+                    format: Format::Ipv4,
+                    mask: Some(Mask::Prefix(8))
+                },
                 span
             )),
             reversed: false,
@@ -136,7 +195,10 @@ fn tree_keeps_what_was_written() {
     // Spans cover what was written.
     let s = "ip4 && tcp.dst == {80, 443}";
     let Expr::And(es) = parse(s) else { panic!() };
-    assert_eq!(&s[es[1].span().start..es[1].span().end], "tcp.dst == {80, 443}");
+    assert_eq!(
+        &s[es[1].span().start..es[1].span().end],
+        "tcp.dst == {80, 443}"
+    );
 }
 
 fn syntax_error(s: &str) -> Error {
@@ -152,7 +214,11 @@ fn syntax_errors_carry_positions() {
         // (input, text under the span, part of the message)
         ("ip4 && tcp || udp", "||", "must be parenthesized"),
         ("ip4 || tcp && udp", "&&", "must be parenthesized"),
-        ("!arp.op == 1", "arp.op == 1", "missing parentheses around operand of `!`"),
+        (
+            "!arp.op == 1",
+            "arp.op == 1",
+            "missing parentheses around operand of `!`",
+        ),
         ("!1 <= reg0 <= 3", "1 <= reg0 <= 3", "missing parentheses"),
         ("", "", "empty expression"),
         ("ip4 &&", "", "end of input"),
@@ -181,7 +247,10 @@ fn syntax_errors_carry_positions() {
         let e = syntax_error(text);
         let sp = e.span();
         assert_eq!(&text[sp.start..sp.end], *under, "{text:?}: {e}");
-        assert!(e.message().contains(needle), "{text:?}: {e:?} lacks {needle:?}");
+        assert!(
+            e.message().contains(needle),
+            "{text:?}: {e:?} lacks {needle:?}"
+        );
     }
 }
 
@@ -189,9 +258,28 @@ fn syntax_errors_carry_positions() {
 // Random expressions: the deterministic PRNG of tests/common, a generator
 // that follows the grammar, and the print → parse → print loop.
 
-const NAMES: &[&str] =
-    &["ip4", "tcp.dst", "reg0", "xxreg1", "eth.src", "ct.new", "inport", "ip6.dst", "flags.loopback", "x.y_z"];
-const STRINGS: &[&str] = &["lp1", "", "a b", "q\"uote", "back\\slash", "tab\there", "é", "\u{1}"];
+const NAMES: &[&str] = &[
+    "ip4",
+    "tcp.dst",
+    "reg0",
+    "xxreg1",
+    "eth.src",
+    "ct.new",
+    "inport",
+    "ip6.dst",
+    "flags.loopback",
+    "x.y_z",
+];
+const STRINGS: &[&str] = &[
+    "lp1",
+    "",
+    "a b",
+    "q\"uote",
+    "back\\slash",
+    "tab\there",
+    "é",
+    "\u{1}",
+];
 
 fn gen_field(r: &mut Rng) -> FieldRef {
     let bits = match r.below(4) {
@@ -202,7 +290,11 @@ fn gen_field(r: &mut Rng) -> FieldRef {
         }
         _ => Bits::All,
     };
-    FieldRef { name: r.pick(NAMES).to_string(), bits, span: Span::default() }
+    FieldRef {
+        name: r.pick(NAMES).to_string(),
+        bits,
+        span: Span::default(),
+    }
 }
 
 fn gen_constant(r: &mut Rng) -> Constant {
@@ -233,13 +325,21 @@ fn gen_constant(r: &mut Rng) -> Constant {
                 Format::Decimal | Format::Hex => *r.pick(&[Format::Decimal, Format::Hex]),
                 f => f,
             };
-            let mw = if mformat == Format::Decimal { w.min(64) } else { w };
+            let mw = if mformat == Format::Decimal {
+                w.min(64)
+            } else {
+                w
+            };
             Some(Mask::Bits(r.u128() & width_mask(mw), mformat))
         }
         _ => None,
     };
     // Bits outside the mask are legal and must survive printing.
-    Constant { value, format, mask }
+    Constant {
+        value,
+        format,
+        mask,
+    }
 }
 
 fn gen_value(r: &mut Rng) -> Value {
@@ -263,19 +363,37 @@ fn gen_operand(r: &mut Rng) -> Operand {
     }
 }
 
-const OPS: &[RelOp] = &[RelOp::Eq, RelOp::Ne, RelOp::Lt, RelOp::Le, RelOp::Gt, RelOp::Ge];
+const OPS: &[RelOp] = &[
+    RelOp::Eq,
+    RelOp::Ne,
+    RelOp::Lt,
+    RelOp::Le,
+    RelOp::Gt,
+    RelOp::Ge,
+];
 
 fn gen_expr(r: &mut Rng, depth: u32) -> Expr {
     let span = Span::default();
     let leaf = depth == 0 || r.below(3) == 0;
     if leaf {
         return match r.below(7) {
-            0 => Expr::Bool { value: r.below(2) == 1, form: *r.pick(&[BoolForm::Digit, BoolForm::Word]), span },
+            0 => Expr::Bool {
+                value: r.below(2) == 1,
+                form: *r.pick(&[BoolForm::Digit, BoolForm::Word]),
+                span,
+            },
             1 => Expr::Field(gen_field(r)),
-            2 => Expr::ChassisResident { port: r.pick(STRINGS).to_string(), span },
+            2 => Expr::ChassisResident {
+                port: r.pick(STRINGS).to_string(),
+                span,
+            },
             3 => {
                 let up = r.below(2) == 0;
-                let ops: &[RelOp] = if up { &[RelOp::Lt, RelOp::Le] } else { &[RelOp::Gt, RelOp::Ge] };
+                let ops: &[RelOp] = if up {
+                    &[RelOp::Lt, RelOp::Le]
+                } else {
+                    &[RelOp::Gt, RelOp::Ge]
+                };
                 Expr::Range {
                     low: Value::Const(gen_constant(r), span),
                     op1: *r.pick(ops),
@@ -314,7 +432,8 @@ fn random_expressions_survive_print_and_parse() {
     for i in 0..3000 {
         let e = gen_expr(&mut r, 4);
         let text = print(&e);
-        let back = parse_expr(&text).unwrap_or_else(|err| panic!("case {i}: {text:?}\n{}", err.render(&text)));
+        let back = parse_expr(&text)
+            .unwrap_or_else(|err| panic!("case {i}: {text:?}\n{}", err.render(&text)));
         assert_eq!(back.without_spans(), e, "case {i}: {text}");
         assert_eq!(print(&back), text, "case {i}: printing is not idempotent");
     }

@@ -13,7 +13,8 @@ fn tables() -> Tables {
     let mut t = Tables::new();
     t.add_port("lp1", 1);
     t.add_port_group("pg", &["lp1", "lp2"]);
-    t.add_address_set("as", &["10.0.0.1", "fd00::/8", "00:00:00:00:00:01"]).unwrap();
+    t.add_address_set("as", &["10.0.0.1", "fd00::/8", "00:00:00:00:00:01"])
+        .unwrap();
     t
 }
 
@@ -97,14 +98,23 @@ fn random_junk_never_panics() {
         "true",
     ];
     let mut r = Rng(0xbad_1a9e7);
-    let limits = Limits { max_flows: 2000, ..Limits::default() };
+    let limits = Limits {
+        max_flows: 2000,
+        ..Limits::default()
+    };
     let mut ok = 0;
     for _ in 0..20_000 {
         let n = r.below(16);
-        let s: String = (0..n).map(|_| *r.pick(&alphabet)).collect::<Vec<_>>().join(" ");
+        let s: String = (0..n)
+            .map(|_| *r.pick(&alphabet))
+            .collect::<Vec<_>>()
+            .join(" ");
         ok += pipeline(&s, limits).is_ok() as usize;
     }
-    assert!(ok > 100, "only {ok} random inputs compiled: the test exercises little");
+    assert!(
+        ok > 100,
+        "only {ok} random inputs compiled: the test exercises little"
+    );
 }
 
 #[test]
@@ -117,7 +127,13 @@ fn huge_bit_indexes_are_errors() {
         "reg0[99999999999999999999]",
     ] {
         let err = pipeline(text, Limits::default()).unwrap_err();
-        assert!(matches!(err, Error::Semantic { .. } | Error::Syntax { .. } | Error::Lex { .. }), "{text}: {err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Semantic { .. } | Error::Syntax { .. } | Error::Lex { .. }
+            ),
+            "{text}: {err:?}"
+        );
     }
     let t = Symtab::ovn();
     assert!(Packet::new().get(t, "reg0[4294967295]").is_err());
@@ -137,14 +153,21 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
         }
         let text = format!("{}ip4{}", "!(".repeat(depth), ")".repeat(depth));
         let _ = pipeline(&text, Limits::default());
-        let text = format!("{}ip4{}", "(ip6 || (tcp && ".repeat(depth), "))".repeat(depth));
+        let text = format!(
+            "{}ip4{}",
+            "(ip6 || (tcp && ".repeat(depth),
+            "))".repeat(depth)
+        );
         let _ = pipeline(&text, Limits::default());
     }
 }
 
 #[test]
 fn wide_expressions_stay_bounded() {
-    let small = Limits { max_flows: 5_000, ..Limits::default() };
+    let small = Limits {
+        max_flows: 5_000,
+        ..Limits::default()
+    };
     // Long chains and big sets are fine.
     let chain: Vec<String> = (0..100).map(|i| format!("reg0 != {i}")).collect();
     pipeline(&chain.join(" && "), small).unwrap_or_else(|e| panic!("{e}"));
@@ -159,13 +182,20 @@ fn wide_expressions_stay_bounded() {
     // Ever-growing products hit the cap.
     for n in [10, 20, 40] {
         let terms: Vec<String> = (0..n)
-            .map(|i| format!("((reg{} != {i} && xxreg1 != {i}) || (pkt.mark != {i} && ct_mark != {i}))", i % 10))
+            .map(|i| {
+                format!(
+                    "((reg{} != {i} && xxreg1 != {i}) || (pkt.mark != {i} && ct_mark != {i}))",
+                    i % 10
+                )
+            })
             .collect();
         let err = pipeline(&terms.join(" && "), small).unwrap_err();
         assert!(matches!(err, Error::TooComplex { .. }), "{err:?}");
         // `!=` of a 128-bit field across many `||` of `&&`.
         let terms: Vec<String> = (0..n)
-            .map(|i| format!("(xxreg0 != {i} || ip6.src != {i}) && (ip6.dst < {i} || nd.target > {i})"))
+            .map(|i| {
+                format!("(xxreg0 != {i} || ip6.src != {i}) && (ip6.dst < {i} || nd.target > {i})")
+            })
             .collect();
         let text = format!("!({})", terms.join(" && "));
         let _ = pipeline(&text, small);

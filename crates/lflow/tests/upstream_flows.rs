@@ -23,7 +23,13 @@ use serde_json::Value as Json;
 const FIXTURE: &str = "tests/data/northd-23.03-flows.jsonl";
 const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
 const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
-const TOOLS: &[&str] = &["ovsdb-tool", "ovsdb-server", "ovn-northd", "ovn-nbctl", "ovn-sbctl"];
+const TOOLS: &[&str] = &[
+    "ovsdb-tool",
+    "ovsdb-server",
+    "ovn-northd",
+    "ovn-nbctl",
+    "ovn-sbctl",
+];
 
 /// One logical flow, as kept in the fixture.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,7 +83,10 @@ fn check_flows(flows: &[Flow]) -> Vec<String> {
         let printed = print(&e);
         match parse_expr(&printed) {
             Ok(back) if back.without_spans() == e.without_spans() => {}
-            other => failures.push(format!("{}: {m:?} printed as {printed:?} which gives {other:?}", f.stage)),
+            other => failures.push(format!(
+                "{}: {m:?} printed as {printed:?} which gives {other:?}",
+                f.stage
+            )),
         }
         if let Err(err) = annotate(&e, symtab) {
             failures.push(format!("{} annotate:\n{}", f.stage, err.render(m)));
@@ -105,7 +114,11 @@ fn committed_fixture_parses_and_annotates() {
 
 #[test]
 fn upstream_northd_flows_parse_and_annotate() {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| which(t).is_none()).collect();
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|t| which(t).is_none())
+        .collect();
     let schemas = Path::new(NB_SCHEMA).exists() && Path::new(SB_SCHEMA).exists();
     if !missing.is_empty() || !schemas {
         let why = format!(
@@ -251,8 +264,14 @@ const DIFFERENTIAL: &[&str] = &[
 
 /// Upstream rejects these, rovn accepts them, on purpose.
 const DIVERGENCES: &[(&str, &str)] = &[
-    ("ip4.src == $unknown_set", "rovn resolves address sets when compiling, not when parsing"),
-    ("outport == @unknown_group", "rovn resolves port groups when compiling, not when parsing"),
+    (
+        "ip4.src == $unknown_set",
+        "rovn resolves address sets when compiling, not when parsing",
+    ),
+    (
+        "outport == @unknown_group",
+        "rovn resolves port groups when compiling, not when parsing",
+    ),
     ("true", "rovn accepts `true`/`false` as spellings of 1/0"),
 ];
 
@@ -265,7 +284,8 @@ fn upstream_accepts(sb: &Sandbox, e: &str) -> bool {
         .arg(format!("inport == \"vm1\" && ({e})"))
         .output()
         .unwrap_or_else(|err| panic!("ovn-trace: {err}"));
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     // Errors after annotation (the microflow is not a single packet) mean
     // the expression itself was accepted.
     match text.find("error parsing flow: ") {
@@ -276,7 +296,11 @@ fn upstream_accepts(sb: &Sandbox, e: &str) -> bool {
 
 fn differential_against_ovn_trace(sb: &Sandbox) {
     if which("ovn-trace").is_none() {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "ovn-trace is missing");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "ovn-trace is missing"
+        );
         eprintln!("SKIPPED differential check: ovn-trace is not installed");
         return;
     }
@@ -290,9 +314,16 @@ fn differential_against_ovn_trace(sb: &Sandbox) {
     }
     for (e, why) in DIVERGENCES {
         let ours = lflow::annotate::parse_and_annotate(e, Symtab::ovn());
-        assert!(ours.is_ok() && !upstream_accepts(sb, e), "divergence {e:?} ({why}) no longer holds: {ours:?}");
+        assert!(
+            ours.is_ok() && !upstream_accepts(sb, e),
+            "divergence {e:?} ({why}) no longer holds: {ours:?}"
+        );
     }
-    assert!(disagreements.is_empty(), "rovn and ovn-trace disagree:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "rovn and ovn-trace disagree:\n{}",
+        disagreements.join("\n")
+    );
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -314,7 +345,9 @@ const DAEMONS: &[&str] = &["northd", "nb", "sb"];
 
 impl Sandbox {
     fn start() -> Sandbox {
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("lflow-northd-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let sb = Sandbox { dir };
@@ -352,7 +385,14 @@ impl Sandbox {
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
-        for var in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVN_RUNDIR", "OVN_DBDIR", "OVN_LOGDIR"] {
+        for var in [
+            "OVS_RUNDIR",
+            "OVS_DBDIR",
+            "OVS_LOGDIR",
+            "OVN_RUNDIR",
+            "OVN_DBDIR",
+            "OVN_LOGDIR",
+        ] {
             c.env(var, &self.dir);
         }
         c
@@ -360,9 +400,17 @@ impl Sandbox {
 
     /// Runs a command to completion; panics with its stderr on failure.
     fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = self.command(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        let out = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         if !out.status.success() {
-            panic!("{program} {args:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "{program} {args:?} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
@@ -377,12 +425,45 @@ impl Sandbox {
     fn build_topology(&self) {
         let n = |args: &[&str]| self.nbctl(args);
         n(&["ls-add", "sw0"]);
-        n(&["lsp-add", "sw0", "vm1", "--", "lsp-set-addresses", "vm1", "00:00:00:00:00:01 10.0.0.11 fd00::11"]);
-        n(&["lsp-set-port-security", "vm1", "00:00:00:00:00:01 10.0.0.11 fd00::11"]);
-        n(&["lsp-add", "sw0", "vm2", "--", "lsp-set-addresses", "vm2", "00:00:00:00:00:02 10.0.0.12"]);
-        n(&["lsp-add", "sw0", "vm3", "--", "lsp-set-addresses", "vm3", "unknown"]);
+        n(&[
+            "lsp-add",
+            "sw0",
+            "vm1",
+            "--",
+            "lsp-set-addresses",
+            "vm1",
+            "00:00:00:00:00:01 10.0.0.11 fd00::11",
+        ]);
+        n(&[
+            "lsp-set-port-security",
+            "vm1",
+            "00:00:00:00:00:01 10.0.0.11 fd00::11",
+        ]);
+        n(&[
+            "lsp-add",
+            "sw0",
+            "vm2",
+            "--",
+            "lsp-set-addresses",
+            "vm2",
+            "00:00:00:00:00:02 10.0.0.12",
+        ]);
+        n(&[
+            "lsp-add",
+            "sw0",
+            "vm3",
+            "--",
+            "lsp-set-addresses",
+            "vm3",
+            "unknown",
+        ]);
         n(&["pg-add", "pg_web", "vm1", "vm2"]);
-        n(&["create", "Address_Set", "name=as_clients", r#"addresses="10.0.1.1","10.0.1.0/28""#]);
+        n(&[
+            "create",
+            "Address_Set",
+            "name=as_clients",
+            r#"addresses="10.0.1.1","10.0.1.0/28""#,
+        ]);
         n(&[
             "acl-add",
             "pg_web",
@@ -391,7 +472,14 @@ impl Sandbox {
             "outport == @pg_web && ip4 && tcp.dst == {80, 443} && ip4.src == $as_clients",
             "allow-related",
         ]);
-        n(&["acl-add", "pg_web", "to-lport", "1001", "outport == @pg_web && ip4.src == $pg_web_ip4 && icmp4", "allow"]);
+        n(&[
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "1001",
+            "outport == @pg_web && ip4.src == $pg_web_ip4 && icmp4",
+            "allow",
+        ]);
         n(&[
             "--log",
             "--name=deny_web",
@@ -403,16 +491,75 @@ impl Sandbox {
             "outport == @pg_web && ip",
             "drop",
         ]);
-        n(&["acl-add", "sw0", "from-lport", "1000", r#"inport == "vm3" && ip6 && udp.dst == 53"#, "reject"]);
-        n(&["acl-add", "sw0", "from-lport", "999", r#"inport == "vm1" && 1024 <= tcp.src <= 49151"#, "allow"]);
+        n(&[
+            "acl-add",
+            "sw0",
+            "from-lport",
+            "1000",
+            r#"inport == "vm3" && ip6 && udp.dst == 53"#,
+            "reject",
+        ]);
+        n(&[
+            "acl-add",
+            "sw0",
+            "from-lport",
+            "999",
+            r#"inport == "vm1" && 1024 <= tcp.src <= 49151"#,
+            "allow",
+        ]);
         n(&["lr-add", "lr0"]);
-        n(&["lrp-add", "lr0", "lrp0", "00:00:00:00:ff:01", "10.0.0.1/24", "fd00::1/64"]);
-        n(&["lsp-add", "sw0", "sw0-lr0", "--", "lsp-set-type", "sw0-lr0", "router"]);
-        n(&["lsp-set-addresses", "sw0-lr0", "router", "--", "lsp-set-options", "sw0-lr0", "router-port=lrp0"]);
+        n(&[
+            "lrp-add",
+            "lr0",
+            "lrp0",
+            "00:00:00:00:ff:01",
+            "10.0.0.1/24",
+            "fd00::1/64",
+        ]);
+        n(&[
+            "lsp-add",
+            "sw0",
+            "sw0-lr0",
+            "--",
+            "lsp-set-type",
+            "sw0-lr0",
+            "router",
+        ]);
+        n(&[
+            "lsp-set-addresses",
+            "sw0-lr0",
+            "router",
+            "--",
+            "lsp-set-options",
+            "sw0-lr0",
+            "router-port=lrp0",
+        ]);
         n(&["ls-add", "public"]);
-        n(&["lrp-add", "lr0", "lrp-pub", "00:00:00:00:ff:02", "172.16.0.1/24"]);
-        n(&["lsp-add", "public", "pub-lr0", "--", "lsp-set-type", "pub-lr0", "router"]);
-        n(&["lsp-set-addresses", "pub-lr0", "router", "--", "lsp-set-options", "pub-lr0", "router-port=lrp-pub"]);
+        n(&[
+            "lrp-add",
+            "lr0",
+            "lrp-pub",
+            "00:00:00:00:ff:02",
+            "172.16.0.1/24",
+        ]);
+        n(&[
+            "lsp-add",
+            "public",
+            "pub-lr0",
+            "--",
+            "lsp-set-type",
+            "pub-lr0",
+            "router",
+        ]);
+        n(&[
+            "lsp-set-addresses",
+            "pub-lr0",
+            "router",
+            "--",
+            "lsp-set-options",
+            "pub-lr0",
+            "router-port=lrp-pub",
+        ]);
         n(&[
             "lsp-add",
             "public",
@@ -429,8 +576,22 @@ impl Sandbox {
         n(&["lsp-set-options", "ln", "network_name=phys"]);
         n(&["lrp-set-gateway-chassis", "lrp-pub", "hv1", "10"]);
         n(&["lr-nat-add", "lr0", "snat", "172.16.0.100", "10.0.0.0/24"]);
-        n(&["lr-nat-add", "lr0", "dnat_and_snat", "172.16.0.110", "10.0.0.11", "vm1", "00:00:00:00:aa:01"]);
-        n(&["lb-add", "lb0", "172.16.0.200:80", "10.0.0.11:8080,10.0.0.12:8080", "tcp"]);
+        n(&[
+            "lr-nat-add",
+            "lr0",
+            "dnat_and_snat",
+            "172.16.0.110",
+            "10.0.0.11",
+            "vm1",
+            "00:00:00:00:aa:01",
+        ]);
+        n(&[
+            "lb-add",
+            "lb0",
+            "172.16.0.200:80",
+            "10.0.0.11:8080,10.0.0.12:8080",
+            "tcp",
+        ]);
         n(&["lb-add", "lb1", "[fd00::100]:80", "[fd00::11]:8080", "tcp"]);
         n(&["lr-lb-add", "lr0", "lb0"]);
         n(&["ls-lb-add", "sw0", "lb0"]);
@@ -443,7 +604,12 @@ impl Sandbox {
             r#"options={lease_time="3600", router="10.0.0.1", server_id="10.0.0.1", server_mac="00:00:00:00:ff:01"}"#,
         ]);
         n(&["lsp-set-dhcpv4-options", "vm1", &d4]);
-        let d6 = n(&["create", "DHCP_Options", r#"cidr="fd00::/64""#, r#"options={server_id="00:00:00:00:ff:01"}"#]);
+        let d6 = n(&[
+            "create",
+            "DHCP_Options",
+            r#"cidr="fd00::/64""#,
+            r#"options={server_id="00:00:00:00:ff:01"}"#,
+        ]);
         n(&["lsp-set-dhcpv6-options", "vm1", &d6]);
         n(&["--wait=sb", "sync"]);
     }
@@ -460,24 +626,45 @@ impl Sandbox {
                 "Logical_Flow",
             ],
         );
-        let j: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("ovn-sbctl output: {e}"));
-        let rows = j.get("data").and_then(Json::as_array).cloned().unwrap_or_default();
+        let j: Json =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("ovn-sbctl output: {e}"));
+        let rows = j
+            .get("data")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut flows: Vec<Flow> = rows
             .iter()
             .map(|r| {
-                let s = |i: usize| r.get(i).and_then(Json::as_str).unwrap_or_default().to_string();
+                let s = |i: usize| {
+                    r.get(i)
+                        .and_then(Json::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 let n = |i: usize| r.get(i).and_then(Json::as_i64).unwrap_or(-1);
                 // external_ids is ["map", [[key, value], ...]].
                 let stage = r
                     .get(5)
                     .and_then(|m| m.get(1))
                     .and_then(Json::as_array)
-                    .and_then(|pairs| pairs.iter().find(|p| p.get(0).and_then(Json::as_str) == Some("stage-name")))
+                    .and_then(|pairs| {
+                        pairs
+                            .iter()
+                            .find(|p| p.get(0).and_then(Json::as_str) == Some("stage-name"))
+                    })
                     .and_then(|p| p.get(1))
                     .and_then(Json::as_str)
                     .unwrap_or_default()
                     .to_string();
-                Flow { pipeline: s(0), table: n(1), stage, priority: n(2), matches: s(3), actions: s(4) }
+                Flow {
+                    pipeline: s(0),
+                    table: n(1),
+                    stage,
+                    priority: n(2),
+                    matches: s(3),
+                    actions: s(4),
+                }
             })
             .collect();
         flows.sort();
@@ -496,13 +683,19 @@ impl Drop for Sandbox {
             let Ok(pid) = text.trim().parse::<u32>() else {
                 continue;
             };
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
             if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -380,8 +380,7 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
     if phase("pipe") {
         // Pipelined: the switches first, then `window` lsp-adds in flight.
         let n_sw = o.pipe.div_ceil(PORTS_PER_SWITCH);
-        let switches: Vec<String> =
-            (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
+        let switches: Vec<String> = (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
         let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
         let mut inflight = std::collections::VecDeque::new();
         for i in 0..o.pipe {

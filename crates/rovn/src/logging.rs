@@ -69,8 +69,12 @@ impl Level {
 const DESTINATIONS: [&str; 3] = ["console", "syslog", "file"];
 
 /// vlog module names and the `tracing` targets they stand for.
-const MODULES: &[(&str, &str)] =
-    &[("ovsdb", "ovsdb"), ("ovsdb_server", "ovsdb_server"), ("rovn", "rovn"), ("unixctl", "ovsdb_server::unixctl")];
+const MODULES: &[(&str, &str)] = &[
+    ("ovsdb", "ovsdb"),
+    ("ovsdb_server", "ovsdb_server"),
+    ("rovn", "rovn"),
+    ("unixctl", "ovsdb_server::unixctl"),
+];
 
 /// The levels table and what applies it.
 struct Vlog {
@@ -150,8 +154,7 @@ impl Vlog {
 
     /// The `vlog/list` table, laid out as upstream's.
     fn list(&self) -> String {
-        let mut s =
-            String::from("                 console    syslog    file\n                 -------    ------    ------\n");
+        let mut s = String::from("                 console    syslog    file\n                 -------    ------    ------\n");
         for (m, l) in &self.levels {
             s.push_str(&format!("{m:<16}  {:>4}       {:>4}       {:>4}\n", l[0].name(), l[1].name(), l[2].name()));
         }
@@ -282,8 +285,7 @@ mod tests {
         assert_eq!(v.filter(), "error,ovsdb=error,ovsdb_server=off,rovn=off,ovsdb_server::unixctl=off");
         assert!(EnvFilter::try_new(v.filter()).is_ok());
         let list = v.list();
-        assert!(list
-            .starts_with("                 console    syslog    file\n                 -------    ------    ------\n"));
+        assert!(list.starts_with("                 console    syslog    file\n                 -------    ------    ------\n"));
         assert!(list.contains("\novsdb_server      WARN       INFO        OFF\n"), "{list}");
     }
 }

@@ -123,9 +123,7 @@ fn run(args: &[String]) -> Result<Status> {
         // Short options may carry their value attached: -fcsv.
         let (name, inline) = match (name, inline) {
             (n, None)
-                if n.len() > 2
-                    && !n.starts_with("--")
-                    && matches!(&n[..2], "-f" | "-d" | "-t" | "-p" | "-c" | "-C") =>
+                if n.len() > 2 && !n.starts_with("--") && matches!(&n[..2], "-f" | "-d" | "-t" | "-p" | "-c" | "-C") =>
             {
                 (&n[..2], Some(n[2..].to_string()))
             }

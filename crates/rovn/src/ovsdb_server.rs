@@ -106,9 +106,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "-C" | "--ca-cert" => {
                 let v = value(name)?;
                 if v == "none" {
-                    return Err(
-                        "--ca-cert=none (no verification of clients) is not supported: give the CA certificate".into(),
-                    );
+                    return Err("--ca-cert=none (no verification of clients) is not supported: give the CA certificate".into());
                 }
                 o.ssl.ca_cert = Some(Setting::parse(&v)?);
             }
@@ -127,13 +125,11 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 let v = value(name)?;
                 eprintln!("rovn ovsdb-server: --peer-ca-cert={v}: ignored (rovn sends only its own certificate)");
             }
-            "--pidfile" => o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid"))),
+            "--pidfile" => {
+                o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid")))
+            }
             "--log-file" => {
-                o.log_file = Some(
-                    inline
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")),
-                )
+                o.log_file = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")))
             }
             "--detach" => o.detach = true,
             "--no-chdir" => o.no_chdir = true,

@@ -106,9 +106,7 @@ fn run(args: &[String]) -> Result<Status> {
             }
             "--more" => opts.more += 1,
             s if s.len() > 1 && s[1..].bytes().all(|b| b == b'm') => opts.more += s.len() as u32 - 1,
-            s if s.starts_with("--rbac-role") => {
-                bail!("--rbac-role is not supported yet (transactions run as superuser)")
-            }
+            s if s.starts_with("--rbac-role") => bail!("--rbac-role is not supported yet (transactions run as superuser)"),
             // Logging options are accepted for compatibility; rovn ovsdb-tool logs nothing.
             s if s.starts_with("-v") || s.starts_with("--verbose") || s.starts_with("--log-file") => {}
             s => bail!("unrecognized option '{s}'; use --help for help"),
@@ -117,10 +115,8 @@ fn run(args: &[String]) -> Result<Status> {
     let Some((name, cargs)) = rest.split_first() else {
         bail!("missing command name; use --help for help");
     };
-    let cmd = COMMANDS
-        .iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| anyhow!("unknown command '{name}'; use --help for help"))?;
+    let cmd =
+        COMMANDS.iter().find(|c| c.name == name).ok_or_else(|| anyhow!("unknown command '{name}'; use --help for help"))?;
     if cargs.len() < cmd.min {
         bail!("'{name}' command requires at least {} arguments", cmd.min);
     }
@@ -314,7 +310,9 @@ fn txn_args(args: &[String]) -> Result<(PathBuf, Value)> {
 
 /// Checks `["db-name", op...]`; on error returns the JSON to print.
 fn txn_ops<'a>(schema: &DatabaseSchema, params: &'a Value) -> Result<&'a [Value], Value> {
-    let err = |details: &str| json!({"error": "syntax error", "details": details, "syntax": json::to_string(params)});
+    let err = |details: &str| {
+        json!({"error": "syntax error", "details": details, "syntax": json::to_string(params)})
+    };
     let a = params.as_array().ok_or_else(|| err("array expected"))?;
     match a.first() {
         Some(Value::String(n)) if *n == schema.name => Ok(&a[1..]),
@@ -428,13 +426,7 @@ fn cmd_show_log(opts: &Opts, args: &[String]) -> Result<Status> {
 }
 
 /// One transaction record as show-log prints it.
-fn show_txn(
-    i: usize,
-    rec: &Value,
-    schema: &DatabaseSchema,
-    more: u32,
-    names: &mut HashMap<String, Option<String>>,
-) -> String {
+fn show_txn(i: usize, rec: &Value, schema: &DatabaseSchema, more: u32, names: &mut HashMap<String, Option<String>>) -> String {
     let mut s = format!("record {i}:");
     if let Some(d) = rec.get("_date").and_then(Value::as_u64) {
         // ovsdb(5): dates below 2**32 are from versions that counted seconds.

@@ -74,7 +74,10 @@ fn parse_args(args: &[String]) -> Result<Option<Args>> {
         detailed: false,
         summary: false,
         minimal: false,
-        opts: Options { friendly_names: true, ..Options::default() },
+        opts: Options {
+            friendly_names: true,
+            ..Options::default()
+        },
         datapath: None,
         microflow: String::new(),
     };
@@ -96,7 +99,10 @@ fn parse_args(args: &[String]) -> Result<Option<Args>> {
         let mut value = |what: &str| -> Result<String> {
             match &inline {
                 Some(v) => Ok(v.clone()),
-                None => it.next().cloned().ok_or_else(|| anyhow!("option '{name}' requires an argument ({what})")),
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| anyhow!("option '{name}' requires an argument ({what})")),
             }
         };
         match name {
@@ -119,7 +125,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>> {
             }
             "--ct" => {
                 let v = value("connection tracking flags")?;
-                a.opts.ct.push(parse_ct_flags(&v).map_err(|e| anyhow!("--ct: {e}"))?);
+                a.opts
+                    .ct
+                    .push(parse_ct_flags(&v).map_err(|e| anyhow!("--ct: {e}"))?);
             }
             "--lb-dst" => {
                 let v = value("IP[:PORT]")?;
@@ -128,7 +136,9 @@ fn parse_args(args: &[String]) -> Result<Option<Args>> {
             "--select-id" => {
                 let v = value("a select member id")?;
                 a.opts.select_id =
-                    Some(v.parse().map_err(|_| anyhow!("--select-id: {v} is not a number from 0 to 65535"))?);
+                    Some(v.parse().map_err(|_| {
+                        anyhow!("--select-id: {v} is not a number from 0 to 65535")
+                    })?);
             }
             "--friendly-names" => a.opts.friendly_names = true,
             "--no-friendly-names" => a.opts.friendly_names = false,
@@ -146,9 +156,7 @@ fn parse_args(args: &[String]) -> Result<Option<Args>> {
             a.datapath = Some(positional.remove(0));
         }
         0 => bail!("a microflow argument is required (use --help for help)"),
-        n => bail!(
-            "exactly one microflow argument is required, got {n} arguments (quote the microflow; use --help for help)"
-        ),
+        n => bail!("exactly one microflow argument is required, got {n} arguments (quote the microflow; use --help for help)"),
     }
     if !(a.detailed || a.summary || a.minimal) {
         a.detailed = true;
@@ -160,7 +168,9 @@ fn run(args: &[String]) -> Result<i32> {
     let Some(a) = parse_args(args)? else {
         return Ok(0);
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let tables = rt.block_on(read_tables(&a.db))?;
     let net = build_network(&tables)?;
     for w in &net.warnings {
@@ -168,28 +178,43 @@ fn run(args: &[String]) -> Result<i32> {
     }
     let symtab = Symtab::ovn();
     let dp = match &a.datapath {
-        Some(name) => net.find_datapath(name).ok_or_else(|| anyhow!("{name}: unknown datapath"))?,
+        Some(name) => net
+            .find_datapath(name)
+            .ok_or_else(|| anyhow!("{name}: unknown datapath"))?,
         None => {
             // Find the inport first, with the global lookup.
             let p = Packet::from_microflow(&a.microflow, symtab, &net.tables)
                 .map_err(|e| anyhow!("error parsing microflow: {}", e.render(&a.microflow)))?;
-            let inport = p.get_string(symtab, "inport").map_err(|e| anyhow!("{e}"))?.to_string();
+            let inport = p
+                .get_string(symtab, "inport")
+                .map_err(|e| anyhow!("{e}"))?
+                .to_string();
             if inport.is_empty() {
                 bail!("microflow does not specify an inport, so a datapath must be given");
             }
-            net.ports.get(&inport).map(|p| p.datapath).ok_or_else(|| anyhow!("{inport}: unknown logical port"))?
+            net.ports
+                .get(&inport)
+                .map(|p| p.datapath)
+                .ok_or_else(|| anyhow!("{inport}: unknown logical port"))?
         }
     };
     let packet = Packet::from_microflow(&a.microflow, symtab, &net.lookup(dp))
         .map_err(|e| anyhow!("error parsing microflow: {}", e.render(&a.microflow)))?;
-    let inport = packet.get_string(symtab, "inport").unwrap_or("").to_string();
+    let inport = packet
+        .get_string(symtab, "inport")
+        .unwrap_or("")
+        .to_string();
     if !inport.is_empty() && !net.ports.contains_key(&inport) {
         eprintln!("rovn trace: warning: {inport}: unknown logical port");
     }
     let t = trace(&net, symtab, dp, packet.clone(), &a.opts);
     let mut out = String::new();
     out.push_str(&format!("# {}\n", packet.to_openflow(&net.lookup(dp))));
-    let several = [a.detailed, a.summary, a.minimal].iter().filter(|b| **b).count() > 1;
+    let several = [a.detailed, a.summary, a.minimal]
+        .iter()
+        .filter(|b| **b)
+        .count()
+        > 1;
     if a.detailed {
         if several {
             out.push_str("# Detailed trace.\n");
@@ -242,9 +267,13 @@ const TABLES: [&str; 10] = [
 ];
 
 async fn read_tables(db: &str) -> Result<SbTables> {
-    let conn =
-        Connection::connect(db).await.map_err(|e| anyhow!("{db}: cannot connect to the southbound database: {e}"))?;
-    let ops: Vec<Value> = TABLES.iter().map(|t| json!({"op": "select", "table": t, "where": []})).collect();
+    let conn = Connection::connect(db)
+        .await
+        .map_err(|e| anyhow!("{db}: cannot connect to the southbound database: {e}"))?;
+    let ops: Vec<Value> = TABLES
+        .iter()
+        .map(|t| json!({"op": "select", "table": t, "where": []}))
+        .collect();
     let results = conn
         .transact("OVN_Southbound", ops)
         .await
@@ -252,7 +281,11 @@ async fn read_tables(db: &str) -> Result<SbTables> {
     let mut rows = Vec::new();
     for (t, r) in TABLES.iter().zip(results.iter()) {
         if let Some(err) = r.get("error") {
-            bail!("{db}: reading {t} failed: {} ({})", err, r.get("details").cloned().unwrap_or(Value::Null));
+            bail!(
+                "{db}: reading {t} failed: {} ({})",
+                err,
+                r.get("details").cloned().unwrap_or(Value::Null)
+            );
         }
         rows.push(
             r.get("rows")
@@ -262,7 +295,11 @@ async fn read_tables(db: &str) -> Result<SbTables> {
         );
     }
     if rows.len() != TABLES.len() {
-        bail!("{db}: short reply ({} results for {} tables)", rows.len(), TABLES.len());
+        bail!(
+            "{db}: short reply ({} results for {} tables)",
+            rows.len(),
+            TABLES.len()
+        );
     }
     let mut it = rows.into_iter();
     let mut next = || it.next().unwrap_or_default();
@@ -312,7 +349,10 @@ fn set(v: &Value) -> Vec<Value> {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    set(v).iter().filter_map(|a| a.as_str().map(str::to_string)).collect()
+    set(v)
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
 }
 
 fn uuids(v: &Value) -> Vec<String> {
@@ -323,10 +363,12 @@ fn uuids(v: &Value) -> Vec<String> {
 fn map_get(v: &Value, key: &str) -> Option<String> {
     match v.as_array().map(Vec::as_slice) {
         Some([tag, Value::Array(pairs)]) if tag == "map" => {
-            pairs.iter().find_map(|p| match p.as_array().map(Vec::as_slice) {
-                Some([Value::String(k), Value::String(v)]) if k == key => Some(v.clone()),
-                _ => None,
-            })
+            pairs
+                .iter()
+                .find_map(|p| match p.as_array().map(Vec::as_slice) {
+                    Some([Value::String(k), Value::String(v)]) if k == key => Some(v.clone()),
+                    _ => None,
+                })
         }
         _ => None,
     }
@@ -344,8 +386,9 @@ fn build_network(t: &SbTables) -> Result<Network> {
         let nb_name = map_get(ids, "name");
         let name2 = map_get(ids, "name2");
         let is_router = map_get(ids, "logical-router").is_some();
-        let name =
-            map_get(ids, "logical-switch").or_else(|| map_get(ids, "logical-router")).unwrap_or_else(|| uuid.clone());
+        let name = map_get(ids, "logical-switch")
+            .or_else(|| map_get(ids, "logical-router"))
+            .unwrap_or_else(|| uuid.clone());
         let key = u32::try_from(integer(row, "tunnel_key")).unwrap_or(0);
         let i = net.add_datapath(&name, key, is_router);
         net.datapaths[i].uuid = uuid.clone();
@@ -412,8 +455,10 @@ fn build_network(t: &SbTables) -> Result<Network> {
             continue;
         };
         // Members in the order of their names, as upstream fans out.
-        let mut ports =
-            uuids(col(row, "ports")).into_iter().filter_map(|u| port_by_uuid.get(&u).cloned()).collect::<Vec<_>>();
+        let mut ports = uuids(col(row, "ports"))
+            .into_iter()
+            .filter_map(|u| port_by_uuid.get(&u).cloned())
+            .collect::<Vec<_>>();
         ports.sort();
         net.add_mcast_group(dp, &string(row, "name"), ports);
     }
@@ -429,18 +474,28 @@ fn build_network(t: &SbTables) -> Result<Network> {
         let Ok(mac) = lflow::lookup::parse_address(&string(row, "mac")) else {
             continue;
         };
-        net.add_mac_binding(MacBinding { port: string(row, "logical_port"), ip, ipv6, mac: mac.value });
+        net.add_mac_binding(MacBinding {
+            port: string(row, "logical_port"),
+            ip,
+            ipv6,
+            mac: mac.value,
+        });
     }
     for row in &t.fdb {
         let Ok(mac) = lflow::lookup::parse_address(&string(row, "mac")) else {
             continue;
         };
-        let (Ok(dp_key), Ok(port_key)) =
-            (u32::try_from(integer(row, "dp_key")), u32::try_from(integer(row, "port_key")))
-        else {
+        let (Ok(dp_key), Ok(port_key)) = (
+            u32::try_from(integer(row, "dp_key")),
+            u32::try_from(integer(row, "port_key")),
+        ) else {
             continue;
         };
-        net.fdb.push(FdbEntry { mac: mac.value, dp_key, port_key });
+        net.fdb.push(FdbEntry {
+            mac: mac.value,
+            dp_key,
+            port_key,
+        });
     }
     for row in &t.address_sets {
         let name = string(row, "name");
@@ -459,7 +514,11 @@ fn build_network(t: &SbTables) -> Result<Network> {
         if let Some(Value::Array(pairs)) = col(row, "vips").as_array().and_then(|a| a.get(1)) {
             for p in pairs {
                 if let Some(Ok(v)) = p.get(0).and_then(Value::as_str).map(LbDst::parse) {
-                    net.lb_vips.push(Vip { ip: v.ip, ipv6: v.ipv6, port: v.port });
+                    net.lb_vips.push(Vip {
+                        ip: v.ip,
+                        ipv6: v.ipv6,
+                        port: v.port,
+                    });
                 }
             }
         }

@@ -21,16 +21,10 @@ fn have_tools() -> bool {
 /// An NB database in `dir` served by `program` on `dir`/nb.sock.
 fn serve_nb(program: &str, dir: &TempDir) -> Daemon {
     let db = dir.path("nb.db");
-    let st =
-        Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
+    let st = Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
     assert!(st.success());
     let sock = dir.path("nb.sock");
-    Daemon::start_with(
-        program,
-        dir,
-        &sock,
-        [db.into_os_string(), OsString::from(format!("--remote=punix:{}", sock.display()))],
-    )
+    Daemon::start_with(program, dir, &sock, [db.into_os_string(), OsString::from(format!("--remote=punix:{}", sock.display()))])
 }
 
 fn ok(r: Ran, what: &str) -> String {
@@ -121,10 +115,7 @@ fn appctl_answers_as_the_real_server() {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let r = d.appctl(&args);
             let err: Vec<&str> = r.err.lines().filter(|l| !l.starts_with("ovs-appctl: ")).collect();
-            t.push_str(
-                &format!("$ {}\n{}{}exit {}\n", cmd.join(" "), r.out, err.join("\n") + "\n", r.code)
-                    .replace(&dirname, "DIR"),
-            );
+            t.push_str(&format!("$ {}\n{}{}exit {}\n", cmd.join(" "), r.out, err.join("\n") + "\n", r.code).replace(&dirname, "DIR"));
         }
         transcripts.push(t);
     }
@@ -144,19 +135,9 @@ fn appctl_commands_do_what_they_say() {
     assert!(version.starts_with("ovsdb-server (rovn) "), "{version}");
     let commands = ok(d.appctl(&["list-commands"]), "list-commands");
     for c in [
-        "exit",
-        "memory/show",
-        "ovsdb-server/compact",
-        "ovsdb-server/add-remote",
-        "ovsdb-server/remove-remote",
-        "ovsdb-server/list-remotes",
-        "ovsdb-server/list-dbs",
-        "ovsdb-server/reconnect",
-        "vlog/set",
-        "vlog/list",
-        "vlog/reopen",
-        "list-commands",
-        "version",
+        "exit", "memory/show", "ovsdb-server/compact", "ovsdb-server/add-remote", "ovsdb-server/remove-remote",
+        "ovsdb-server/list-remotes", "ovsdb-server/list-dbs", "ovsdb-server/reconnect", "vlog/set", "vlog/list",
+        "vlog/reopen", "list-commands", "version",
     ] {
         assert!(commands.lines().any(|l| l.split_whitespace().next() == Some(c)), "{c} missing:\n{commands}");
     }

@@ -58,8 +58,10 @@ fn view(sock: &Path) -> String {
     let mut v = String::new();
     // `show` lists rows in the client's hash order: compare its lines sorted.
     let show = nbctl(sock, &["show"]);
-    let mut lines: Vec<String> =
-        show.lines().map(|l| l.split_whitespace().filter(|w| w.len() != 36).collect::<Vec<_>>().join(" ")).collect();
+    let mut lines: Vec<String> = show
+        .lines()
+        .map(|l| l.split_whitespace().filter(|w| w.len() != 36).collect::<Vec<_>>().join(" "))
+        .collect();
     lines.sort();
     v.push_str(&lines.join("\n"));
     for args in [
@@ -76,11 +78,7 @@ fn view(sock: &Path) -> String {
     ] {
         let out = nbctl(sock, &args);
         // Port group ports are UUIDs: keep their count.
-        let out = if args.contains(&"Port_Group") {
-            format!("{} refs", out.split_whitespace().filter(|w| w.len() == 36).count())
-        } else {
-            out
-        };
+        let out = if args.contains(&"Port_Group") { format!("{} refs", out.split_whitespace().filter(|w| w.len() == 36).count()) } else { out };
         let out = out.split_whitespace().filter(|w| w.len() != 36).collect::<Vec<_>>().join(" ");
         v.push_str(&format!("\n== {args:?}\n{out}"));
     }
@@ -96,12 +94,7 @@ fn ovn_nbctl_walkthrough_matches_real_server() {
     for program in [ROVN, "ovsdb-server"] {
         let dir = TempDir::new("nbctl");
         let db = dir.path("nb.db");
-        let st = Command::new(ROVN)
-            .args(["ovsdb-tool", "create"])
-            .arg(&db)
-            .arg(shipped("ovn-nb.ovsschema"))
-            .status()
-            .unwrap();
+        let st = Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
         assert!(st.success());
         let sock = dir.path("nb.sock");
         let _d = Daemon::start(program, &db, &dir, &sock);
@@ -122,8 +115,7 @@ fn kill_9_keeps_every_acknowledged_transaction() {
     }
     let dir = TempDir::new("kill9");
     let db = dir.path("nb.db");
-    let st =
-        Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
+    let st = Command::new(ROVN).args(["ovsdb-tool", "create"]).arg(&db).arg(shipped("ovn-nb.ovsschema")).status().unwrap();
     assert!(st.success());
     let sock = dir.path("nb.sock");
     let mut acked = Vec::new();

@@ -69,11 +69,7 @@ fn same_script_same_output() {
     assert_eq!(up_on_ours.code, 0, "{}", up_on_ours.err);
     let want = canonical_query(&up_on_theirs.out);
     assert!(want.to_string().contains("renamed"), "{want}");
-    for (who, got) in [
-        ("upstream on rovn's file", &up_on_ours.out),
-        ("rovn on rovn's file", &we_on_ours),
-        ("rovn on upstream's file", &we_on_theirs),
-    ] {
+    for (who, got) in [("upstream on rovn's file", &up_on_ours.out), ("rovn on rovn's file", &we_on_ours), ("rovn on upstream's file", &we_on_theirs)] {
         assert_eq!(canonical_query(got), want, "{who}");
     }
 
@@ -86,11 +82,7 @@ fn same_script_same_output() {
             let a = rovn_tool(&args);
             let b = exec(&tool, &args);
             assert_eq!(a.code, 0, "{}", a.err);
-            assert_lines_eq(
-                &canonical_show_log(&a.out),
-                &canonical_show_log(&b.out),
-                &format!("show-log {more:?} {}", db.display()),
-            );
+            assert_lines_eq(&canonical_show_log(&a.out), &canonical_show_log(&b.out), &format!("show-log {more:?} {}", db.display()));
         }
     }
 }
@@ -117,21 +109,13 @@ fn info_commands_match_upstream() {
         assert_eq!(rovn_tool(["db-is-standalone".as_ref(), db.as_os_str()]).code, 0);
         assert_eq!(rovn_tool(["db-is-clustered".as_ref(), db.as_os_str()]).code, 2);
     }
-    for (a, op, b, code) in [
-        ("1.2.3", "<", "1.10.0", 0),
-        ("1.2.3", ">=", "1.10.0", 2),
-        ("2.0.0", "==", "2.0.0", 0),
-        ("2.0.0", "!=", "2.0.0", 2),
-    ] {
+    for (a, op, b, code) in [("1.2.3", "<", "1.10.0", 0), ("1.2.3", ">=", "1.10.0", 2), ("2.0.0", "==", "2.0.0", 0), ("2.0.0", "!=", "2.0.0", 2)] {
         assert_eq!(rovn_tool(["compare-versions", a, op, b]).code, code, "{a} {op} {b}");
         assert_eq!(exec(&tool, ["compare-versions", a, op, b]).code, code, "upstream {a} {op} {b}");
     }
     // Clustered databases are recognized and refused clearly.
     let cl = dir.path("cluster.db");
-    let r = exec(
-        &tool,
-        ["create-cluster".as_ref(), cl.as_os_str(), schema_path().as_os_str(), "tcp:127.0.0.1:6644".as_ref()],
-    );
+    let r = exec(&tool, ["create-cluster".as_ref(), cl.as_os_str(), schema_path().as_os_str(), "tcp:127.0.0.1:6644".as_ref()]);
     assert_eq!(r.code, 0, "{}", r.err);
     assert_eq!(rovn_tool(["db-is-clustered".as_ref(), cl.as_os_str()]).code, 0);
     for cmd in ["db-name", "show-log", "compact"] {
@@ -183,11 +167,7 @@ fn errors_are_one_clear_line() {
     assert!(r.contains("database name expected as first parameter"), "{r}");
     // A query never changes the file, even when it tries to.
     let before = std::fs::read(&db).unwrap();
-    let r = rovn_ok([
-        "query".as_ref(),
-        db.as_os_str(),
-        r#"["LogTest",{"op":"insert","table":"Seq","row":{"n":1}}]"#.as_ref(),
-    ]);
+    let r = rovn_ok(["query".as_ref(), db.as_os_str(), r#"["LogTest",{"op":"insert","table":"Seq","row":{"n":1}}]"#.as_ref()]);
     assert!(r.starts_with("[{\"uuid\":"), "{r}");
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
@@ -279,11 +259,7 @@ fn compact_and_convert() {
     let converted = dir.path("converted.db");
     rovn_ok(["convert".as_ref(), db.as_os_str(), new_schema.as_os_str(), converted.as_os_str()]);
     assert_eq!(rovn_ok(["db-version".as_ref(), converted.as_os_str()]), "1.1.0\n");
-    let rows = rovn_ok([
-        "query".as_ref(),
-        converted.as_os_str(),
-        r#"["LogTest",{"op":"select","table":"Node","where":[],"columns":["name","added"]}]"#.as_ref(),
-    ]);
+    let rows = rovn_ok(["query".as_ref(), converted.as_os_str(), r#"["LogTest",{"op":"select","table":"Node","where":[],"columns":["name","added"]}]"#.as_ref()]);
     assert_eq!(rows, "[{\"rows\":[{\"added\":0,\"name\":\"renamed\"}]}]\n");
     // In place.
     rovn_ok(["convert".as_ref(), db.as_os_str(), new_schema.as_os_str()]);

@@ -353,7 +353,12 @@ pub enum Func {
     /// One of the argument-less checks.
     Check(Check),
     /// `lookup_arp(P, A, M)` and friends.
-    Lookup { op: LookupOp, port: FieldRef, ip: FieldRef, mac: Option<FieldRef> },
+    Lookup {
+        op: LookupOp,
+        port: FieldRef,
+        ip: FieldRef,
+        mac: Option<FieldRef>,
+    },
     /// `lookup_fdb(P, A)`
     LookupFdb { port: FieldRef, mac: FieldRef },
     /// `get_fdb(A)`
@@ -396,8 +401,13 @@ pub enum Severity {
 
 impl Severity {
     /// All of them, most serious first.
-    pub const ALL: [Severity; 5] =
-        [Severity::Alert, Severity::Warning, Severity::Notice, Severity::Info, Severity::Debug];
+    pub const ALL: [Severity; 5] = [
+        Severity::Alert,
+        Severity::Warning,
+        Severity::Notice,
+        Severity::Info,
+        Severity::Debug,
+    ];
 
     /// The keyword.
     pub fn as_str(self) -> &'static str {
@@ -495,7 +505,10 @@ pub enum ActionKind {
     /// `drop;` (only ever the sole action).
     Drop,
     /// `next;`, `next(N);`, `next(pipeline=P, table=N);`
-    Next { pipeline: Option<Pipeline>, table: Option<u32> },
+    Next {
+        pipeline: Option<Pipeline>,
+        table: Option<u32>,
+    },
     /// `field = constant;` (maybe masked) or `field = "port";`
     Load { dst: FieldRef, value: Value },
     /// `field1 = field2;`
@@ -513,11 +526,17 @@ pub enum ActionKind {
     /// `ct_commit;` or `ct_commit { ... };` (empty body: plain).
     CtCommit(Vec<Action>),
     /// The older `ct_commit(ct_mark=V[/M], ct_label=V[/M]);`.
-    CtCommitV1 { mark: Option<Constant>, label: Option<Constant> },
+    CtCommitV1 {
+        mark: Option<Constant>,
+        label: Option<Constant>,
+    },
     /// `ct_commit_nat;`
     CtCommitNat,
     /// `ct_dnat;`, `ct_snat(IP);`, ...
-    Nat { kind: NatKind, target: Option<NatTarget> },
+    Nat {
+        kind: NatKind,
+        target: Option<NatTarget>,
+    },
     /// `ct_lb;`, `ct_lb_mark(backends=...);`
     CtLb { mark: bool, args: Option<LbArgs> },
     /// `ct_clear;`
@@ -529,7 +548,12 @@ pub enum ActionKind {
     /// `igmp;`
     Igmp,
     /// `get_arp(P, A);`, `put_arp(P, A, E);`, `get_nd`, `put_nd`.
-    MacBinding { op: MacOp, port: FieldRef, ip: FieldRef, mac: Option<FieldRef> },
+    MacBinding {
+        op: MacOp,
+        port: FieldRef,
+        ip: FieldRef,
+        mac: Option<FieldRef>,
+    },
     /// `put_fdb(P, A);`
     PutFdb { port: FieldRef, mac: FieldRef },
     /// `R = f(...);`
@@ -541,7 +565,10 @@ pub enum ActionKind {
     /// `set_meter(rate[, burst]);`
     SetMeter { rate: u64, burst: Option<u64> },
     /// `trigger_event(event = "...", key = "value", ...);`
-    TriggerEvent { event: String, options: Vec<(String, String)> },
+    TriggerEvent {
+        event: String,
+        options: Vec<(String, String)>,
+    },
     /// `bind_vport("V", P);`
     BindVport { vport: String, parent: FieldRef },
     /// `handle_svc_check(P);`
@@ -553,7 +580,12 @@ pub enum ActionKind {
     /// `commit_ecmp_nh(ipv6 = true, proto = tcp);`
     CommitEcmpNh { ipv6: bool, proto: Proto },
     /// `commit_lb_aff(vip = "ip:port", backend = "ip:port", proto = tcp, timeout = N);`
-    CommitLbAff { vip: String, backend: String, proto: Proto, timeout: u32 },
+    CommitLbAff {
+        vip: String,
+        backend: String,
+        proto: Proto,
+        timeout: u32,
+    },
     /// `sample(probability=N, ...);`
     Sample(Sample),
 }
@@ -592,7 +624,9 @@ impl Action {
                 erase_field(a);
                 erase_field(b);
             }
-            ActionKind::Push(f) | ActionKind::Pop(f) | ActionKind::HandleSvcCheck(f) => erase_field(f),
+            ActionKind::Push(f) | ActionKind::Pop(f) | ActionKind::HandleSvcCheck(f) => {
+                erase_field(f)
+            }
             ActionKind::BindVport { parent, .. } => erase_field(parent),
             ActionKind::CtCommit(body) | ActionKind::Nested { body, .. } => {
                 body.iter_mut().for_each(Action::erase_spans)

@@ -56,7 +56,11 @@ pub struct Checked {
 
 /// Checks `actions` against `symtab`.
 pub fn check_actions(actions: &[Action], symtab: &Symtab, opts: &CheckOptions) -> Result<Checked> {
-    let mut c = Checker { symtab, opts, prereqs: Vec::new() };
+    let mut c = Checker {
+        symtab,
+        opts,
+        prereqs: Vec::new(),
+    };
     c.list(actions, Scope::Normal)?;
     Ok(Checked { prereqs: c.prereqs })
 }
@@ -220,7 +224,10 @@ impl<'a> Checker<'a> {
                 self.prereq("ip");
                 Ok(())
             }
-            ActionKind::CtNext | ActionKind::CtCommitNat | ActionKind::Nat { .. } | ActionKind::CtLb { .. } => {
+            ActionKind::CtNext
+            | ActionKind::CtCommitNat
+            | ActionKind::Nat { .. }
+            | ActionKind::CtLb { .. } => {
                 self.prereq("ip");
                 Ok(())
             }
@@ -277,12 +284,18 @@ impl<'a> Checker<'a> {
     /// Looks up a field reference; `None` bits are allowed on any field.
     fn resolve(&self, f: &FieldRef) -> Result<Ref<'a>> {
         let Some(sym) = self.symtab.get(&f.name) else {
-            return Err(Error::semantic(f.span, format!("unknown field `{}`", f.name)));
+            return Err(Error::semantic(
+                f.span,
+                format!("unknown field `{}`", f.name),
+            ));
         };
         if sym.is_predicate() {
             return Err(Error::semantic(
                 f.span,
-                format!("`{}` is a predicate, not a field: actions can only read and write fields", f.name),
+                format!(
+                    "`{}` is a predicate, not a field: actions can only read and write fields",
+                    f.name
+                ),
             ));
         }
         let mut root = sym;
@@ -300,24 +313,37 @@ impl<'a> Checker<'a> {
                     _ => b,
                 };
                 if sym.is_string() {
-                    return Err(Error::semantic(f.span, format!("cannot select bits of string field `{}`", sym.name)));
+                    return Err(Error::semantic(
+                        f.span,
+                        format!("cannot select bits of string field `{}`", sym.name),
+                    ));
                 }
                 if WHOLE_ONLY.contains(&sym.name.as_str()) || matches!(sym.kind, Kind::OvnField) {
                     return Err(Error::semantic(
                         f.span,
-                        format!("cannot select bits of `{}`: it can only be used whole", sym.name),
+                        format!(
+                            "cannot select bits of `{}`: it can only be used whole",
+                            sym.name
+                        ),
                     ));
                 }
                 if hi >= sym.width {
                     return Err(Error::semantic(
                         f.span,
-                        format!("cannot select bits {b} to {hi} of {}-bit field `{}`", sym.width, sym.name),
+                        format!(
+                            "cannot select bits {b} to {hi} of {}-bit field `{}`",
+                            sym.width, sym.name
+                        ),
                     ));
                 }
                 hi - b + 1
             }
         };
-        Ok(Ref { sym, root: root.name.as_str(), width })
+        Ok(Ref {
+            sym,
+            root: root.name.as_str(),
+            width,
+        })
     }
 
     fn add_field_prereqs(&mut self, sym: &Symbol) {
@@ -337,7 +363,10 @@ impl<'a> Checker<'a> {
     fn rvalue(&mut self, f: &FieldRef) -> Result<Ref<'a>> {
         let r = self.resolve(f)?;
         if matches!(r.sym.kind, Kind::OvnField) {
-            return Err(Error::semantic(f.span, format!("`{}` can only be assigned, not read", f.name)));
+            return Err(Error::semantic(
+                f.span,
+                format!("`{}` can only be assigned, not read", f.name),
+            ));
         }
         self.add_field_prereqs(r.sym);
         Ok(r)
@@ -350,15 +379,25 @@ impl<'a> Checker<'a> {
         let why = if READ_ONLY.contains(&root) {
             Some(format!("`{}` is read-only", f.name))
         } else if CT_COMMIT_ONLY.contains(&root) {
-            (scope != Scope::CtCommit)
-                .then(|| format!("`{}` can only be set directly inside `ct_commit {{ ... }}`", f.name))
+            (scope != Scope::CtCommit).then(|| {
+                format!(
+                    "`{}` can only be set directly inside `ct_commit {{ ... }}`",
+                    f.name
+                )
+            })
         } else if scope == Scope::CtCommit {
-            Some(format!("inside `ct_commit {{ }}` only ct_mark and ct_label can be set, not `{}`", f.name))
+            Some(format!(
+                "inside `ct_commit {{ }}` only ct_mark and ct_label can be set, not `{}`",
+                f.name
+            ))
         } else {
             None
         };
         if let Some(why) = why {
-            return Err(Error::semantic(f.span, format!("{why}: it cannot be modified")));
+            return Err(Error::semantic(
+                f.span,
+                format!("{why}: it cannot be modified"),
+            ));
         }
         self.add_field_prereqs(r.sym);
         Ok(r)
@@ -366,21 +405,30 @@ impl<'a> Checker<'a> {
 
     fn load_value(&mut self, dst: &FieldRef, d: &Ref<'_>, v: &Value) -> Result<()> {
         match v {
-            Value::Str(_, span) if !d.is_string() => {
-                Err(Error::semantic(*span, format!("integer field `{}` cannot be assigned a string", show(dst))))
-            }
+            Value::Str(_, span) if !d.is_string() => Err(Error::semantic(
+                *span,
+                format!("integer field `{}` cannot be assigned a string", show(dst)),
+            )),
             Value::Str(..) => Ok(()),
             Value::Const(c, span) => {
                 if d.is_string() {
                     return Err(Error::semantic(
                         *span,
-                        format!("string field `{}` is assigned port names in quotes, not integer `{c}`", show(dst)),
+                        format!(
+                            "string field `{}` is assigned port names in quotes, not integer `{c}`",
+                            show(dst)
+                        ),
                     ));
                 }
                 if c.width() > d.width {
                     return Err(Error::semantic(
                         *span,
-                        format!("{}-bit constant `{c}` does not fit {}-bit `{}`", c.width(), d.width, show(dst)),
+                        format!(
+                            "{}-bit constant `{c}` does not fit {}-bit `{}`",
+                            c.width(),
+                            d.width,
+                            show(dst)
+                        ),
                     ));
                 }
                 Ok(())
@@ -391,7 +439,11 @@ impl<'a> Checker<'a> {
             )),
             other => Err(Error::semantic(
                 other.span(),
-                format!("`{}` cannot be assigned {}", show(dst), super::parse::describe(other)),
+                format!(
+                    "`{}` cannot be assigned {}",
+                    show(dst),
+                    super::parse::describe(other)
+                ),
             )),
         }
     }
@@ -401,7 +453,10 @@ impl<'a> Checker<'a> {
         if !r.is_string() {
             return Err(Error::semantic(
                 f.span,
-                format!("`{}` is an integer field; a logical port field (inport, outport) is required", show(f)),
+                format!(
+                    "`{}` is an integer field; a logical port field (inport, outport) is required",
+                    show(f)
+                ),
             ));
         }
         Ok(())
@@ -412,7 +467,11 @@ impl<'a> Checker<'a> {
         if r.is_string() || r.width != width {
             return Err(Error::semantic(
                 f.span,
-                format!("`{}` is {}; a {width}-bit {what} field is required", show(f), describe_ref(&r)),
+                format!(
+                    "`{}` is {}; a {width}-bit {what} field is required",
+                    show(f),
+                    describe_ref(&r)
+                ),
             ));
         }
         Ok(())
@@ -517,19 +576,26 @@ fn check_opts(kind: OptsKind, opts: &[OptArg], call_span: Span) -> Result<()> {
     };
     for o in opts {
         let Some(def) = options::find(table, &o.name) else {
-            return Err(Error::semantic(o.name_span, format!("unknown option `{}`", o.name)));
+            return Err(Error::semantic(
+                o.name_span,
+                format!("unknown option `{}`", o.name),
+            ));
         };
         check_opt_value(kind, def.ty, o)?;
     }
     let has = |n: &str| opts.iter().any(|o| o.name == n);
     match kind {
-        OptsKind::Dhcp4 if !has("offerip") => {
-            Err(Error::semantic(call_span, "put_dhcp_opts requires an `offerip` option (the address to offer)"))
-        }
+        OptsKind::Dhcp4 if !has("offerip") => Err(Error::semantic(
+            call_span,
+            "put_dhcp_opts requires an `offerip` option (the address to offer)",
+        )),
         OptsKind::NdRa => {
             for required in ["addr_mode", "slla"] {
                 if !has(required) {
-                    return Err(Error::semantic(call_span, format!("put_nd_ra_opts requires the `{required}` option")));
+                    return Err(Error::semantic(
+                        call_span,
+                        format!("put_nd_ra_opts requires the `{required}` option"),
+                    ));
                 }
             }
             let slaac = opts.iter().any(|o| {
@@ -554,14 +620,21 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
         Operand::Set(vs, span) => {
             let multi = matches!(ty, OptType::Ipv4 | OptType::Ipv6 | OptType::StaticRoutes);
             if !multi {
-                return Err(Error::semantic(*span, format!("option `{}` takes a single value, not a set", o.name)));
+                return Err(Error::semantic(
+                    *span,
+                    format!("option `{}` takes a single value, not a set", o.name),
+                ));
             }
             vs.iter().collect()
         }
     };
     let name = &o.name;
-    let err =
-        |span: Span, want: &str| Error::semantic(span, format!("option `{name}` ({}) requires {want}", ty.as_str()));
+    let err = |span: Span, want: &str| {
+        Error::semantic(
+            span,
+            format!("option `{name}` ({}) requires {want}", ty.as_str()),
+        )
+    };
     for v in &values {
         let span = v.span();
         let c: Option<&Constant> = match v {
@@ -571,15 +644,19 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
         let unmasked = c.filter(|c| c.mask.is_none());
         let ok = match ty {
             OptType::Str | OptType::Domains => matches!(v, Value::Str(..)),
-            OptType::HostId => matches!(v, Value::Str(..)) || unmasked.is_some_and(|c| c.format == Format::Ipv4),
+            OptType::HostId => {
+                matches!(v, Value::Str(..)) || unmasked.is_some_and(|c| c.format == Format::Ipv4)
+            }
             OptType::Ipv4 => unmasked.is_some_and(|c| c.format == Format::Ipv4),
             OptType::Ipv6 => unmasked.is_some_and(|c| c.format == Format::Ipv6),
             OptType::Mac => unmasked.is_some_and(|c| c.format == Format::Ethernet),
             OptType::Ipv6Prefix => c.is_some_and(|c| {
-                c.format == Format::Ipv6 && matches!(c.mask, None | Some(crate::lexer::Mask::Prefix(_)))
+                c.format == Format::Ipv6
+                    && matches!(c.mask, None | Some(crate::lexer::Mask::Prefix(_)))
             }),
             OptType::StaticRoutes => c.is_some_and(|c| {
-                c.format == Format::Ipv4 && matches!(c.mask, None | Some(crate::lexer::Mask::Prefix(_)))
+                c.format == Format::Ipv4
+                    && matches!(c.mask, None | Some(crate::lexer::Mask::Prefix(_)))
             }),
             OptType::Bool | OptType::Uint8 | OptType::Uint16 | OptType::Uint32 => {
                 let w = match ty {
@@ -588,8 +665,10 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
                     OptType::Uint16 => 16,
                     _ => 32,
                 };
-                unmasked
-                    .is_some_and(|c| matches!(c.format, Format::Decimal | Format::Hex) && c.value & !bits_mask(w) == 0)
+                unmasked.is_some_and(|c| {
+                    matches!(c.format, Format::Decimal | Format::Hex)
+                        && c.value & !bits_mask(w) == 0
+                })
             }
         };
         if !ok {
@@ -600,7 +679,9 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
                 OptType::Ipv6 => "IPv6 addresses".to_string(),
                 OptType::Mac => "an Ethernet address".to_string(),
                 OptType::Ipv6Prefix => "an IPv6 prefix such as aef0::/64".to_string(),
-                OptType::StaticRoutes => "a set of IPv4 prefix, router pairs: {30.0.0.0/24, 10.0.0.4, ...}".to_string(),
+                OptType::StaticRoutes => {
+                    "a set of IPv4 prefix, router pairs: {30.0.0.0/24, 10.0.0.4, ...}".to_string()
+                }
                 OptType::Bool => "0 or 1".to_string(),
                 OptType::Uint8 => "an integer from 0 to 255".to_string(),
                 OptType::Uint16 => "an integer from 0 to 65535".to_string(),
@@ -610,7 +691,10 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
         }
     }
     if ty == OptType::StaticRoutes && !values.len().is_multiple_of(2) {
-        return Err(err(o.value.span(), "pairs of prefix and router (an even number of addresses)"));
+        return Err(err(
+            o.value.span(),
+            "pairs of prefix and router (an even number of addresses)",
+        ));
     }
     if kind == OptsKind::NdRa {
         let allowed: &[&str] = match name.as_str() {
@@ -623,7 +707,10 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
                 if !allowed.contains(&s.as_str()) {
                     return Err(Error::semantic(
                         *span,
-                        format!("invalid {name} \"{s}\" (expecting one of: {})", allowed.join(", ")),
+                        format!(
+                            "invalid {name} \"{s}\" (expecting one of: {})",
+                            allowed.join(", ")
+                        ),
                     ));
                 }
             }

@@ -115,8 +115,12 @@ pub const DHCP4: &[OptDef] = &[
 ];
 
 /// DHCPv6 options (SB `DHCPv6_Options`).
-pub const DHCP6: &[OptDef] =
-    &[d("server_id", 2, Mac), d("ia_addr", 5, Ipv6), d("dns_server", 23, Ipv6), d("domain_search", 24, Str)];
+pub const DHCP6: &[OptDef] = &[
+    d("server_id", 2, Mac),
+    d("ia_addr", 5, Ipv6),
+    d("dns_server", 23, Ipv6),
+    d("domain_search", 24, Str),
+];
 
 /// IPv6 router advertisement options (ovn-sb(5), `put_nd_ra_opts`); the
 /// codes are RFC 4861/4191/8106 option types (0 for the non-option fields).

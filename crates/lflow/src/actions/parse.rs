@@ -91,15 +91,24 @@ fn action(p: &mut Parser) -> Result<Action> {
     match p.peek2() {
         Some(Token::Equals | Token::Exchange | Token::LSquare) => {
             let kind = assignment(p)?;
-            return Ok(Action { kind, span: span_from(p, start) });
+            return Ok(Action {
+                kind,
+                span: span_from(p, start),
+            });
         }
         Some(Token::Decrement) => {
             if name != "ip.ttl" {
-                return Err(Error::syntax(start, format!("only `ip.ttl--` may be decremented, not `{name}--`")));
+                return Err(Error::syntax(
+                    start,
+                    format!("only `ip.ttl--` may be decremented, not `{name}--`"),
+                ));
             }
             p.bump();
             p.bump();
-            return Ok(Action { kind: ActionKind::DecTtl, span: span_from(p, start) });
+            return Ok(Action {
+                kind: ActionKind::DecTtl,
+                span: span_from(p, start),
+            });
         }
         _ => {}
     }
@@ -162,7 +171,11 @@ fn action(p: &mut Parser) -> Result<Action> {
             if rate == 0 {
                 return Err(Error::syntax(span, "set_meter's rate must be at least 1"));
             }
-            let burst = if p.eat(&Token::Comma) { Some(uint(p, "a burst size in kbps")?.0) } else { None };
+            let burst = if p.eat(&Token::Comma) {
+                Some(uint(p, "a burst size in kbps")?.0)
+            } else {
+                None
+            };
             p.expect(&Token::RParen)?;
             ActionKind::SetMeter { rate, burst }
         }
@@ -195,14 +208,23 @@ fn action(p: &mut Parser) -> Result<Action> {
         "commit_lb_aff" => commit_lb_aff(p)?,
         "sample" => sample(p)?,
         n if NestedKind::ALL.iter().any(|k| k.as_str() == n) => {
-            let kind = NestedKind::ALL.into_iter().find(|k| k.as_str() == n).unwrap_or(NestedKind::Clone);
+            let kind = NestedKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == n)
+                .unwrap_or(NestedKind::Clone);
             if !p.eat(&Token::LCurly) {
                 return Err(p.unexpected(&format!("`{{` opening the actions of `{n}`")));
             }
-            ActionKind::Nested { kind, body: list(p, true)? }
+            ActionKind::Nested {
+                kind,
+                body: list(p, true)?,
+            }
         }
         n if FUNCS.contains(&n) => {
-            return Err(Error::syntax(start, format!("`{n}` returns a result: store it, e.g. `reg0[0] = {n}(...);`")))
+            return Err(Error::syntax(
+                start,
+                format!("`{n}` returns a result: store it, e.g. `reg0[0] = {n}(...);`"),
+            ))
         }
         _ => {
             return Err(Error::syntax(
@@ -211,21 +233,29 @@ fn action(p: &mut Parser) -> Result<Action> {
             ))
         }
     };
-    Ok(Action { kind, span: span_from(p, start) })
+    Ok(Action {
+        kind,
+        span: span_from(p, start),
+    })
 }
 
 /// A decimal integer (upstream accepts no other form for counts and ids).
 fn uint(p: &mut Parser, what: &str) -> Result<(u64, Span)> {
     let span = p.here();
     match p.peek() {
-        Some(Token::Const(Constant { value, format: Format::Decimal, mask: None })) => {
+        Some(Token::Const(Constant {
+            value,
+            format: Format::Decimal,
+            mask: None,
+        })) => {
             let v = *value as u64;
             p.bump();
             Ok((v, span))
         }
-        Some(Token::Const(c)) => {
-            Err(Error::syntax(span, format!("expecting {what} as a plain decimal integer, not `{c}`")))
-        }
+        Some(Token::Const(c)) => Err(Error::syntax(
+            span,
+            format!("expecting {what} as a plain decimal integer, not `{c}`"),
+        )),
         _ => Err(p.unexpected(what)),
     }
 }
@@ -233,7 +263,10 @@ fn uint(p: &mut Parser, what: &str) -> Result<(u64, Span)> {
 fn bounded(p: &mut Parser, what: &str, max: u64) -> Result<(u64, Span)> {
     let (v, span) = uint(p, what)?;
     if v > max {
-        return Err(Error::syntax(span, format!("{what} must be at most {max}, not {v}")));
+        return Err(Error::syntax(
+            span,
+            format!("{what} must be at most {max}, not {v}"),
+        ));
     }
     Ok((v, span))
 }
@@ -285,7 +318,10 @@ fn choice<T: Copy>(p: &mut Parser, what: &str, choices: &[(&str, T)]) -> Result<
                 p.bump();
                 Ok(c.1)
             }
-            None => Err(Error::syntax(span, format!("unknown {what} `{s}` (expecting one of: {list})"))),
+            None => Err(Error::syntax(
+                span,
+                format!("unknown {what} `{s}` (expecting one of: {list})"),
+            )),
         },
         _ => Err(p.unexpected(&format!("{what} (one of: {list})"))),
     }
@@ -318,11 +354,15 @@ fn next(p: &mut Parser) -> Result<ActionKind> {
                             &[("ingress", Pipeline::Ingress), ("egress", Pipeline::Egress)],
                         )?)
                     }
-                    "table" => table = Some(bounded(p, "a table number", u32::MAX as u64)?.0 as u32),
+                    "table" => {
+                        table = Some(bounded(p, "a table number", u32::MAX as u64)?.0 as u32)
+                    }
                     _ => {
                         return Err(Error::syntax(
                             span,
-                            format!("unknown argument `{key}` of next (expecting `pipeline` or `table`)"),
+                            format!(
+                            "unknown argument `{key}` of next (expecting `pipeline` or `table`)"
+                        ),
                         ))
                     }
                 }
@@ -348,8 +388,16 @@ fn ct_commit(p: &mut Parser) -> Result<ActionKind> {
         let (key, span) = ident(p, "`ct_mark=` or `ct_label=`")?;
         p.expect(&Token::Equals)?;
         let c = match p.bump() {
-            Some(Spanned { token: Token::Const(c), .. }) => c,
-            _ => return Err(Error::syntax(span, format!("`{key}=` needs an integer value"))),
+            Some(Spanned {
+                token: Token::Const(c),
+                ..
+            }) => c,
+            _ => {
+                return Err(Error::syntax(
+                    span,
+                    format!("`{key}=` needs an integer value"),
+                ))
+            }
         };
         match key.as_str() {
             "ct_mark" => mark = Some(c),
@@ -357,7 +405,9 @@ fn ct_commit(p: &mut Parser) -> Result<ActionKind> {
             _ => {
                 return Err(Error::syntax(
                     span,
-                    format!("unknown ct_commit argument `{key}` (expecting `ct_mark` or `ct_label`)"),
+                    format!(
+                        "unknown ct_commit argument `{key}` (expecting `ct_mark` or `ct_label`)"
+                    ),
                 ))
             }
         }
@@ -371,7 +421,10 @@ fn ip_const(p: &mut Parser, what: &str) -> Result<Constant> {
     match p.peek() {
         Some(Token::Const(c)) if matches!(c.format, Format::Ipv4 | Format::Ipv6) => {
             if c.mask.is_some() {
-                return Err(Error::syntax(span, format!("expecting {what}, not a masked address or network")));
+                return Err(Error::syntax(
+                    span,
+                    format!("expecting {what}, not a masked address or network"),
+                ));
             }
             let c = *c;
             p.bump();
@@ -398,7 +451,9 @@ fn nat(p: &mut Parser, kind: NatKind) -> Result<ActionKind> {
             if h > 65535 || h <= lo {
                 return Err(Error::syntax(
                     h_span,
-                    format!("the range's high port must be above its low port {lo} and at most 65535"),
+                    format!(
+                        "the range's high port must be above its low port {lo} and at most 65535"
+                    ),
                 ));
             }
             hi = Some(h as u16);
@@ -406,7 +461,10 @@ fn nat(p: &mut Parser, kind: NatKind) -> Result<ActionKind> {
         ports = Some((lo as u16, hi));
     }
     p.expect(&Token::RParen)?;
-    Ok(ActionKind::Nat { kind, target: Some(NatTarget { ip, ports }) })
+    Ok(ActionKind::Nat {
+        kind,
+        target: Some(NatTarget { ip, ports }),
+    })
 }
 
 fn ct_lb(p: &mut Parser, mark: bool) -> Result<ActionKind> {
@@ -421,11 +479,18 @@ fn ct_lb(p: &mut Parser, mark: bool) -> Result<ActionKind> {
         let ip = ip_const(p, "a backend IP address")?;
         if bracketed {
             if ip.format != Format::Ipv6 {
-                return Err(Error::syntax(ip_span, "only IPv6 addresses are written in brackets"));
+                return Err(Error::syntax(
+                    ip_span,
+                    "only IPv6 addresses are written in brackets",
+                ));
             }
             p.expect(&Token::RSquare)?;
         }
-        let port = if p.eat(&Token::Colon) { Some(bounded(p, "a port number", 65535)?.0 as u16) } else { None };
+        let port = if p.eat(&Token::Colon) {
+            Some(bounded(p, "a port number", 65535)?.0 as u16)
+        } else {
+            None
+        };
         if bracketed && port.is_none() {
             return Err(p.unexpected("`:port` after a bracketed IPv6 address"));
         }
@@ -448,11 +513,25 @@ fn ct_lb(p: &mut Parser, mark: bool) -> Result<ActionKind> {
         }
     }
     p.expect(&Token::RParen)?;
-    Ok(ActionKind::CtLb { mark, args: Some(LbArgs { backends, hash_fields, flag }) })
+    Ok(ActionKind::CtLb {
+        mark,
+        args: Some(LbArgs {
+            backends,
+            hash_fields,
+            flag,
+        }),
+    })
 }
 
 fn ct_flag(p: &mut Parser) -> Result<CtFlag> {
-    choice(p, "ct_lb flag", &[("skip_snat", CtFlag::SkipSnat), ("force_snat", CtFlag::ForceSnat)])
+    choice(
+        p,
+        "ct_lb flag",
+        &[
+            ("skip_snat", CtFlag::SkipSnat),
+            ("force_snat", CtFlag::ForceSnat),
+        ],
+    )
 }
 
 fn mac_binding(p: &mut Parser, op: MacOp) -> Result<ActionKind> {
@@ -480,7 +559,10 @@ fn log(p: &mut Parser, open: Span) -> Result<ActionKind> {
                 "name" => {
                     let (s, span) = string(p, "the log name as a string")?;
                     if s.len() >= 64 {
-                        return Err(Error::syntax(span, "log name must be shorter than 64 bytes"));
+                        return Err(Error::syntax(
+                            span,
+                            "log name must be shorter than 64 bytes",
+                        ));
                     }
                     name = Some(s);
                 }
@@ -496,7 +578,9 @@ fn log(p: &mut Parser, open: Span) -> Result<ActionKind> {
                 _ => {
                     return Err(Error::syntax(
                         span,
-                        format!("unknown log argument `{key}` (expecting name, severity, verdict or meter)"),
+                        format!(
+                        "unknown log argument `{key}` (expecting name, severity, verdict or meter)"
+                    ),
                     ))
                 }
             }
@@ -506,9 +590,17 @@ fn log(p: &mut Parser, open: Span) -> Result<ActionKind> {
         }
     }
     let Some(verdict) = verdict else {
-        return Err(Error::syntax(span_from(p, open), "log needs a verdict: `log(verdict=allow|drop|reject, ...)`"));
+        return Err(Error::syntax(
+            span_from(p, open),
+            "log needs a verdict: `log(verdict=allow|drop|reject, ...)`",
+        ));
     };
-    Ok(ActionKind::Log(Log { name, verdict, severity, meter }))
+    Ok(ActionKind::Log(Log {
+        name,
+        verdict,
+        severity,
+        meter,
+    }))
 }
 
 /// `ip` or `ip:port` or `[ip6]:port` in a string; `port_required` for
@@ -532,7 +624,10 @@ fn valid_vip(s: &str, port_required: bool) -> bool {
 
 fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12]) && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn trigger_event(p: &mut Parser) -> Result<ActionKind> {
@@ -567,7 +662,10 @@ fn trigger_event(p: &mut Parser) -> Result<ActionKind> {
                 "protocol" => "\"tcp\", \"udp\" or \"sctp\"",
                 _ => "a UUID",
             };
-            return Err(Error::syntax(span, format!("invalid {key} \"{value}\": expecting {want}")));
+            return Err(Error::syntax(
+                span,
+                format!("invalid {key} \"{value}\": expecting {want}"),
+            ));
         }
         options.push((key, value));
     }
@@ -603,7 +701,10 @@ fn commit_lb_aff(p: &mut Parser) -> Result<ActionKind> {
     keyword_eq(p, "vip")?;
     let (vip, span) = string(p, "the VIP as a string \"ip:port\"")?;
     if !valid_vip(&vip, true) {
-        return Err(Error::syntax(span, format!("invalid vip \"{vip}\": expecting \"ip:port\" or \"[ip6]:port\"")));
+        return Err(Error::syntax(
+            span,
+            format!("invalid vip \"{vip}\": expecting \"ip:port\" or \"[ip6]:port\""),
+        ));
     }
     p.expect(&Token::Comma)?;
     keyword_eq(p, "backend")?;
@@ -621,29 +722,52 @@ fn commit_lb_aff(p: &mut Parser) -> Result<ActionKind> {
     keyword_eq(p, "timeout")?;
     let timeout = bounded(p, "a timeout in seconds", u32::MAX as u64)?.0 as u32;
     p.expect(&Token::RParen)?;
-    Ok(ActionKind::CommitLbAff { vip, backend, proto, timeout })
+    Ok(ActionKind::CommitLbAff {
+        vip,
+        backend,
+        proto,
+        timeout,
+    })
 }
 
 fn sample(p: &mut Parser) -> Result<ActionKind> {
     let open = p.here();
     p.expect(&Token::LParen)?;
-    let mut s = Sample { probability: 0, collector_set: 0, obs_domain: 0, obs_point: 0 };
+    let mut s = Sample {
+        probability: 0,
+        collector_set: 0,
+        obs_domain: 0,
+        obs_point: 0,
+    };
     while !p.eat(&Token::RParen) {
-        let (key, span) = ident(p, "`probability=`, `collector_set=`, `obs_domain=` or `obs_point=`")?;
+        let (key, span) = ident(
+            p,
+            "`probability=`, `collector_set=`, `obs_domain=` or `obs_point=`",
+        )?;
         p.expect(&Token::Equals)?;
         match key.as_str() {
             "probability" => s.probability = bounded(p, "probability", 65535)?.0 as u16,
-            "collector_set" => s.collector_set = bounded(p, "collector_set", u32::MAX as u64)?.0 as u32,
+            "collector_set" => {
+                s.collector_set = bounded(p, "collector_set", u32::MAX as u64)?.0 as u32
+            }
             "obs_domain" => s.obs_domain = bounded(p, "obs_domain", 255)?.0 as u8,
             "obs_point" => s.obs_point = bounded(p, "obs_point", u32::MAX as u64)?.0 as u32,
-            _ => return Err(Error::syntax(span, format!("unknown sample argument `{key}`"))),
+            _ => {
+                return Err(Error::syntax(
+                    span,
+                    format!("unknown sample argument `{key}`"),
+                ))
+            }
         }
         if !p.eat(&Token::Comma) && p.peek() != Some(&Token::RParen) {
             return Err(p.unexpected("`,` or `)`"));
         }
     }
     if s.probability == 0 {
-        return Err(Error::syntax(span_from(p, open), "sample needs `probability=N` with N from 1 to 65535"));
+        return Err(Error::syntax(
+            span_from(p, open),
+            "sample needs `probability=N` with N from 1 to 65535",
+        ));
     }
     Ok(ActionKind::Sample(s))
 }
@@ -670,7 +794,10 @@ fn assignment(p: &mut Parser) -> Result<ActionKind> {
         return Ok(ActionKind::Move { dst, src });
     }
     if p.peek() == Some(&Token::LCurly) {
-        return Err(Error::syntax(p.here(), "a field is assigned a single value, not a set"));
+        return Err(Error::syntax(
+            p.here(),
+            "a field is assigned a single value, not a set",
+        ));
     }
     let value = p.value()?;
     Ok(ActionKind::Load { dst, value })
@@ -679,7 +806,9 @@ fn assignment(p: &mut Parser) -> Result<ActionKind> {
 fn call(p: &mut Parser, name: &str, start: Span) -> Result<Func> {
     p.expect(&Token::LParen)?;
     let func = match name {
-        "check_pkt_larger" => Func::CheckPktLarger(bounded(p, "a packet length in bytes", 65535)?.0),
+        "check_pkt_larger" => {
+            Func::CheckPktLarger(bounded(p, "a packet length in bytes", 65535)?.0)
+        }
         "lookup_arp" | "lookup_arp_ip" | "lookup_nd" | "lookup_nd_ip" => {
             let op = match name {
                 "lookup_arp" => LookupOp::Arp,
@@ -704,7 +833,9 @@ fn call(p: &mut Parser, name: &str, start: Span) -> Result<Func> {
             let mac = p.field_ref()?;
             Func::LookupFdb { port, mac }
         }
-        "get_fdb" => Func::GetFdb { mac: p.field_ref()? },
+        "get_fdb" => Func::GetFdb {
+            mac: p.field_ref()?,
+        },
         "put_dhcp_opts" => opts(p, OptsKind::Dhcp4, options::DHCP4)?,
         "put_dhcpv6_opts" => opts(p, OptsKind::Dhcp6, options::DHCP6)?,
         "put_nd_ra_opts" => opts(p, OptsKind::NdRa, options::ND_RA)?,
@@ -716,24 +847,39 @@ fn call(p: &mut Parser, name: &str, start: Span) -> Result<Func> {
                 if p.eat(&Token::Equals) {
                     let (w, span) = bounded(p, "a weight", 65535)?;
                     if w == 0 {
-                        return Err(Error::syntax(span, "a select weight must be 1 to 65535, not 0"));
+                        return Err(Error::syntax(
+                            span,
+                            "a select weight must be 1 to 65535, not 0",
+                        ));
                     }
                     weight = w as u16;
                 }
-                members.push(SelectMember { id: id as u16, weight });
+                members.push(SelectMember {
+                    id: id as u16,
+                    weight,
+                });
                 if !p.eat(&Token::Comma) {
                     break;
                 }
             }
             if members.len() < 2 {
-                return Err(Error::syntax(span_from(p, start), "select needs at least 2 members"));
+                return Err(Error::syntax(
+                    span_from(p, start),
+                    "select needs at least 2 members",
+                ));
             }
             Func::Select(members)
         }
         _ => {
-            let check = Check::ALL.into_iter().find(|c| c.as_str() == name).unwrap_or(Check::DnsLookup);
+            let check = Check::ALL
+                .into_iter()
+                .find(|c| c.as_str() == name)
+                .unwrap_or(Check::DnsLookup);
             if p.peek() != Some(&Token::RParen) {
-                return Err(Error::syntax(p.here(), format!("{name}() takes no arguments")));
+                return Err(Error::syntax(
+                    p.here(),
+                    format!("{name}() takes no arguments"),
+                ));
             }
             Func::Check(check)
         }
@@ -752,11 +898,18 @@ fn opts(p: &mut Parser, kind: OptsKind, table: &[OptDef]) -> Result<Func> {
                 OptsKind::Dhcp6 => "DHCPv6",
                 OptsKind::NdRa => "IPv6 ND RA",
             };
-            return Err(Error::syntax(name_span, format!("unknown {what} option `{name}`")));
+            return Err(Error::syntax(
+                name_span,
+                format!("unknown {what} option `{name}`"),
+            ));
         }
         p.expect(&Token::Equals)?;
         let value = p.operand()?;
-        opts.push(OptArg { name, name_span, value });
+        opts.push(OptArg {
+            name,
+            name_span,
+            value,
+        });
         if !p.eat(&Token::Comma) && p.peek() != Some(&Token::RParen) {
             return Err(p.unexpected("`,` or `)`"));
         }

@@ -78,7 +78,11 @@ fn write_action(out: &mut String, a: &Action) {
             write_field(out, b);
         }
         ActionKind::Push(f) | ActionKind::Pop(f) => {
-            out.push_str(if matches!(a.kind, ActionKind::Push(_)) { "push(" } else { "pop(" });
+            out.push_str(if matches!(a.kind, ActionKind::Push(_)) {
+                "push("
+            } else {
+                "pop("
+            });
             write_field(out, f);
             out.push(')');
         }
@@ -192,7 +196,12 @@ fn write_action(out: &mut String, a: &Action) {
                 string(out, n);
                 out.push_str(", ");
             }
-            let _ = write!(out, "verdict={}, severity={}", l.verdict.as_str(), l.severity.as_str());
+            let _ = write!(
+                out,
+                "verdict={}, severity={}",
+                l.verdict.as_str(),
+                l.severity.as_str()
+            );
             if let Some(m) = &l.meter {
                 out.push_str(", meter=");
                 string(out, m);
@@ -242,9 +251,18 @@ fn write_action(out: &mut String, a: &Action) {
             out.push(')');
         }
         ActionKind::CommitEcmpNh { ipv6, proto } => {
-            let _ = write!(out, "commit_ecmp_nh(ipv6 = {ipv6}, proto = {})", proto.as_str());
+            let _ = write!(
+                out,
+                "commit_ecmp_nh(ipv6 = {ipv6}, proto = {})",
+                proto.as_str()
+            );
         }
-        ActionKind::CommitLbAff { vip, backend, proto, timeout } => {
+        ActionKind::CommitLbAff {
+            vip,
+            backend,
+            proto,
+            timeout,
+        } => {
             out.push_str("commit_lb_aff(vip = ");
             string(out, vip);
             out.push_str(", backend = ");

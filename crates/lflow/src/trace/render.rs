@@ -41,11 +41,16 @@ fn detailed_node(out: &mut String, n: &Node, indent: usize) {
                 detailed_node(out, c, indent);
             }
         }
-        Node::Table { table, flow, actions } => {
+        Node::Table {
+            table,
+            flow,
+            actions,
+        } => {
             // Tail blocks (connection tracking) continue the pipeline:
             // they are printed after the table, at its level.
-            let (inner, tails): (Vec<&Node>, Vec<&Node>) =
-                actions.iter().partition(|a| !matches!(a, Node::Block { tail: true, .. }));
+            let (inner, tails): (Vec<&Node>, Vec<&Node>) = actions
+                .iter()
+                .partition(|a| !matches!(a, Node::Block { tail: true, .. }));
             if !flow.trivial {
                 let mut head = format!("{table:>2}. ");
                 if !flow.stage.is_empty() {
@@ -67,7 +72,10 @@ fn detailed_node(out: &mut String, n: &Node, indent: usize) {
                 }
             }
             for t in tails {
-                if let Node::Block { header, children, .. } = t {
+                if let Node::Block {
+                    header, children, ..
+                } = t
+                {
                     section(out, indent, header);
                     for c in children {
                         detailed_node(out, c, indent);
@@ -75,14 +83,20 @@ fn detailed_node(out: &mut String, n: &Node, indent: usize) {
                 }
             }
         }
-        Node::NoMatch { table } => push_line(out, indent, &format!("{table:>2}. no match (implicit drop)")),
+        Node::NoMatch { table } => push_line(
+            out,
+            indent,
+            &format!("{table:>2}. no match (implicit drop)"),
+        ),
         Node::Line { kind, text, .. } => match kind {
             LineKind::Action => push_line(out, indent, text),
             LineKind::Comment => push_line(out, indent, &format!("/* {text} */")),
             LineKind::Error => push_line(out, indent, &format!("*** {text}")),
             LineKind::Modify | LineKind::Output => {}
         },
-        Node::Block { header, children, .. } => {
+        Node::Block {
+            header, children, ..
+        } => {
             section(out, indent, header);
             for c in children {
                 detailed_node(out, c, indent + 4);
@@ -125,7 +139,9 @@ fn summary_node(out: &mut String, n: &Node, indent: usize) {
             LineKind::Error => push_line(out, indent, &format!("*** {text};")),
             LineKind::Modify | LineKind::Output => {}
         },
-        Node::Block { header, children, .. } => {
+        Node::Block {
+            header, children, ..
+        } => {
             push_line(out, indent, &format!("{header} {{"));
             for c in children {
                 summary_node(out, c, indent + 4);
@@ -146,7 +162,9 @@ pub fn minimal(nodes: &[Node]) -> String {
 
 fn has_minimal(n: &Node) -> bool {
     match n {
-        Node::Pipeline { children, .. } | Node::Block { children, .. } => children.iter().any(has_minimal),
+        Node::Pipeline { children, .. } | Node::Block { children, .. } => {
+            children.iter().any(has_minimal)
+        }
         Node::Table { actions, .. } => actions.iter().any(has_minimal),
         Node::NoMatch { .. } => false,
         Node::Line { minimal, .. } => *minimal,
@@ -166,7 +184,11 @@ fn minimal_node(out: &mut String, n: &Node, indent: usize) {
             }
         }
         Node::NoMatch { .. } => {}
-        Node::Line { kind, text, minimal } => {
+        Node::Line {
+            kind,
+            text,
+            minimal,
+        } => {
             if !minimal {
                 return;
             }
@@ -182,7 +204,9 @@ fn minimal_node(out: &mut String, n: &Node, indent: usize) {
                 LineKind::Modify | LineKind::Action => push_line(out, indent, &format!("{text};")),
             }
         }
-        Node::Block { header, children, .. } => {
+        Node::Block {
+            header, children, ..
+        } => {
             if !children.iter().any(has_minimal) {
                 return;
             }

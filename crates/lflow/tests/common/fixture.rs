@@ -6,15 +6,23 @@ use std::collections::BTreeSet;
 use lflow::expr::{Expr, Operand, Value};
 use lflow::{parse_expr, Tables};
 
-pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/northd-23.03-flows.jsonl");
+pub const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/northd-23.03-flows.jsonl"
+);
 
 /// (stage, match) of every flow in the fixture.
 pub fn fixture_matches() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(FIXTURE).unwrap_or_else(|e| panic!("{FIXTURE}: {e}"));
     text.lines()
         .map(|l| {
-            let j: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
-            let s = |k: &str| j[k].as_str().unwrap_or_else(|| panic!("{k} in {l}")).to_string();
+            let j: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+            let s = |k: &str| {
+                j[k].as_str()
+                    .unwrap_or_else(|| panic!("{k} in {l}"))
+                    .to_string()
+            };
             (s("stage"), s("match"))
         })
         .collect()

@@ -53,7 +53,10 @@ use lflow::{compile, Packet, Symtab, Tables};
 /// with one constrained bit flipped (which often do not match). Empty if
 /// the normal form is too large.
 pub fn packets_near(m: &Match, symtab: &Symtab, look: &Tables, r: &mut Rng) -> Vec<Packet> {
-    let limits = Limits { max_flows: 300, conjunctions: false };
+    let limits = Limits {
+        max_flows: 300,
+        conjunctions: false,
+    };
     let Ok(flows) = compile(m, symtab, look, limits) else {
         return Vec::new();
     };
@@ -73,8 +76,12 @@ pub fn packets_near(m: &Match, symtab: &Symtab, look: &Tables, r: &mut Rng) -> V
             })
             .unwrap_or(128)
     };
-    let port_of =
-        |key: u128| look.ports.iter().find(|(_, &k)| k as u128 == key).map_or(String::new(), |(n, _)| n.clone());
+    let port_of = |key: u128| {
+        look.ports
+            .iter()
+            .find(|(_, &k)| k as u128 == key)
+            .map_or(String::new(), |(n, _)| n.clone())
+    };
     let mut out = Vec::new();
     for term in &flows.matches {
         let mut p = Packet::new();
@@ -82,12 +89,19 @@ pub fn packets_near(m: &Match, symtab: &Symtab, look: &Tables, r: &mut Rng) -> V
             if strings.contains(&c.field) {
                 p.set_port(c.field, &port_of(c.value));
             } else {
-                let noise = if r.one_in(2) { r.bits(width(c.field)) } else { 0 };
+                let noise = if r.one_in(2) {
+                    r.bits(width(c.field))
+                } else {
+                    0
+                };
                 p.set_field(c.field, c.value | noise & !c.mask);
             }
         }
         out.push(p.clone());
-        let cs: Vec<_> = term.iter().filter(|c| !strings.contains(&c.field)).collect();
+        let cs: Vec<_> = term
+            .iter()
+            .filter(|c| !strings.contains(&c.field))
+            .collect();
         if !cs.is_empty() {
             let c = r.pick(&cs);
             let bits: Vec<u32> = (0..128).filter(|i| c.mask >> i & 1 == 1).collect();

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 pub mod lab;
-pub mod rpc;
 pub mod trace_lab;
+pub mod rpc;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -31,11 +31,7 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "rovn-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        let p = std::env::temp_dir().join(format!("rovn-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -197,12 +193,7 @@ pub struct Daemon {
 impl Daemon {
     /// `program` (ROVN or "ovsdb-server") serving `db` on `sock`.
     pub fn start(program: &str, db: &Path, dir: &TempDir, sock: &Path) -> Daemon {
-        Daemon::start_with(
-            program,
-            dir,
-            sock,
-            [db.as_os_str().to_owned(), format!("--remote=punix:{}", sock.display()).into()],
-        )
+        Daemon::start_with(program, dir, sock, [db.as_os_str().to_owned(), format!("--remote=punix:{}", sock.display()).into()])
     }
 
     /// `program` with `args`, its pidfile and control socket at their

@@ -29,9 +29,20 @@ pub struct TraceLab {
 /// Starts the servers and northd, or skips (None) when upstream OVN is
 /// missing (a failure under CI=true).
 pub fn start(name: &str) -> Option<TraceLab> {
-    let tools = ["ovsdb-server", "ovsdb-tool", "ovn-northd", "ovn-nbctl", "ovn-sbctl", "ovn-trace", "ovn-appctl"];
+    let tools = [
+        "ovsdb-server",
+        "ovsdb-tool",
+        "ovn-northd",
+        "ovn-nbctl",
+        "ovn-sbctl",
+        "ovn-trace",
+        "ovn-appctl",
+    ];
     let have = tools.iter().all(|t| on_path(t)) && Path::new(NB_SCHEMA).exists();
-    if !require(have, "upstream OVN 23.03 (ovn-central, ovn-common) and OVS for the trace differential") {
+    if !require(
+        have,
+        "upstream OVN 23.03 (ovn-central, ovn-common) and OVS for the trace differential",
+    ) {
         return None;
     }
     let mut lab = Lab::new(name);
@@ -43,12 +54,24 @@ pub fn start(name: &str) -> Option<TraceLab> {
         let remote = format!("--remote=punix:{}", sock.display());
         let ctl = format!("--unixctl={}", lab.path(&format!("{name}.ctl")).display());
         lab.daemon(name, None, &[], "ovsdb-server", &[&db, &remote, &ctl]);
-        wait_for(&format!("{name} socket"), Duration::from_secs(10), || sock.exists().then_some(()));
+        wait_for(&format!("{name} socket"), Duration::from_secs(10), || {
+            sock.exists().then_some(())
+        });
         remotes.push(format!("unix:{}", sock.display()));
     }
     let (nb, sb) = (remotes[0].clone(), remotes[1].clone());
     let ctl = format!("--unixctl={}", lab.path("northd.ctl").display());
-    lab.daemon("northd", None, &[], "ovn-northd", &[&format!("--ovnnb-db={nb}"), &format!("--ovnsb-db={sb}"), &ctl]);
+    lab.daemon(
+        "northd",
+        None,
+        &[],
+        "ovn-northd",
+        &[
+            &format!("--ovnnb-db={nb}"),
+            &format!("--ovnsb-db={sb}"),
+            &ctl,
+        ],
+    );
     Some(TraceLab { lab, nb, sb })
 }
 
@@ -83,7 +106,13 @@ impl TraceLab {
 
     /// The SB Datapath_Binding UUID of logical switch or router `name`.
     pub fn sb_datapath(&self, name: &str) -> String {
-        self.sbctl(&["--bare", "--columns=_uuid", "find", "Datapath_Binding", &format!("external_ids:name={name}")])
+        self.sbctl(&[
+            "--bare",
+            "--columns=_uuid",
+            "find",
+            "Datapath_Binding",
+            &format!("external_ids:name={name}"),
+        ])
     }
 
     /// Stops northd from rewriting the SB (`ovn-appctl pause`), so that
@@ -95,7 +124,16 @@ impl TraceLab {
 
     /// Adds a hand-written logical flow to datapath `dp` (an SB UUID).
     #[allow(clippy::too_many_arguments)]
-    pub fn add_flow(&self, dp: &str, pipeline: &str, table: u32, priority: u32, m: &str, actions: &str, stage: &str) {
+    pub fn add_flow(
+        &self,
+        dp: &str,
+        pipeline: &str,
+        table: u32,
+        priority: u32,
+        m: &str,
+        actions: &str,
+        stage: &str,
+    ) {
         self.sbctl(&[
             "create",
             "Logical_Flow",
@@ -126,27 +164,47 @@ impl TraceLab {
     /// Traces with both tools (`--all`); records a failure unless both
     /// succeed and agree on the packet line, the path and the outcome.
     /// Returns rovn's trace when they agree.
-    pub fn compare(&self, what: &str, opts: &[&str], flow: &str, failures: &mut Vec<String>) -> Option<Trace> {
+    pub fn compare(
+        &self,
+        what: &str,
+        opts: &[&str],
+        flow: &str,
+        failures: &mut Vec<String>,
+    ) -> Option<Trace> {
         let mut args: Vec<&str> = opts.to_vec();
         args.push("--all");
         args.push(flow);
         let theirs = self.upstream(&args);
         let ours = self.rovn(&args);
         if ours.code != 0 || ours.err.contains("panicked") {
-            failures.push(format!("{what}: rovn trace failed ({}): {}", ours.code, ours.err));
+            failures.push(format!(
+                "{what}: rovn trace failed ({}): {}",
+                ours.code, ours.err
+            ));
             return None;
         }
         if theirs.code != 0 {
-            failures.push(format!("{what}: upstream ovn-trace failed ({}): {}", theirs.code, theirs.err));
+            failures.push(format!(
+                "{what}: upstream ovn-trace failed ({}): {}",
+                theirs.code, theirs.err
+            ));
             return None;
         }
         let (o, t) = (Trace::parse(&ours.out), Trace::parse(&theirs.out));
         let mut diffs = Vec::new();
         if o.packet != t.packet {
-            diffs.push(format!("packet line\n  rovn:     {}\n  upstream: {}", o.packet, t.packet));
+            diffs.push(format!(
+                "packet line\n  rovn:     {}\n  upstream: {}",
+                o.packet, t.packet
+            ));
         }
         if o.path != t.path {
-            let at = o.path.iter().zip(&t.path).take_while(|(a, b)| a == b).count();
+            let at = o
+                .path
+                .iter()
+                .zip(&t.path)
+                .take_while(|(a, b)| a == b)
+                .count();
             diffs.push(format!(
                 "path differs after {at} tables\n  rovn:     {:?}\n  upstream: {:?}",
                 &o.path[at..],
@@ -154,7 +212,10 @@ impl TraceLab {
             ));
         }
         if o.outcome != t.outcome {
-            diffs.push(format!("outcome\n  rovn:     {:?}\n  upstream: {:?}", o.outcome, t.outcome));
+            diffs.push(format!(
+                "outcome\n  rovn:     {:?}\n  upstream: {:?}",
+                o.outcome, t.outcome
+            ));
         }
         if diffs.is_empty() {
             return Some(o);
@@ -209,7 +270,10 @@ pub struct Outcome {
 impl Outcome {
     /// The fields of the delivery to `port` (panics if there is none).
     pub fn to(&self, port: &str) -> &Delivery {
-        self.deliveries.iter().find(|d| d.port == port).unwrap_or_else(|| panic!("no delivery to {port} in {self:?}"))
+        self.deliveries
+            .iter()
+            .find(|d| d.port == port)
+            .unwrap_or_else(|| panic!("no delivery to {port} in {self:?}"))
     }
 }
 
@@ -229,9 +293,16 @@ pub struct Trace {
 
 impl Trace {
     pub fn parse(text: &str) -> Trace {
-        let packet = text.lines().next().unwrap_or("").trim_start_matches("# ").to_string();
+        let packet = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("# ")
+            .to_string();
         let section = |name: &str| -> String {
-            let start = text.find(&format!("# {name} trace.\n")).map(|i| i + name.len() + 10);
+            let start = text
+                .find(&format!("# {name} trace.\n"))
+                .map(|i| i + name.len() + 10);
             match start {
                 Some(s) => {
                     let rest = &text[s..];
@@ -307,7 +378,10 @@ pub fn outcome(text: &str) -> Outcome {
                 }
             }
             stack.push(s);
-        } else if let Some(port) = l.strip_prefix("output(\"").and_then(|r| r.strip_suffix("\");")) {
+        } else if let Some(port) = l
+            .strip_prefix("output(\"")
+            .and_then(|r| r.strip_suffix("\");"))
+        {
             out.deliveries.push(Delivery {
                 port: port.to_string(),
                 fields: top.fields.clone(),
@@ -321,7 +395,9 @@ pub fn outcome(text: &str) -> Outcome {
             out.controller.push(l.to_string());
         } else if let Some((k, v)) = l.strip_suffix(';').and_then(|s| s.split_once(" = ")) {
             let k = k.trim();
-            let metadata = ["reg", "xreg", "xxreg", "flags", "ct_", "inport", "outport", "pkt.mark"];
+            let metadata = [
+                "reg", "xreg", "xxreg", "flags", "ct_", "inport", "outport", "pkt.mark",
+            ];
             if !metadata.iter().any(|m| k.starts_with(m)) {
                 if let Some(s) = stack.last_mut() {
                     s.fields.insert(k.to_string(), value(v));
