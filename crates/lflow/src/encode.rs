@@ -30,9 +30,14 @@
 //! their options in `userdata` in the layouts observed from ovn-controller
 //! 23.03; [`Groups`] also allocates meter ids by meter name.
 //!
+//! ECMP routes: `R = select(...)` is a dp_hash select group (a bucket per
+//! member writes its id into R and goes to the next table);
+//! `chk_ecmp_nh()`/`chk_ecmp_nh_mac()` check flag bit 13 through tables
+//! 77/76, which `commit_ecmp_nh()` fills with `learn` actions.
+//!
 //! Not encoded yet (a clear [`Error::Unsupported`]): `trigger_event`,
-//! `bind_vport`, `set_meter`, `select`, `fwd_group`, `sample`, the
-//! ECMP/affinity helpers, the DHCPv4 `host_id` type (`tftp_server`),
+//! `bind_vport`, `set_meter`, `fwd_group`, `sample`, the
+//! affinity helpers (`commit_lb_aff`, `chk_lb_aff`), the DHCPv4 `host_id` type (`tftp_server`),
 //! `put_nd_ra_opts`' `route_info`, nested actions that have no OpenFlow
 //! 1.5 binary form here (`clone`, `ct_*`, `dec_ttl`... inside `arp { }`),
 //! `lookup_fdb`/`put_fdb` on other fields than `inport`/`eth.src` (and
@@ -225,6 +230,10 @@ pub enum OfAction {
     CheckPktLarger { len: u64, dst: Subfield },
     /// `set_queue:N`
     SetQueue(u16),
+    /// `learn(table=T,idle_timeout=I,hard_timeout=H,delete_learned,SPECS)`:
+    /// the specs (`NXM_OF_IP_SRC[]`, `nw_proto=6`, `load:0x1->...`) as
+    /// `ovs-ofctl` prints them.
+    Learn { table: u8, idle_timeout: u16, hard_timeout: u16, specs: Vec<String> },
 }
 
 fn hex(f: &mut fmt::Formatter<'_>, v: u128) -> fmt::Result {
@@ -293,6 +302,11 @@ impl fmt::Display for OfAction {
             }
             OfAction::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             OfAction::SetQueue(q) => write!(f, "set_queue:{q}"),
+            OfAction::Learn { table, idle_timeout, hard_timeout, specs } => write!(
+                f,
+                "learn(table={table},idle_timeout={idle_timeout},hard_timeout={hard_timeout},delete_learned,{})",
+                specs.join(",")
+            ),
         }
     }
 }
@@ -346,6 +360,10 @@ pub struct Layout {
     pub chk_in_port_sec: u8,
     /// `check_out_port_sec()`
     pub chk_out_port_sec: u8,
+    /// `chk_ecmp_nh_mac()`: the learned ECMP next-hop MACs.
+    pub ecmp_nh_mac: u8,
+    /// `chk_ecmp_nh()`: the learned ECMP next hops.
+    pub ecmp_nh: u8,
 }
 
 impl Default for Layout {
@@ -364,6 +382,8 @@ impl Default for Layout {
             lookup_fdb: 72,
             chk_in_port_sec: 73,
             chk_out_port_sec: 75,
+            ecmp_nh_mac: 76,
+            ecmp_nh: 77,
         }
     }
 }
@@ -750,9 +770,9 @@ impl Enc<'_, '_> {
                 self.require_field(mac, "eth.src", "put_fdb")?;
                 out.push(controller(opcode::PUT_FDB, Vec::new(), false));
             }
+            ActionKind::CommitEcmpNh { ipv6, proto } => self.commit_ecmp_nh(*ipv6, *proto, out),
             ActionKind::SetMeter { .. }
             | ActionKind::FwdGroup { .. }
-            | ActionKind::CommitEcmpNh { .. }
             | ActionKind::CommitLbAff { .. }
             | ActionKind::Sample(_) => {
                 let text = crate::actions::print::print_action(a);
@@ -846,6 +866,70 @@ impl Enc<'_, '_> {
         }
         out.push(OfAction::Group(self.enc.groups.id(&text)));
         Ok(())
+    }
+
+    /// `R = select(...)`: an OpenFlow select group (dp_hash) whose bucket
+    /// per member writes the member's id into R and goes on to the next
+    /// table; its weight is the member's.
+    fn select(&mut self, d: Subfield, members: &[SelectMember], out: &mut Vec<OfAction>) -> Result<()> {
+        let next = self.next_table()?;
+        let m = if d.width >= 128 { u128::MAX } else { (1u128 << d.width) - 1 };
+        let mut text = "type=select,selection_method=dp_hash,selection_method_param=4294967296".to_string();
+        for (i, member) in members.iter().enumerate() {
+            let set = OfAction::SetField { field: d.field, value: u128::from(member.id) << d.lo, mask: m << d.lo };
+            text +=
+                &format!(",bucket=bucket_id:{i},weight:{},actions={set},{}", member.weight, OfAction::Resubmit(next));
+        }
+        out.push(OfAction::Group(self.enc.groups.id(&text)));
+        Ok(())
+    }
+
+    /// `commit_ecmp_nh(ipv6, proto)`: learns, for this connection, a flow
+    /// in the next-hop MAC table (metadata, eth.src and the 5-tuple) and
+    /// one in the next-hop table (the reverse 5-tuple); both set
+    /// MLF_LOOKUP_COMMIT_ECMP_NH.
+    fn commit_ecmp_nh(&mut self, ipv6: bool, proto: Proto, out: &mut Vec<OfAction>) {
+        let layout = self.enc.layout;
+        let (eth_type, src, dst) = if ipv6 {
+            ("eth_type=0x86dd", "NXM_NX_IPV6_SRC[]", "NXM_NX_IPV6_DST[]")
+        } else {
+            ("eth_type=0x800", "NXM_OF_IP_SRC[]", "NXM_OF_IP_DST[]")
+        };
+        let (nw_proto, tp_src, tp_dst) = match proto {
+            Proto::Tcp => (6, "NXM_OF_TCP_SRC[]", "NXM_OF_TCP_DST[]"),
+            Proto::Udp => (17, "NXM_OF_UDP_SRC[]", "NXM_OF_UDP_DST[]"),
+            Proto::Sctp => (132, "OXM_OF_SCTP_SRC[]", "OXM_OF_SCTP_DST[]"),
+        };
+        let set = "load:0x1->NXM_NX_REG10[13]".to_string();
+        let nw_proto = format!("nw_proto={nw_proto}");
+        let learn = |table, specs: Vec<String>| OfAction::Learn { table, idle_timeout: 20, hard_timeout: 30, specs };
+        out.push(learn(
+            layout.ecmp_nh_mac,
+            vec![
+                "OXM_OF_METADATA[]".into(),
+                "NXM_OF_ETH_SRC[]".into(),
+                eth_type.into(),
+                src.into(),
+                dst.into(),
+                nw_proto.clone(),
+                tp_src.into(),
+                tp_dst.into(),
+                set.clone(),
+            ],
+        ));
+        out.push(learn(
+            layout.ecmp_nh,
+            vec![
+                "OXM_OF_METADATA[]".into(),
+                eth_type.into(),
+                format!("{src}={dst}"),
+                format!("{dst}={src}"),
+                nw_proto,
+                format!("{tp_src}={tp_dst}"),
+                format!("{tp_dst}={tp_src}"),
+                set,
+            ],
+        ));
     }
 
     /// Fails unless `f` is the whole field `name`.
@@ -958,6 +1042,10 @@ impl Enc<'_, '_> {
                 payload.extend(d.lo.to_be_bytes());
                 out.push(controller(opcode::DNS_LOOKUP, payload, true));
             }
+            // MLF_LOOKUP_COMMIT_ECMP_NH (bit 13) is set by the flows
+            // commit_ecmp_nh() learned.
+            Func::Check(Check::EcmpNhMac) => self.flag_check(d, 13, layout.ecmp_nh_mac, out),
+            Func::Check(Check::EcmpNh) => self.flag_check(d, 13, layout.ecmp_nh, out),
             Func::Check(c) => return Err(unsupported(format_args!("{}() is not encoded yet", c.as_str()))),
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
@@ -1003,9 +1091,8 @@ impl Enc<'_, '_> {
                 loads(d, 0, u128::from(u32::MAX), out);
                 out.push(OfAction::Resubmit(layout.get_fdb));
             }
-            Func::GetFdb { .. } | Func::Select(_) => {
-                return Err(unsupported(format_args!("{}() is not encoded yet", func.name())))
-            }
+            Func::Select(members) => self.select(d, members, out)?,
+            Func::GetFdb { .. } => return Err(unsupported(format_args!("{}() is not encoded yet", func.name()))),
         }
         Ok(())
     }

@@ -113,6 +113,41 @@ fn load_balancer_groups() {
     );
 }
 
+/// ECMP routes (observed from ovn-controller 23.03): `select` is a
+/// dp_hash select group whose buckets write the member id and go on to
+/// the next table; the symmetric-reply helpers check and learn next hops
+/// in tables 76 and 77 through flag bit 13.
+#[test]
+fn ecmp_select_and_next_hops() {
+    let mut g = Groups::default();
+    let a = enc_at("reg8[16..31] = select(1, 2);", Pipeline::Ingress, 13, false, &mut g).unwrap();
+    let b = enc_at("reg8[16..31] = select(1=20, 2=30);", Pipeline::Ingress, 13, false, &mut g).unwrap();
+    assert_eq!((a.as_str(), b.as_str()), ("group:1", "group:2"));
+    let texts = g.texts();
+    assert_eq!(
+        texts[&1],
+        "type=select,selection_method=dp_hash,selection_method_param=4294967296,bucket=bucket_id:0,weight:100,actions=set_field:0x1000000000000/0xffff000000000000->xreg4,resubmit(,22),bucket=bucket_id:1,weight:100,actions=set_field:0x2000000000000/0xffff000000000000->xreg4,resubmit(,22)"
+    );
+    assert!(texts[&2].contains("bucket_id:0,weight:20,") && texts[&2].contains("bucket_id:1,weight:30,"));
+    assert_eq!(
+        lr("reg9[5] = chk_ecmp_nh(); ct_next;", 5),
+        "load:0->NXM_NX_REG10[13],resubmit(,77),move:NXM_NX_REG10[13]->OXM_OF_PKT_REG4[5],ct(table=14,zone=NXM_NX_REG11[0..15])"
+    );
+    assert_eq!(
+        lr("reg9[5] = chk_ecmp_nh_mac();", 5),
+        "load:0->NXM_NX_REG10[13],resubmit(,76),move:NXM_NX_REG10[13]->OXM_OF_PKT_REG4[5]"
+    );
+    assert_eq!(
+        lr("commit_ecmp_nh(ipv6 = false, proto = tcp); next;", 9),
+        "learn(table=76,idle_timeout=20,hard_timeout=30,delete_learned,OXM_OF_METADATA[],NXM_OF_ETH_SRC[],eth_type=0x800,NXM_OF_IP_SRC[],NXM_OF_IP_DST[],nw_proto=6,NXM_OF_TCP_SRC[],NXM_OF_TCP_DST[],load:0x1->NXM_NX_REG10[13]),\
+         learn(table=77,idle_timeout=20,hard_timeout=30,delete_learned,OXM_OF_METADATA[],eth_type=0x800,NXM_OF_IP_SRC[]=NXM_OF_IP_DST[],NXM_OF_IP_DST[]=NXM_OF_IP_SRC[],nw_proto=6,NXM_OF_TCP_SRC[]=NXM_OF_TCP_DST[],NXM_OF_TCP_DST[]=NXM_OF_TCP_SRC[],load:0x1->NXM_NX_REG10[13]),\
+         resubmit(,18)"
+    );
+    let v6 = lr("commit_ecmp_nh(ipv6 = true, proto = sctp);", 9);
+    assert!(v6.contains("eth_type=0x86dd,NXM_NX_IPV6_SRC[]=NXM_NX_IPV6_DST[]"), "{v6}");
+    assert!(v6.contains("nw_proto=132,OXM_OF_SCTP_SRC[],OXM_OF_SCTP_DST[]"), "{v6}");
+}
+
 /// The load-balancer flag bits are their own writes; hash fields are in
 /// OVS's field order (as observed from ovn-controller 23.03).
 #[test]

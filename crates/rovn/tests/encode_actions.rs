@@ -11,7 +11,9 @@
 //! distributed router with a gateway port on hv1 (NAT, `gateway_mtu`) and
 //! a gateway router bound to hv1 (SNAT, DNAT, dnat_and_snat, load balancers
 //! with `force_snat`/`skip_snat`, `gateway_mtu`), both routers sending
-//! router advertisements (SLAAC; stateful DHCPv6 with a high preference).
+//! router advertisements (SLAAC; stateful DHCPv6 with a high preference),
+//! ECMP symmetric-reply routes (IPv4 and IPv6) on the gateway router and
+//! plain ECMP routes on the distributed one.
 //! Once the
 //! controller has installed its flows, every logical flow is paired with
 //! its OpenFlow flows through the cookie (the first 32 bits of the logical
@@ -310,6 +312,19 @@ fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     nbctl(&["lb-add", "lb2", "172.16.1.101:80", "20.0.0.4:80", "udp"]);
     nbctl(&["set", "Load_Balancer", "lb2", "options:skip_snat=true"]);
     nbctl(&["lr-lb-add", "lr1", "lb2"]);
+
+    // ECMP: symmetric-reply routes on the gateway router lr1 (select,
+    // commit_ecmp_nh, chk_ecmp_nh, chk_ecmp_nh_mac) and plain ECMP
+    // routes on lr0 (select with weights).
+    for nh in ["172.16.1.50", "172.16.1.51"] {
+        nbctl(&["--ecmp-symmetric-reply", "lr-route-add", "lr1", "30.0.0.0/24", nh]);
+    }
+    for nh in ["fd01::50", "fd01::51"] {
+        nbctl(&["--ecmp-symmetric-reply", "lr-route-add", "lr1", "fd30::/64", nh]);
+    }
+    for nh in ["172.16.1.60", "172.16.1.61"] {
+        nbctl(&["--ecmp", "lr-route-add", "lr0", "40.0.0.0/24", nh]);
+    }
 }
 
 /// What makes northd write the option-carrying controller actions: DHCPv4
@@ -597,6 +612,13 @@ fn compare(d: &Dumps) {
         "verdict=allow",
         "verdict=drop",
         "meter=\"acl-meter\"",
+        "select(1, 2)",
+        "chk_ecmp_nh()",
+        "chk_ecmp_nh_mac()",
+        "commit_ecmp_nh(ipv6 = false, proto = tcp)",
+        "commit_ecmp_nh(ipv6 = false, proto = udp)",
+        "commit_ecmp_nh(ipv6 = false, proto = sctp)",
+        "commit_ecmp_nh(ipv6 = true, proto = tcp)",
     ]
     .into_iter()
     .map(|f| (f, 0))
