@@ -266,6 +266,18 @@ fn validity_agrees(sb: &Sandbox) {
             ));
         }
     }
+    // ovn-northd 23.03 writes two `ipv6_ra_configs:rdnss` addresses as
+    // `rdnss = A B` (no braces): both parsers refuse that, so the flow is
+    // never installed; the set `{A, B}` is refused too, one address taken.
+    for (form, valid) in [
+        ("rdnss = fd01::53 fd01::54)", false),
+        ("rdnss = {fd01::53, fd01::54})", false),
+        ("rdnss = {fd01::53})", true),
+    ] {
+        let t = texts.iter().find(|t| t.contains(form)).unwrap_or_else(|| panic!("no candidate with {form}"));
+        assert_eq!(parse_and_check(t, Symtab::ovn()).is_ok(), valid, "rovn on {t}");
+        assert_eq!(!rejected.contains_key(t), valid, "upstream on {t}: {:?}", rejected.get(t));
+    }
     assert!(
         disagreements.is_empty(),
         "rovn and ovn-trace disagree on {}:\n{}",

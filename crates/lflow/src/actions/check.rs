@@ -696,6 +696,14 @@ fn check_opt_value(kind: OptsKind, ty: OptType, o: &OptArg) -> Result<()> {
             "pairs of prefix and router (an even number of addresses)",
         ));
     }
+    if kind == OptsKind::NdRa && name == "rdnss" && values.len() > 1 {
+        // ovn-controller 23.03 refuses more than one (ovn-trace: "Invalid
+        // value for \"rdnss\" option"), braced or not.
+        return Err(Error::semantic(
+            o.value.span(),
+            "put_nd_ra_opts option `rdnss` takes one IPv6 address, not a set",
+        ));
+    }
     if kind == OptsKind::NdRa {
         let allowed: &[&str] = match name.as_str() {
             "addr_mode" => &["slaac", "dhcpv6_stateful", "dhcpv6_stateless"],
