@@ -112,9 +112,42 @@ impl Message {
         }
     }
 
-    /// The message serialized, ready to send.
+    /// The message serialized, ready to send: the bytes of
+    /// [`Message::to_json`], members in its (sorted) order, written without
+    /// copying the parameters or result into a new `Value` first (writing
+    /// to a Vec cannot fail).
     pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_json()).unwrap_or_default()
+        let mut out = Vec::with_capacity(128);
+        match self {
+            Message::Request { method, params, id } => {
+                out.extend_from_slice(b"{\"id\":");
+                let _ = serde_json::to_writer(&mut out, id);
+                out.extend_from_slice(b",\"method\":");
+                let _ = serde_json::to_writer(&mut out, method);
+                out.extend_from_slice(b",\"params\":");
+                let _ = serde_json::to_writer(&mut out, params);
+            }
+            Message::Notify { method, params } => {
+                out.extend_from_slice(b"{\"id\":null,\"method\":");
+                let _ = serde_json::to_writer(&mut out, method);
+                out.extend_from_slice(b",\"params\":");
+                let _ = serde_json::to_writer(&mut out, params);
+            }
+            Message::Reply { result, id } => {
+                out.extend_from_slice(b"{\"error\":null,\"id\":");
+                let _ = serde_json::to_writer(&mut out, id);
+                out.extend_from_slice(b",\"result\":");
+                let _ = serde_json::to_writer(&mut out, result);
+            }
+            Message::Error { error, id } => {
+                out.extend_from_slice(b"{\"error\":");
+                let _ = serde_json::to_writer(&mut out, error);
+                out.extend_from_slice(b",\"id\":");
+                let _ = serde_json::to_writer(&mut out, id);
+            }
+        }
+        out.push(b'}');
+        out
     }
 }
 
@@ -243,6 +276,23 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn to_bytes_is_the_json_text() {
+        let params = vec![json!("db"), json!({"op": "insert", "row": {"a": [1, 2.5, "x\"y"]}})];
+        for m in [
+            Message::Request { method: "transact".into(), params: params.clone(), id: json!(7) },
+            Message::Request { method: "echo".into(), params: vec![], id: json!("x") },
+            Message::Notify { method: "update2".into(), params },
+            Message::Reply { result: json!([{"uuid": ["uuid", "u"]}, {}]), id: json!([1, "a"]) },
+            Message::Error { error: json!({"error": "e", "details": "d"}), id: Value::Null },
+            Message::Error { error: json!("canceled"), id: json!(3) },
+        ] {
+            assert_eq!(String::from_utf8(m.to_bytes()).unwrap(), m.to_json().to_string());
+            let back = Message::from_json(serde_json::from_slice(&m.to_bytes()).unwrap()).unwrap();
+            assert_eq!(back, m);
+        }
     }
 
     #[test]
