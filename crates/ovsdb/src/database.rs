@@ -324,7 +324,7 @@ impl Database {
                 ));
             }
             for (i, cols) in ts.indexes.iter().enumerate() {
-                let mut keys: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                let mut keys: crate::uuid::FastMap<Vec<Datum>, Uuid> = Default::default();
                 for (u, row) in &table.rows {
                     if let Some(other) = keys.insert(index_key(row, cols), *u) {
                         return Err(format!(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::atom::Atom;
 use crate::datum::Datum;
 use crate::schema::{TableSchema, COL_UUID, COL_VERSION};
-use crate::uuid::{Uuid, UuidMap};
+use crate::uuid::{FastMap, Uuid, UuidMap};
 
 /// One row: a datum per column of its table, `_uuid` and `_version` first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct Table {
     /// Rows by UUID.
     pub rows: UuidMap<Arc<Row>>,
     /// One map per schema index: index key -> row.
-    pub indexes: Vec<HashMap<Vec<Datum>, Uuid>>,
+    pub indexes: Vec<FastMap<Vec<Datum>, Uuid>>,
     /// Incoming references to each row of this table.
     pub refs_in: UuidMap<RefsIn>,
 }
@@ -90,7 +90,7 @@ impl RefsIn {
 impl Table {
     /// An empty table for a schema.
     pub fn new(ts: &TableSchema) -> Table {
-        Table { rows: UuidMap::default(), indexes: vec![HashMap::new(); ts.indexes.len()], refs_in: UuidMap::default() }
+        Table { rows: UuidMap::default(), indexes: vec![FastMap::default(); ts.indexes.len()], refs_in: UuidMap::default() }
     }
 
     /// Number of rows.

@@ -4,7 +4,7 @@
 //! index uniqueness) and returns the results plus the [`ChangeSet`] to apply.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -17,7 +17,7 @@ use crate::error::OvsdbError;
 use crate::mutation::Mutation;
 use crate::row::{index_key, Row};
 use crate::schema::{DatabaseSchema, TableSchema, COL_UUID, COL_VERSION};
-use crate::uuid::{Uuid, UuidMap};
+use crate::uuid::{FastMap, FastSet, Uuid, UuidMap};
 
 /// What the engine needs from the server around it.
 pub struct TxnContext<'a> {
@@ -172,14 +172,14 @@ struct Exec<'a> {
     schema: &'a DatabaseSchema,
     ctx: &'a TxnContext<'a>,
     work: Vec<UuidMap<Work>>,
-    symtab: HashMap<String, Symbol>,
+    symtab: FastMap<String, Symbol>,
     comments: Vec<String>,
     durable: bool,
 }
 
 /// Resolves named UUIDs, creating a symbol on first reference (a row may be
 /// referenced before the `insert` that names it).
-fn resolver(symtab: &mut HashMap<String, Symbol>) -> impl FnMut(&str) -> Result<Uuid, OvsdbError> + '_ {
+fn resolver(symtab: &mut FastMap<String, Symbol>) -> impl FnMut(&str) -> Result<Uuid, OvsdbError> + '_ {
     move |name: &str| Ok(symtab.entry(name.to_string()).or_insert_with(|| Symbol { uuid: Uuid::random(), created: false }).uuid)
 }
 
@@ -286,7 +286,7 @@ impl<'a> Exec<'a> {
             schema,
             ctx,
             work: (0..schema.tables.len()).map(|_| UuidMap::default()).collect(),
-            symtab: HashMap::new(),
+            symtab: FastMap::default(),
             comments: Vec::new(),
             durable: false,
         }
@@ -711,7 +711,7 @@ impl<'a> Exec<'a> {
         // Rows the operations changed. ovsdb-server gives these a new
         // `_version` even if dropping weak references later turns them back
         // into what they were.
-        let changed_by_ops: HashSet<(usize, Uuid)> = self
+        let changed_by_ops: FastSet<(usize, Uuid)> = self
             .work
             .iter()
             .enumerate()
@@ -720,7 +720,7 @@ impl<'a> Exec<'a> {
         // Net change of incoming strong references per (table, row). As in
         // ovsdb-server, a row's references to itself do not count: they
         // neither keep it from being garbage-collected nor from being deleted.
-        let mut delta: HashMap<(usize, Uuid), i64> = HashMap::new();
+        let mut delta: FastMap<(usize, Uuid), i64> = FastMap::default();
         for t in 0..self.work.len() {
             for (src, w) in &self.work[t] {
                 for_each_ref_change(schema, t, w.old.as_deref(), w.new.as_ref(), |tt, u, strong, d| {
@@ -738,7 +738,7 @@ impl<'a> Exec<'a> {
             }
             n
         };
-        let strong_count = |db: &Database, delta: &HashMap<(usize, Uuid), i64>, t: usize, u: Uuid| -> i64 {
+        let strong_count = |db: &Database, delta: &FastMap<(usize, Uuid), i64>, t: usize, u: Uuid| -> i64 {
             db.table(t).refs_in.get(&u).map_or(0, |r| r.strong as i64) - self_refs(db, t, u)
                 + delta.get(&(t, u)).copied().unwrap_or(0)
         };
@@ -912,7 +912,7 @@ impl<'a> Exec<'a> {
                 continue;
             }
             for (i, cols) in ts.indexes.iter().enumerate() {
-                let mut seen: HashMap<Vec<Datum>, Uuid> = HashMap::new();
+                let mut seen: FastMap<Vec<Datum>, Uuid> = FastMap::default();
                 let mut live: Vec<(&Uuid, &Row)> =
                     self.work[t].iter().filter_map(|(u, w)| w.new.as_ref().map(|r| (u, r))).collect();
                 live.sort_by_key(|(u, _)| **u);

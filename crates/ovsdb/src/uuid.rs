@@ -143,6 +143,12 @@ impl std::hash::Hasher for UuidHasher {
 
 /// A `HashMap` keyed by UUID with the cheap hasher.
 pub type UuidMap<V> = std::collections::HashMap<Uuid, V, std::hash::BuildHasherDefault<UuidHasher>>;
+/// A `HashMap` for other keys (names, index keys made of client data):
+/// foldhash, seeded per process, instead of SipHash, which cost a tenth of
+/// a bulk load's instructions.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A `HashSet` with the hasher of [`FastMap`].
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 /// A `HashSet` of UUIDs with the cheap hasher.
 pub type UuidSet = std::collections::HashSet<Uuid, std::hash::BuildHasherDefault<UuidHasher>>;
 
