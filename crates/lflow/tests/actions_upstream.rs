@@ -15,17 +15,16 @@
 //! Without the upstream binaries the test is skipped with a message, except
 //! under `CI=true`, where it fails.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::path::Path;
 
+mod common;
+
+use common::sandbox::{which, Sandbox, NB_SCHEMA, SB_SCHEMA};
 use lflow::actions::options::{self, OptDef};
 use lflow::actions::{parse_actions, parse_and_check, print_actions};
 use lflow::Symtab;
 use serde_json::{json, Value as Json};
 
-const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
-const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
 const TOOLS: &[&str] = &[
     "ovsdb-tool",
     "ovsdb-server",
@@ -117,13 +116,6 @@ const DIVERGENCES: &[(&str, &str)] = &[
     ),
 ];
 
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
 
 #[test]
 fn actions_agree_with_upstream_ovn_trace() {
@@ -142,7 +134,11 @@ fn actions_agree_with_upstream_ovn_trace() {
         eprintln!("SKIPPED actions_agree_with_upstream_ovn_trace: {why}");
         return;
     }
-    let sb = Sandbox::start();
+    let sb = Sandbox::start("actions");
+    // A switch with a port, so that the SB has a datapath to hang flows on.
+    sb.nbctl(&["ls-add", "sw0"]);
+    sb.nbctl(&["lsp-add", "sw0", "vm1"]);
+    sb.nbctl(&["--wait=sb", "sync"]);
     dhcp_tables_match_northd(&sb);
     sb.stop("northd");
     validity_agrees(&sb);
@@ -425,144 +421,4 @@ fn format_agrees(sb: &Sandbox) {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// NB and SB ovsdb-servers plus ovn-northd in a private directory. Dropping
-/// it stops the daemons (by the pids in their pidfiles) and removes the
-/// directory, also when the test panics.
-struct Sandbox {
-    dir: PathBuf,
-}
-
-const DAEMONS: &[&str] = &["northd", "nb", "sb"];
-
-impl Sandbox {
-    fn start() -> Sandbox {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("lflow-actions-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let sb = Sandbox { dir };
-        let d = sb.dir.display().to_string();
-        sb.run("ovsdb-tool", &["create", &format!("{d}/nb.db"), NB_SCHEMA]);
-        sb.run("ovsdb-tool", &["create", &format!("{d}/sb.db"), SB_SCHEMA]);
-        for db in ["nb", "sb"] {
-            sb.run(
-                "ovsdb-server",
-                &[
-                    &format!("--remote=punix:{d}/{db}.sock"),
-                    &format!("--pidfile={d}/{db}.pid"),
-                    &format!("--log-file={d}/{db}.log"),
-                    &format!("--unixctl={d}/{db}.ctl"),
-                    "--detach",
-                    "--no-chdir",
-                    &format!("{d}/{db}.db"),
-                ],
-            );
-        }
-        sb.run(
-            "ovn-northd",
-            &[
-                &format!("--ovnnb-db=unix:{d}/nb.sock"),
-                &format!("--ovnsb-db=unix:{d}/sb.sock"),
-                &format!("--pidfile={d}/northd.pid"),
-                &format!("--log-file={d}/northd.log"),
-                &format!("--unixctl={d}/northd.ctl"),
-                "--detach",
-                "--no-chdir",
-            ],
-        );
-        let nb = format!("--db=unix:{d}/nb.sock");
-        sb.run("ovn-nbctl", &[&nb, "--timeout=30", "ls-add", "sw0"]);
-        sb.run("ovn-nbctl", &[&nb, "--timeout=30", "lsp-add", "sw0", "vm1"]);
-        sb.run("ovn-nbctl", &[&nb, "--timeout=30", "--wait=sb", "sync"]);
-        sb
-    }
-
-    fn sb_remote(&self) -> String {
-        format!("unix:{}/sb.sock", self.dir.display())
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
-        for var in [
-            "OVS_RUNDIR",
-            "OVS_DBDIR",
-            "OVS_LOGDIR",
-            "OVN_RUNDIR",
-            "OVN_DBDIR",
-            "OVN_LOGDIR",
-        ] {
-            c.env(var, &self.dir);
-        }
-        c
-    }
-
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = self
-            .command(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-        if !out.status.success() {
-            panic!(
-                "{program} {args:?} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn sbctl(&self, args: &[&str]) -> String {
-        let db = format!("--db={}", self.sb_remote());
-        let mut all = vec![db.as_str(), "--timeout=30"];
-        all.extend_from_slice(args);
-        self.run("ovn-sbctl", &all)
-    }
-
-    /// Stops one daemon by the pid in its pidfile.
-    fn stop(&self, daemon: &str) {
-        let pidfile = self.dir.join(format!("{daemon}.pid"));
-        let Ok(text) = std::fs::read_to_string(&pidfile) else {
-            return;
-        };
-        let Ok(pid) = text.trim().parse::<u32>() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(pid.to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while alive(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if alive(pid) {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(pid.to_string())
-                .status();
-        }
-        let _ = std::fs::remove_file(pidfile);
-    }
-}
-
-/// True while `pid` runs; a zombie waiting to be reaped has stopped.
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
-        .unwrap_or(false)
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for daemon in DAEMONS {
-            self.stop(daemon);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -11,18 +11,17 @@
 //! Without the upstream binaries the first test is skipped with a message,
 //! except under `CI=true`, where it fails.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::path::Path;
 
+mod common;
+
+use common::sandbox::{which, Sandbox, NB_SCHEMA, SB_SCHEMA};
 use lflow::annotate::annotate;
 use lflow::print::print;
 use lflow::{parse_expr, Symtab};
 use serde_json::Value as Json;
 
 const FIXTURE: &str = "tests/data/northd-23.03-flows.jsonl";
-const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
-const SB_SCHEMA: &str = "/usr/share/ovn/ovn-sb.ovsschema";
 const TOOLS: &[&str] = &[
     "ovsdb-tool",
     "ovsdb-server",
@@ -132,7 +131,7 @@ fn upstream_northd_flows_parse_and_annotate() {
         return;
     }
 
-    let sb = Sandbox::start();
+    let sb = Sandbox::start("northd");
     sb.build_topology();
     let flows = sb.logical_flows();
     assert_all_pass(&flows, "northd's dump");
@@ -326,102 +325,8 @@ fn differential_against_ovn_trace(sb: &Sandbox) {
     );
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
-
-/// NB and SB ovsdb-servers plus ovn-northd in a private directory. Dropping
-/// it stops the daemons (by the pids in their pidfiles) and removes the
-/// directory, also when the test panics.
-struct Sandbox {
-    dir: PathBuf,
-}
-
-const DAEMONS: &[&str] = &["northd", "nb", "sb"];
 
 impl Sandbox {
-    fn start() -> Sandbox {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("lflow-northd-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let sb = Sandbox { dir };
-        let d = sb.dir.display().to_string();
-        sb.run("ovsdb-tool", &["create", &format!("{d}/nb.db"), NB_SCHEMA]);
-        sb.run("ovsdb-tool", &["create", &format!("{d}/sb.db"), SB_SCHEMA]);
-        for db in ["nb", "sb"] {
-            sb.run(
-                "ovsdb-server",
-                &[
-                    &format!("--remote=punix:{d}/{db}.sock"),
-                    &format!("--pidfile={d}/{db}.pid"),
-                    &format!("--log-file={d}/{db}.log"),
-                    &format!("--unixctl={d}/{db}.ctl"),
-                    "--detach",
-                    "--no-chdir",
-                    &format!("{d}/{db}.db"),
-                ],
-            );
-        }
-        sb.run(
-            "ovn-northd",
-            &[
-                &format!("--ovnnb-db=unix:{d}/nb.sock"),
-                &format!("--ovnsb-db=unix:{d}/sb.sock"),
-                &format!("--pidfile={d}/northd.pid"),
-                &format!("--log-file={d}/northd.log"),
-                &format!("--unixctl={d}/northd.ctl"),
-                "--detach",
-                "--no-chdir",
-            ],
-        );
-        sb
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
-        for var in [
-            "OVS_RUNDIR",
-            "OVS_DBDIR",
-            "OVS_LOGDIR",
-            "OVN_RUNDIR",
-            "OVN_DBDIR",
-            "OVN_LOGDIR",
-        ] {
-            c.env(var, &self.dir);
-        }
-        c
-    }
-
-    /// Runs a command to completion; panics with its stderr on failure.
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = self
-            .command(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-        if !out.status.success() {
-            panic!(
-                "{program} {args:?} failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn nbctl(&self, args: &[&str]) -> String {
-        let db = format!("--db=unix:{}/nb.sock", self.dir.display());
-        let mut all = vec![db.as_str(), "--timeout=30"];
-        all.extend_from_slice(args);
-        self.run("ovn-nbctl", &all)
-    }
-
     fn build_topology(&self) {
         let n = |args: &[&str]| self.nbctl(args);
         n(&["ls-add", "sw0"]);
@@ -673,34 +578,6 @@ impl Sandbox {
     }
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for daemon in DAEMONS {
-            let pidfile = self.dir.join(format!("{daemon}.pid"));
-            let Ok(text) = std::fs::read_to_string(&pidfile) else {
-                continue;
-            };
-            let Ok(pid) = text.trim().parse::<u32>() else {
-                continue;
-            };
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status();
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Asserts that `flows` (more than 200 of them) all pass [`check_flows`].
 fn assert_all_pass(flows: &[Flow], source: &str) {

@@ -43,6 +43,7 @@ impl Rng {
 }
 
 pub mod fixture;
+pub mod sandbox;
 
 use lflow::annotate::Match;
 use lflow::normalize::Limits;
