@@ -35,9 +35,13 @@
 //! `chk_ecmp_nh()`/`chk_ecmp_nh_mac()` check flag bit 13 through tables
 //! 77/76, which `commit_ecmp_nh()` fills with `learn` actions.
 //!
-//! Not encoded yet (a clear [`Error::Unsupported`]): `trigger_event`,
-//! `bind_vport`, `set_meter`, `fwd_group`, `sample`, the
-//! affinity helpers (`commit_lb_aff`, `chk_lb_aff`), the DHCPv4 `host_id` type (`tftp_server`),
+//! Load-balancer affinity: `commit_lb_aff(...)` learns a flow into table
+//! 78 that sets flag bit 14 and loads the backend; `chk_lb_aff()` checks
+//! that bit through table 78. `trigger_event` carries its event type and
+//! options in `userdata`.
+//!
+//! Not encoded yet (a clear [`Error::Unsupported`]):
+//! `bind_vport`, `set_meter`, `fwd_group`, `sample`, the DHCPv4 `host_id` type (`tftp_server`),
 //! `put_nd_ra_opts`' `route_info`, nested actions that have no OpenFlow
 //! 1.5 binary form here (`clone`, `ct_*`, `dec_ttl`... inside `arp { }`),
 //! `lookup_fdb`/`put_fdb` on other fields than `inport`/`eth.src` (and
@@ -48,7 +52,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::actions::ast::*;
 use crate::actions::options::{self, OptType};
@@ -232,7 +236,7 @@ pub enum OfAction {
     SetQueue(u16),
     /// `learn(table=T,idle_timeout=I,hard_timeout=H,delete_learned,SPECS)`:
     /// the specs (`NXM_OF_IP_SRC[]`, `nw_proto=6`, `load:0x1->...`) as
-    /// `ovs-ofctl` prints them.
+    /// `ovs-ofctl` prints them; a zero timeout is left out.
     Learn { table: u8, idle_timeout: u16, hard_timeout: u16, specs: Vec<String> },
 }
 
@@ -302,11 +306,16 @@ impl fmt::Display for OfAction {
             }
             OfAction::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             OfAction::SetQueue(q) => write!(f, "set_queue:{q}"),
-            OfAction::Learn { table, idle_timeout, hard_timeout, specs } => write!(
-                f,
-                "learn(table={table},idle_timeout={idle_timeout},hard_timeout={hard_timeout},delete_learned,{})",
-                specs.join(",")
-            ),
+            OfAction::Learn { table, idle_timeout, hard_timeout, specs } => {
+                write!(f, "learn(table={table},")?;
+                if *idle_timeout != 0 {
+                    write!(f, "idle_timeout={idle_timeout},")?;
+                }
+                if *hard_timeout != 0 {
+                    write!(f, "hard_timeout={hard_timeout},")?;
+                }
+                write!(f, "delete_learned,{})", specs.join(","))
+            }
         }
     }
 }
@@ -364,6 +373,9 @@ pub struct Layout {
     pub ecmp_nh_mac: u8,
     /// `chk_ecmp_nh()`: the learned ECMP next hops.
     pub ecmp_nh: u8,
+    /// `chk_lb_aff()`: the load-balancer affinities `commit_lb_aff`
+    /// learned.
+    pub lb_aff: u8,
 }
 
 impl Default for Layout {
@@ -384,6 +396,7 @@ impl Default for Layout {
             chk_out_port_sec: 75,
             ecmp_nh_mac: 76,
             ecmp_nh: 77,
+            lb_aff: 78,
         }
     }
 }
@@ -753,11 +766,8 @@ impl Enc<'_, '_> {
                 let meter = log.meter.as_deref().filter(|m| !m.is_empty()).map(|m| self.enc.groups.meter(m));
                 out.push(OfAction::Controller { opcode: opcode::LOG, payload, pause: false, meter });
             }
-            ActionKind::TriggerEvent { .. } => {
-                return Err(unsupported(format_args!(
-                    "trigger_event(): controller(userdata) opcode {}, payload not encoded yet",
-                    opcode::EVENT
-                )))
+            ActionKind::TriggerEvent { event, options } => {
+                out.push(controller(opcode::EVENT, trigger_event(event, options)?, false))
             }
             ActionKind::BindVport { .. } => {
                 return Err(unsupported(format_args!(
@@ -771,10 +781,10 @@ impl Enc<'_, '_> {
                 out.push(controller(opcode::PUT_FDB, Vec::new(), false));
             }
             ActionKind::CommitEcmpNh { ipv6, proto } => self.commit_ecmp_nh(*ipv6, *proto, out),
-            ActionKind::SetMeter { .. }
-            | ActionKind::FwdGroup { .. }
-            | ActionKind::CommitLbAff { .. }
-            | ActionKind::Sample(_) => {
+            ActionKind::CommitLbAff { vip, backend, proto, timeout } => {
+                self.commit_lb_aff(vip, backend, *proto, *timeout, out)?
+            }
+            ActionKind::SetMeter { .. } | ActionKind::FwdGroup { .. } | ActionKind::Sample(_) => {
                 let text = crate::actions::print::print_action(a);
                 return Err(unsupported(format_args!("`{text}` is not encoded yet")));
             }
@@ -932,6 +942,53 @@ impl Enc<'_, '_> {
         ));
     }
 
+    /// `commit_lb_aff(vip, backend, proto, timeout)`: learns, in the
+    /// affinity table, a flow for this client (metadata, source address)
+    /// and the VIP that sets MLF_USE_LB_AFF_SESSION (flag bit 14) and
+    /// loads the backend's address and port into reg4 (xxreg0 for IPv6)
+    /// and reg8[0..15], idle for `timeout` seconds at most.
+    fn commit_lb_aff(
+        &mut self,
+        vip: &str,
+        backend: &str,
+        proto: Proto,
+        timeout: u32,
+        out: &mut Vec<OfAction>,
+    ) -> Result<()> {
+        let (vip_ip, vip_port) = ip_port(vip)?;
+        let (be_ip, be_port) = ip_port(backend)?;
+        let (Some(vip_port), Some(be_port)) = (vip_port, be_port) else {
+            return Err(unsupported("commit_lb_aff() without ports is not encoded yet"));
+        };
+        let idle_timeout = u16::try_from(timeout)
+            .map_err(|_| unsupported(format_args!("commit_lb_aff() timeout {timeout} exceeds 65535")))?;
+        let (nw_proto, tp_dst) = match proto {
+            Proto::Tcp => (6, "tcp_dst"),
+            Proto::Udp => (17, "udp_dst"),
+            Proto::Sctp => (132, "sctp_dst"),
+        };
+        let mut specs: Vec<String> = vec!["OXM_OF_METADATA[]".into()];
+        match (vip_ip, be_ip) {
+            (IpAddr::V4(v), IpAddr::V4(b)) => {
+                specs.extend(["eth_type=0x800".into(), "NXM_OF_IP_SRC[]".into(), format!("ip_dst={v}")]);
+                specs.extend([format!("nw_proto={nw_proto}"), format!("{tp_dst}={vip_port}")]);
+                specs.push("load:0x1->NXM_NX_REG10[14]".into());
+                specs.push(format!("load:{:#x}->NXM_NX_REG4[]", u32::from(b)));
+            }
+            (IpAddr::V6(v), IpAddr::V6(b)) => {
+                specs.extend(["eth_type=0x86dd".into(), "NXM_NX_IPV6_SRC[]".into(), format!("ipv6_dst={v}")]);
+                specs.extend([format!("nw_proto={nw_proto}"), format!("{tp_dst}={vip_port}")]);
+                specs.push("load:0x1->NXM_NX_REG10[14]".into());
+                specs.push(format!("load:{:#x}->NXM_NX_XXREG0[]", u128::from(b)));
+            }
+            _ => return Err(unsupported(format_args!("commit_lb_aff(): {vip} and {backend} differ in family"))),
+        }
+        specs.push(format!("load:{be_port:#x}->NXM_NX_REG8[0..15]"));
+        let table = self.enc.layout.lb_aff;
+        out.push(OfAction::Learn { table, idle_timeout, hard_timeout: 0, specs });
+        Ok(())
+    }
+
     /// Fails unless `f` is the whole field `name`.
     fn require_field(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
         if f.name == name && f.bits == Bits::All {
@@ -1046,7 +1103,9 @@ impl Enc<'_, '_> {
             // commit_ecmp_nh() learned.
             Func::Check(Check::EcmpNhMac) => self.flag_check(d, 13, layout.ecmp_nh_mac, out),
             Func::Check(Check::EcmpNh) => self.flag_check(d, 13, layout.ecmp_nh, out),
-            Func::Check(c) => return Err(unsupported(format_args!("{}() is not encoded yet", c.as_str()))),
+            // MLF_USE_LB_AFF_SESSION (bit 14) is set by the flows
+            // commit_lb_aff() learned.
+            Func::Check(Check::LbAff) => self.flag_check(d, 14, layout.lb_aff, out),
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
                 self.require_port(port, "inport", op.as_str())?;
@@ -1096,6 +1155,41 @@ impl Enc<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// `"10.0.0.1:80"`, `"[fd00::1]:80"`, `"10.0.0.1"` as address and port.
+fn ip_port(s: &str) -> Result<(IpAddr, Option<u16>)> {
+    let bad = || unsupported(format_args!("`{s}` is not an address with an optional port"));
+    if let Ok(ip) = s.parse() {
+        return Ok((ip, None));
+    }
+    let (ip, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let ip = ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')).unwrap_or(ip);
+    Ok((ip.parse().map_err(|_| bad())?, Some(port.parse().map_err(|_| bad())?)))
+}
+
+/// `trigger_event`'s userdata payload: the event type (32 bits), then
+/// each option as code (16 bits), length (16 bits) and its text. The
+/// event types and option codes are ovn-sb(5)'s order of them
+/// (`empty_lb_backends`: 0; its `vip`, `protocol`, `load_balancer`:
+/// 1, 2, 3).
+fn trigger_event(event: &str, options: &[(String, String)]) -> Result<Vec<u8>> {
+    const EVENTS: &[(&str, &[&str])] = &[("empty_lb_backends", &["vip", "protocol", "load_balancer"])];
+    let Some((kind, (_, names))) = EVENTS.iter().enumerate().find(|(_, (e, _))| *e == event) else {
+        return Err(unsupported(format_args!("trigger_event(): event \"{event}\" is not encoded yet")));
+    };
+    let mut payload = (kind as u32).to_be_bytes().to_vec();
+    for (name, value) in options {
+        let Some(code) = names.iter().position(|n| n == name) else {
+            return Err(unsupported(format_args!("trigger_event(): option {name} of {event} is not known")));
+        };
+        let len = u16::try_from(value.len())
+            .map_err(|_| unsupported(format_args!("trigger_event(): option {name} is too long")))?;
+        payload.extend((code as u16 + 1).to_be_bytes());
+        payload.extend(len.to_be_bytes());
+        payload.extend(value.bytes());
+    }
+    Ok(payload)
 }
 
 fn controller(opcode: u32, payload: Vec<u8>, pause: bool) -> OfAction {

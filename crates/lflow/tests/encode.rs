@@ -148,6 +148,42 @@ fn ecmp_select_and_next_hops() {
     assert!(v6.contains("nw_proto=132,OXM_OF_SCTP_SRC[],OXM_OF_SCTP_DST[]"), "{v6}");
 }
 
+/// Load-balancer affinity and controller events, in the forms a real
+/// ovn-controller 23.03 installed (crate rovn's `tests/encode_actions.rs`).
+#[test]
+fn lb_affinity_and_events() {
+    assert_eq!(
+        sw("commit_lb_aff(vip = \"10.0.0.110:80\", backend = \"10.0.0.1:80\", proto = tcp, timeout = 60); /* drop */", 13),
+        "learn(table=78,idle_timeout=60,delete_learned,OXM_OF_METADATA[],eth_type=0x800,NXM_OF_IP_SRC[],ip_dst=10.0.0.110,nw_proto=6,tcp_dst=80,load:0x1->NXM_NX_REG10[14],load:0xa000001->NXM_NX_REG4[],load:0x50->NXM_NX_REG8[0..15])"
+    );
+    assert_eq!(
+        sw("commit_lb_aff(vip = \"[fd00::110]:8080\", backend = \"[fd00::2]:80\", proto = udp, timeout = 30);", 13),
+        "learn(table=78,idle_timeout=30,delete_learned,OXM_OF_METADATA[],eth_type=0x86dd,NXM_NX_IPV6_SRC[],ipv6_dst=fd00::110,nw_proto=17,udp_dst=8080,load:0x1->NXM_NX_REG10[14],load:0xfd000000000000000000000000000002->NXM_NX_XXREG0[],load:0x50->NXM_NX_REG8[0..15])"
+    );
+    assert_eq!(
+        lr("reg0 = ip4.dst; reg9[16..31] = tcp.dst; reg9[6] = chk_lb_aff(); next;", 6),
+        "move:NXM_OF_IP_DST[]->NXM_NX_XXREG0[96..127],move:NXM_OF_TCP_DST[]->OXM_OF_PKT_REG4[16..31],load:0->NXM_NX_REG10[14],resubmit(,78),move:NXM_NX_REG10[14]->OXM_OF_PKT_REG4[6],resubmit(,15)"
+    );
+    // Across address families: a clear error, not a guess.
+    let e = enc_at(
+        "commit_lb_aff(vip = \"10.0.0.110:80\", backend = \"[fd00::1]:80\", proto = tcp, timeout = 60);",
+        Pipeline::Ingress,
+        13,
+        true,
+        &mut Groups::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    // Event type 0, then each option as code, length and text.
+    assert_eq!(
+        sw("trigger_event(event = \"empty_lb_backends\", vip = \"10.0.0.99:80\", protocol = \"tcp\", load_balancer = \"3bc36e25-b1c6-4b58-bb66-c7945badbba1\");", 5),
+        userdata(
+            "0000000f 00000000 00000000 0001000c 31302e302e302e39393a3830 00020003 746370 \
+             00030024 33626333366532352d623163362d346235382d626236362d633739343562616462626131"
+        )
+    );
+}
+
 /// The load-balancer flag bits are their own writes; hash fields are in
 /// OVS's field order (as observed from ovn-controller 23.03).
 #[test]

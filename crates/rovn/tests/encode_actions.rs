@@ -13,7 +13,9 @@
 //! with `force_snat`/`skip_snat`, `gateway_mtu`), both routers sending
 //! router advertisements (SLAAC; stateful DHCPv6 with a high preference),
 //! ECMP symmetric-reply routes (IPv4 and IPv6) on the gateway router and
-//! plain ECMP routes on the distributed one.
+//! plain ECMP routes on the distributed one, load balancers with
+//! affinity (IPv4 on sw0 and lr1, IPv6/UDP on sw0), controller events for
+//! a VIP without backends, and a QoS bandwidth limit (`set_meter`).
 //! Once the
 //! controller has installed its flows, every logical flow is paired with
 //! its OpenFlow flows through the cookie (the first 32 bits of the logical
@@ -203,7 +205,8 @@ fn run_lab() -> Dumps {
 /// the distributed router lr0 (gateway chassis hv1, `gateway_mtu`, NAT
 /// with a distributed dnat_and_snat) and a gateway router lr1 bound to hv1
 /// (SNAT, DNAT, dnat_and_snat, `lb_force_snat_ip`, a load balancer with
-/// hash fields).
+/// hash fields), ECMP routes, load-balancer affinity, controller events
+/// and a QoS bandwidth limit.
 fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     for n in 1..=3 {
         let lp = format!("lp{n}");
@@ -325,6 +328,24 @@ fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     for nh in ["172.16.1.60", "172.16.1.61"] {
         nbctl(&["--ecmp", "lr-route-add", "lr0", "40.0.0.0/24", nh]);
     }
+
+    // Load-balancer affinity (commit_lb_aff, chk_lb_aff) on a switch and
+    // on the gateway router.
+    nbctl(&["lb-add", "lba", "10.0.0.110:80", "10.0.0.1:80,10.0.0.2:80", "tcp"]);
+    nbctl(&["set", "Load_Balancer", "lba", "options:affinity_timeout=60"]);
+    nbctl(&["ls-lb-add", "sw0", "lba"]);
+    nbctl(&["lb-add", "lbra", "172.16.1.110:80", "20.0.0.4:80,20.0.0.5:80", "tcp"]);
+    nbctl(&["set", "Load_Balancer", "lbra", "options:affinity_timeout=60"]);
+    nbctl(&["lr-lb-add", "lr1", "lbra"]);
+    nbctl(&["lb-add", "lb6a", "[fd00::110]:8080", "[fd00::1]:80,[fd00::2]:80", "udp"]);
+    nbctl(&["set", "Load_Balancer", "lb6a", "options:affinity_timeout=30"]);
+    nbctl(&["ls-lb-add", "sw0", "lb6a"]);
+    // Controller events: a VIP without backends (trigger_event).
+    nbctl(&["set", "NB_Global", ".", "options:controller_event=true"]);
+    nbctl(&["lb-add", "lbe", "10.0.0.99:80", "", "tcp"]);
+    nbctl(&["ls-lb-add", "sw0", "lbe"]);
+    // A QoS bandwidth limit (set_meter).
+    nbctl(&["qos-add", "sw0", "from-lport", "100", "ip4 && udp.dst == 5000", "rate=1000", "burst=100"]);
 }
 
 /// What makes northd write the option-carrying controller actions: DHCPv4
@@ -619,6 +640,11 @@ fn compare(d: &Dumps) {
         "commit_ecmp_nh(ipv6 = false, proto = udp)",
         "commit_ecmp_nh(ipv6 = false, proto = sctp)",
         "commit_ecmp_nh(ipv6 = true, proto = tcp)",
+        "commit_lb_aff(vip = \"10.0.0.110:80\"",
+        "commit_lb_aff(vip = \"172.16.1.110:80\"",
+        "commit_lb_aff(vip = \"[fd00::110]:8080\"",
+        "chk_lb_aff()",
+        "trigger_event(event = \"empty_lb_backends\"",
     ]
     .into_iter()
     .map(|f| (f, 0))
