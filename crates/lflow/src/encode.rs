@@ -40,8 +40,11 @@
 //! that bit through table 78. `trigger_event` carries its event type and
 //! options in `userdata`.
 //!
+//! `set_meter(rate, burst)` is a `meter:N` instruction (first) on a kbps
+//! meter with one drop band.
+//!
 //! Not encoded yet (a clear [`Error::Unsupported`]):
-//! `bind_vport`, `set_meter`, `fwd_group`, `sample`, the DHCPv4 `host_id` type (`tftp_server`),
+//! `bind_vport`, `fwd_group`, `sample`, the DHCPv4 `host_id` type (`tftp_server`),
 //! `put_nd_ra_opts`' `route_info`, nested actions that have no OpenFlow
 //! 1.5 binary form here (`clone`, `ct_*`, `dec_ttl`... inside `arp { }`),
 //! `lookup_fdb`/`put_fdb` on other fields than `inport`/`eth.src` (and
@@ -234,6 +237,9 @@ pub enum OfAction {
     CheckPktLarger { len: u64, dst: Subfield },
     /// `set_queue:N`
     SetQueue(u16),
+    /// `meter:N`: the OpenFlow 1.3+ meter instruction (first in the
+    /// list; OpenFlow 1.0 dumps cannot show it).
+    Meter(u32),
     /// `learn(table=T,idle_timeout=I,hard_timeout=H,delete_learned,SPECS)`:
     /// the specs (`NXM_OF_IP_SRC[]`, `nw_proto=6`, `load:0x1->...`) as
     /// `ovs-ofctl` prints them; a zero timeout is left out.
@@ -306,6 +312,7 @@ impl fmt::Display for OfAction {
             }
             OfAction::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             OfAction::SetQueue(q) => write!(f, "set_queue:{q}"),
+            OfAction::Meter(m) => write!(f, "meter:{m}"),
             OfAction::Learn { table, idle_timeout, hard_timeout, specs } => {
                 write!(f, "learn(table={table},")?;
                 if *idle_timeout != 0 {
@@ -446,7 +453,19 @@ impl Groups {
         *self.meters.entry(name.to_string()).or_insert(next)
     }
 
-    /// The meter names by id.
+    /// The OpenFlow meter id of `set_meter(rate, burst)`'s meter (kbps,
+    /// one drop band), allocated like [`Groups::meter`]; its key among
+    /// [`Groups::meters`] is its configuration as `ovs-ofctl dump-meters`
+    /// prints it: `kbps burst bands=type=drop rate=R burst_size=B`.
+    pub fn rate_meter(&mut self, rate: u64, burst: Option<u64>) -> u32 {
+        let text = match burst {
+            Some(b) => format!("kbps burst bands=type=drop rate={rate} burst_size={b}"),
+            None => format!("kbps bands=type=drop rate={rate}"),
+        };
+        self.meter(&text)
+    }
+
+    /// The meter names (or, for `set_meter`, configurations) by id.
     pub fn meters(&self) -> BTreeMap<u32, &str> {
         self.meters.iter().map(|(n, &id)| (id, n.as_str())).collect()
     }
@@ -516,7 +535,15 @@ pub struct Encoder<'a> {
 pub fn encode(enc: &mut Encoder<'_>, flow: Flow, actions: &[Action]) -> Result<OfActions> {
     let mut out = Vec::new();
     let mut e = Enc { enc, flow, of15: false };
-    e.list(actions, &mut out)?;
+    for a in actions {
+        match &a.kind {
+            // An instruction: it goes before every action.
+            ActionKind::SetMeter { rate, burst } => {
+                out.insert(0, OfAction::Meter(e.enc.groups.rate_meter(*rate, *burst)))
+            }
+            _ => e.action(a, &mut out)?,
+        }
+    }
     Ok(OfActions(out))
 }
 
@@ -784,7 +811,8 @@ impl Enc<'_, '_> {
             ActionKind::CommitLbAff { vip, backend, proto, timeout } => {
                 self.commit_lb_aff(vip, backend, *proto, *timeout, out)?
             }
-            ActionKind::SetMeter { .. } | ActionKind::FwdGroup { .. } | ActionKind::Sample(_) => {
+            ActionKind::SetMeter { .. } => return Err(unsupported("set_meter() inside nested actions")),
+            ActionKind::FwdGroup { .. } | ActionKind::Sample(_) => {
                 let text = crate::actions::print::print_action(a);
                 return Err(unsupported(format_args!("`{text}` is not encoded yet")));
             }

@@ -184,6 +184,22 @@ fn lb_affinity_and_events() {
     );
 }
 
+/// `set_meter` is a meter instruction, first, on a kbps drop meter whose
+/// configuration is its key.
+#[test]
+fn set_meter_instruction() {
+    let mut g = Groups::default();
+    let a = enc_at("reg0[0] = 1; set_meter(1000, 100); next;", Pipeline::Ingress, 10, true, &mut g).unwrap();
+    let b = enc_at("set_meter(2000); next;", Pipeline::Egress, 4, true, &mut g).unwrap();
+    assert_eq!(a, "meter:1,load:0x1->NXM_NX_XXREG0[96],resubmit(,19)");
+    assert_eq!(b, "meter:2,resubmit(,47)");
+    let meters = g.meters();
+    assert_eq!(meters[&1], "kbps burst bands=type=drop rate=1000 burst_size=100");
+    assert_eq!(meters[&2], "kbps bands=type=drop rate=2000");
+    let e = enc_at("clone { set_meter(10); };", Pipeline::Ingress, 10, true, &mut g).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+}
+
 /// The load-balancer flag bits are their own writes; hash fields are in
 /// OVS's field order (as observed from ovn-controller 23.03).
 #[test]

@@ -75,6 +75,7 @@ struct Dumps {
     mcast: serde_json::Value,
     dp_groups: serde_json::Value,
     flows: String,
+    flows15: String,
     groups: String,
     meters: String,
     sb_meters: serde_json::Value,
@@ -193,6 +194,7 @@ fn run_lab() -> Dumps {
         mcast: sbjson("Multicast_Group", "name,tunnel_key"),
         dp_groups: sbjson("Logical_DP_Group", "_uuid,datapaths"),
         flows: ofctl(&["dump-flows", &br]),
+        flows15: ofctl(&["-O", "OpenFlow15", "dump-flows", &br]),
         groups: ofctl(&["-O", "OpenFlow15", "dump-groups", &br]),
         meters: ofctl(&["-O", "OpenFlow15", "dump-meters", &br]),
         sb_meters: sbjson("Meter", "name,unit,bands"),
@@ -346,6 +348,7 @@ fn wider_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     nbctl(&["ls-lb-add", "sw0", "lbe"]);
     // A QoS bandwidth limit (set_meter).
     nbctl(&["qos-add", "sw0", "from-lport", "100", "ip4 && udp.dst == 5000", "rate=1000", "burst=100"]);
+    nbctl(&["qos-add", "sw0", "to-lport", "100", "ip4 && udp.dst == 5001", "rate=2000"]);
 }
 
 /// What makes northd write the option-carrying controller actions: DHCPv4
@@ -440,9 +443,33 @@ fn uuids(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// A dumped flow's cookie, table and match (its last `, `-separated
+/// part before the actions), the same in OpenFlow 1.0 and 1.5 dumps.
+fn flow_key(line: &str) -> Option<String> {
+    let (head, _) = line.split_once(" actions=")?;
+    let parts: Vec<&str> = head.trim().split(", ").collect();
+    let table = parts.iter().find(|p| p.starts_with("table="))?;
+    Some(format!("{} {table} {}", parts.first()?, parts.last()?))
+}
+
+/// The `meter:N,` instructions of an OpenFlow 1.5 dump by flow key (an
+/// OpenFlow 1.0 dump cannot show them).
+fn meter_instructions(dump15: &str) -> BTreeMap<String, String> {
+    dump15
+        .lines()
+        .filter_map(|line| {
+            let (_, actions) = line.split_once(" actions=")?;
+            let m = actions.strip_prefix("meter:")?;
+            let n = m.find(|c: char| !c.is_ascii_digit())?;
+            Some((flow_key(line)?, format!("meter:{},", &m[..n])))
+        })
+        .collect()
+}
+
 /// Each OpenFlow flow's cookie and actions (`conjunction(...)` flows left
-/// out: they carry the match, not the logical flow's actions).
-fn of_actions(dump: &str) -> BTreeMap<u32, Vec<String>> {
+/// out: they carry the match, not the logical flow's actions), with the
+/// meter instruction from `meters` first.
+fn of_actions(dump: &str, meters: &BTreeMap<String, String>) -> BTreeMap<u32, Vec<String>> {
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for line in dump.lines() {
         let Some(c) = line.trim().strip_prefix("cookie=0x") else {
@@ -457,9 +484,11 @@ fn of_actions(dump: &str) -> BTreeMap<u32, Vec<String>> {
         if actions.starts_with("conjunction(") {
             continue;
         }
+        let meter = flow_key(line).and_then(|k| meters.get(&k)).map_or("", String::as_str);
+        let actions = format!("{meter}{actions}");
         let v = out.entry(cookie as u32).or_default();
-        if !v.iter().any(|a| a == actions) {
-            v.push(actions.to_string());
+        if !v.contains(&actions) {
+            v.push(actions);
         }
     }
     out
@@ -481,14 +510,14 @@ fn with_group_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
     out + rest
 }
 
-/// `meter_id=N` replaced by `meter_id={TEXT}`, TEXT the meter's unit and
-/// bands (ids are allocation order).
+/// `meter_id=N` and `meter:N` with `{TEXT}` for N, TEXT the meter's unit
+/// and bands (ids are allocation order).
 fn with_meter_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
     let mut out = String::new();
     let mut rest = actions;
-    while let Some(i) = rest.find("meter_id=") {
-        out += &rest[..i + 9];
-        rest = &rest[i + 9..];
+    while let Some(i) = rest.find("meter_id=").map(|i| i + 9).or_else(|| rest.find("meter:").map(|i| i + 6)) {
+        out += &rest[..i];
+        rest = &rest[i..];
         let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let id: u32 = rest[..n].parse().unwrap_or(0);
         out += &format!("{{{}}}", texts.get(&id).map_or("?", String::as_str));
@@ -556,6 +585,7 @@ fn encoded_actions_match_ovn_controller() {
         std::fs::write(dir.join("datapaths.json"), d.datapaths.to_string()).unwrap();
         std::fs::write(dir.join("ports.json"), d.ports.to_string()).unwrap();
         std::fs::write(dir.join("flows.txt"), &d.flows).unwrap();
+        std::fs::write(dir.join("flows15.txt"), &d.flows15).unwrap();
         std::fs::write(dir.join("groups.txt"), &d.groups).unwrap();
         std::fs::write(dir.join("meters.txt"), &d.meters).unwrap();
         std::fs::write(dir.join("sbmeters.json"), format!("{}\n{}", d.sb_meters, d.sb_bands)).unwrap();
@@ -589,7 +619,7 @@ fn compare(d: &Dumps) {
             Some((id.parse().ok()?, text.to_string()))
         })
         .collect();
-    let of = of_actions(&d.flows);
+    let of = of_actions(&d.flows, &meter_instructions(&d.flows15));
     let theirs_meters = upstream_meters(&d.meters);
     let meter_texts = sb_meters(&d.sb_meters, &d.sb_bands);
 
@@ -645,6 +675,8 @@ fn compare(d: &Dumps) {
         "commit_lb_aff(vip = \"[fd00::110]:8080\"",
         "chk_lb_aff()",
         "trigger_event(event = \"empty_lb_backends\"",
+        "set_meter(1000, 100)",
+        "set_meter(2000)",
     ]
     .into_iter()
     .map(|f| (f, 0))
@@ -680,7 +712,7 @@ fn compare(d: &Dumps) {
         let texts: BTreeMap<u32, String> = groups.texts().into_iter().map(|(k, v)| (k, v.to_string())).collect();
         let ours = with_group_texts(&ours, &texts);
         let our_meters: BTreeMap<u32, String> =
-            groups.meters().into_iter().map(|(id, n)| (id, meter_texts.get(n).cloned().unwrap_or_default())).collect();
+            groups.meters().into_iter().map(|(id, n)| (id, meter_texts.get(n).cloned().unwrap_or(n.to_string()))).collect();
         let ours = with_meter_texts(&ours, &our_meters);
         let theirs: Vec<String> = installed
             .iter()
