@@ -294,16 +294,15 @@ fn syntax_errors_point_at_the_problem() {
             Ok(a) => panic!("{text:?} parsed as {a:?}"),
             Err(e) => e,
         };
-        assert_eq!(
-            (e.span().start, e.span().end),
-            (start, end),
-            "{text:?}: {e}"
-        );
-        assert!(
-            e.message().contains(needle),
-            "{text:?}: {e} lacks {needle:?}"
-        );
+        assert_error_at(text, &e, start, end, needle);
     }
+}
+
+/// `e`, the error for `text`, covers bytes `start..end` and its message
+/// contains `needle`.
+fn assert_error_at(text: &str, e: &lflow::Error, start: usize, end: usize, needle: &str) {
+    assert_eq!((e.span().start, e.span().end), (start, end), "{text:?}: {e}");
+    assert!(e.message().contains(needle), "{text:?}: {e} lacks {needle:?}");
 }
 
 /// Semantic errors: (text, span start, span end, words the message contains).
@@ -487,15 +486,7 @@ fn semantic_errors_point_at_the_problem() {
             Ok(c) => panic!("{text:?} passed checks: {c:?}"),
             Err(e) => e,
         };
-        assert_eq!(
-            (e.span().start, e.span().end),
-            (start, end),
-            "{text:?}: {e}"
-        );
-        assert!(
-            e.message().contains(needle),
-            "{text:?}: {e} lacks {needle:?}"
-        );
+        assert_error_at(text, &e, start, end, needle);
     }
 }
 
