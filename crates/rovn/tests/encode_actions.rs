@@ -34,29 +34,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::lab::{on_path, require, run, run_ok, wait_for, Lab};
+use common::lab::{require_root, require_tools, run, run_ok, wait_for, Lab};
 
 fn prerequisites() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !require(root, "root (network namespaces need it)") {
-        return false;
-    }
-    for (bin, pkg) in [
-        ("ip", "iproute2"),
-        ("ovs-vswitchd", "openvswitch-switch"),
-        ("ovs-vsctl", "openvswitch-switch"),
-        ("ovs-ofctl", "openvswitch-switch"),
-        ("ovn-northd", "ovn-central"),
-        ("ovn-nbctl", "ovn-central"),
-        ("ovn-sbctl", "ovn-common"),
-        ("ovn-controller", "ovn-host"),
-    ] {
-        if !require(on_path(bin), &format!("{bin} (Debian {pkg})")) {
-            return false;
-        }
-    }
-    true
+    require_root()
+        && require_tools(&[
+            ("ip", "iproute2"),
+            ("ovs-vswitchd", "openvswitch-switch"),
+            ("ovs-vsctl", "openvswitch-switch"),
+            ("ovs-ofctl", "openvswitch-switch"),
+            ("ovn-northd", "ovn-central"),
+            ("ovn-nbctl", "ovn-central"),
+            ("ovn-sbctl", "ovn-common"),
+            ("ovn-controller", "ovn-host"),
+        ])
 }
 
 fn ctl(prog: &str, db: &str, args: &[&str]) -> String {

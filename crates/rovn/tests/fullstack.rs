@@ -15,30 +15,21 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::lab::{on_path, require, run, run_ok, wait_for, Lab};
+use common::lab::{require_root, require_tools, run, run_ok, wait_for, Lab};
 
 /// Everything the test needs, or a clear skip (a failure under CI=true).
 fn prerequisites() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !require(root, "root (network namespaces need it)") {
-        return false;
-    }
-    for (bin, pkg) in [
-        ("ip", "iproute2"),
-        ("ping", "iputils-ping"),
-        ("ovs-vswitchd", "openvswitch-switch"),
-        ("ovs-vsctl", "openvswitch-switch"),
-        ("ovn-northd", "ovn-central"),
-        ("ovn-nbctl", "ovn-central"),
-        ("ovn-sbctl", "ovn-common"),
-        ("ovn-controller", "ovn-host"),
-    ] {
-        if !require(on_path(bin), &format!("{bin} (Debian {pkg})")) {
-            return false;
-        }
-    }
-    true
+    require_root()
+        && require_tools(&[
+            ("ip", "iproute2"),
+            ("ping", "iputils-ping"),
+            ("ovs-vswitchd", "openvswitch-switch"),
+            ("ovs-vsctl", "openvswitch-switch"),
+            ("ovn-northd", "ovn-central"),
+            ("ovn-nbctl", "ovn-central"),
+            ("ovn-sbctl", "ovn-common"),
+            ("ovn-controller", "ovn-host"),
+        ])
 }
 
 /// One hypervisor: its namespace, Open_vSwitch database and tunnel IP.

@@ -16,16 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::lab::{on_path, require, run, run_ok, wait_for, Lab};
+use common::lab::{require, require_tools, run, run_ok, wait_for, Lab};
 use common::shipped;
 
 const PYTHON: &str = "/usr/bin/python3";
 
 fn prerequisites() -> bool {
-    for (bin, pkg) in [("ovn-northd", "ovn-central"), ("ovn-nbctl", "ovn-central"), ("ovn-sbctl", "ovn-common")] {
-        if !require(on_path(bin), &format!("{bin} (Debian {pkg})")) {
-            return false;
-        }
+    if !require_tools(&[("ovn-northd", "ovn-central"), ("ovn-nbctl", "ovn-central"), ("ovn-sbctl", "ovn-common")]) {
+        return false;
     }
     let py = Command::new(PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
     require(py, "python3 with ovs.db.idl (Debian python3-openvswitch)")

@@ -26,6 +26,19 @@ pub fn require(ok: bool, what: &str) -> bool {
     ok
 }
 
+/// Whether every (program, Debian package) is on PATH; a skip or CI
+/// failure naming the first missing one otherwise.
+pub fn require_tools(tools: &[(&str, &str)]) -> bool {
+    tools.iter().all(|(bin, pkg)| require(on_path(bin), &format!("{bin} (Debian {pkg})")))
+}
+
+/// Whether this runs as root (network namespaces need it); a skip or CI
+/// failure otherwise.
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    require(unsafe { libc::geteuid() } == 0, "root (network namespaces need it)")
+}
+
 /// Whether `bin` is on PATH.
 pub fn on_path(bin: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
