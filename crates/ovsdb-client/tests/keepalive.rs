@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ovsdb_client::{Connection, Error, Idl, IdlOptions};
-use serde_json::{json, Map, Value};
-use support::{free_port, have, repo_file, Kind, Listen, Server, TempDir};
+use serde_json::{json, Value};
+use support::{free_port, have, repo_file, server_contents, Kind, Listen, Server, TempDir};
 
 const DB: &str = "OVN_Northbound";
 const TABLES: &[&str] = &["NB_Global", "Logical_Switch", "Address_Set"];
@@ -30,27 +30,9 @@ fn opts() -> IdlOptions {
     IdlOptions { probe_interval: Some(PROBE), max_backoff: Duration::from_millis(500), ..Default::default() }
 }
 
-/// The server's contents in the replica's JSON form, read with `select`.
-async fn server_contents(c: &Connection) -> Value {
-    let ops: Vec<Value> = TABLES.iter().map(|t| json!({"op": "select", "table": t, "where": []})).collect();
-    let r = c.transact(DB, ops).await.unwrap();
-    let mut out = Map::new();
-    for (t, res) in TABLES.iter().zip(r) {
-        let mut rows = Map::new();
-        for row in res["rows"].as_array().unwrap() {
-            let mut row = row.as_object().unwrap().clone();
-            let u = row.remove("_uuid").unwrap()[1].as_str().unwrap().to_string();
-            row.remove("_version");
-            rows.insert(u, Value::Object(row));
-        }
-        out.insert(t.to_string(), Value::Object(rows));
-    }
-    Value::Object(out)
-}
-
 /// Waits until the replica equals what `c`'s server holds.
 async fn in_sync(idl: &Idl, c: &Connection, what: &str) {
-    let want = server_contents(c).await;
+    let want = server_contents(c, DB, TABLES).await;
     let ok = idl.wait_until(GENEROUS, |r| r.to_json() == want).await;
     assert!(ok, "{what}: the replica differs from the server\nreplica: {}\nserver:  {want}", idl.replica().to_json());
 }

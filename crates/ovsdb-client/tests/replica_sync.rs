@@ -8,8 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use ovsdb_client::{Connection, Idl};
-use serde_json::{json, Map, Value};
-use support::{have, Kind, Server, TempDir};
+use serde_json::json;
+use support::{have, server_contents, Kind, Server, TempDir};
 
 fn schema_file() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovsdb/tests/data/everything.ovsschema")
@@ -17,26 +17,8 @@ fn schema_file() -> std::path::PathBuf {
 
 const STEPS: usize = 2000;
 
-/// The server's contents in the replica's JSON form, read with `select`.
-async fn server_contents(c: &Connection, tables: &[&str]) -> Value {
-    let ops: Vec<Value> = tables.iter().map(|t| json!({"op": "select", "table": t, "where": []})).collect();
-    let r = c.transact("Everything", ops).await.unwrap();
-    let mut out = Map::new();
-    for (t, res) in tables.iter().zip(r) {
-        let mut rows = Map::new();
-        for row in res["rows"].as_array().unwrap() {
-            let mut row = row.as_object().unwrap().clone();
-            let u = row.remove("_uuid").unwrap()[1].as_str().unwrap().to_string();
-            row.remove("_version");
-            rows.insert(u, Value::Object(row));
-        }
-        out.insert(t.to_string(), Value::Object(rows));
-    }
-    Value::Object(out)
-}
-
 async fn wait_in_sync(idl: &mut Idl, c: &Connection, tables: &[&str], step: usize) {
-    let want = server_contents(c, tables).await;
+    let want = server_contents(c, "Everything", tables).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if idl.replica().to_json() == want {

@@ -9,6 +9,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use ovsdb_client::Connection;
+use serde_json::{json, Map, Value};
 
 /// A schema file of the repository.
 pub fn repo_file(rel: &str) -> PathBuf {
@@ -232,4 +233,24 @@ impl Drop for Server {
             let _ = c.wait();
         }
     }
+}
+
+/// The contents of `tables` of `db` in the replica's JSON form (rows by
+/// UUID, without `_uuid` and `_version`), read with `select`: what an exact
+/// replica's `to_json` equals.
+pub async fn server_contents(c: &Connection, db: &str, tables: &[&str]) -> Value {
+    let ops: Vec<Value> = tables.iter().map(|t| json!({"op": "select", "table": t, "where": []})).collect();
+    let r = c.transact(db, ops).await.unwrap();
+    let mut out = Map::new();
+    for (t, res) in tables.iter().zip(r) {
+        let mut rows = Map::new();
+        for row in res["rows"].as_array().unwrap() {
+            let mut row = row.as_object().unwrap().clone();
+            let u = row.remove("_uuid").unwrap()[1].as_str().unwrap().to_string();
+            row.remove("_version");
+            rows.insert(u, Value::Object(row));
+        }
+        out.insert(t.to_string(), Value::Object(rows));
+    }
+    Value::Object(out)
 }
