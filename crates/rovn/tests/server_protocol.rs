@@ -147,7 +147,10 @@ fn cases() -> Vec<(&'static str, Vec<String>)> {
         ),
         ("lock without name", vec![r("lock", json!([])), r("steal", json!([5])), r("unlock", json!(["x", "y"]))]),
         ("lock twice", vec![r("lock", json!(["l"])), r("lock", json!(["l"])), r("steal", json!(["l"]))]),
-        ("unlock twice", vec![r("steal", json!(["l"])), r("unlock", json!(["l"])), r("unlock", json!(["l"]))]),
+        // Its own lock name: "l" may still be held by the previous case's
+        // connection if the server has not yet seen it close, and then a
+        // steal also brings a `locked` notification (a race, not a difference).
+        ("unlock twice", vec![r("steal", json!(["u"])), r("unlock", json!(["u"])), r("unlock", json!(["u"]))]),
         ("request without id", vec![r#"{"method":"echo","params":["x"]}"#.into()]),
         (
             "_Server is read-only",
