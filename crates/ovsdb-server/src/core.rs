@@ -57,6 +57,9 @@ struct Db {
     /// Per table: the value of `Core::commits` after the last commit that
     /// changed it (0: none yet).
     changed: Vec<u64>,
+    /// Someone (`ovsdb-server/compact`) waits for the running compaction:
+    /// its outcome goes to [`Core::poll_compacted`].
+    compaction_awaited: bool,
 }
 
 struct MonitorEntry {
@@ -111,6 +114,8 @@ pub struct Core {
     policy: compaction::Policy,
     /// Commits so far, to all databases.
     commits: u64,
+    /// Outcomes of awaited background compactions: (database, error).
+    compacted: VecDeque<(String, Result<(), String>)>,
 }
 
 /// Errors opening databases.
@@ -187,6 +192,7 @@ impl Core {
             now: Instant::now(),
             policy: compaction::Policy::default(),
             commits: 0,
+            compacted: VecDeque::new(),
         }
     }
 
@@ -206,6 +212,7 @@ impl Core {
             read_only,
             compaction,
             changed: vec![0; db_tables],
+            compaction_awaited: false,
         });
     }
 
@@ -242,18 +249,6 @@ impl Core {
         Ok(())
     }
 
-    /// Compacts the log of the database `name`, or of every database
-    /// (`ovsdb-server/compact [DB]`). Errors are the text to show.
-    pub fn compact_named(&mut self, name: Option<&str>) -> Result<(), String> {
-        match name {
-            None => self.compact(),
-            Some(n) => match self.by_name.get(n) {
-                Some(&i) => self.compact_one(i),
-                None => Err("no database by that name".into()),
-            },
-        }
-    }
-
     fn compact_one(&mut self, i: usize) -> Result<(), String> {
         let now = self.now;
         let d = &mut self.dbs[i];
@@ -264,22 +259,54 @@ impl Core {
         Ok(())
     }
 
+    /// Starts compacting in the background the log of the database `name`,
+    /// or of every database (`ovsdb-server/compact [DB]`), without stopping
+    /// transactions. Returns the databases whose outcome
+    /// [`Core::poll_compacted`] will report (a compaction already running
+    /// counts: its outcome is reported). Errors are the text to show.
+    pub fn start_compact_named(&mut self, name: Option<&str>) -> Result<Vec<String>, String> {
+        let which: Vec<usize> = match name {
+            None => (0..self.dbs.len()).collect(),
+            Some(n) => vec![*self.by_name.get(n).ok_or("no database by that name")?],
+        };
+        let mut started = Vec::new();
+        for i in which {
+            if self.dbs[i].log.is_none() {
+                continue;
+            }
+            self.start_compaction(i, "requested").map_err(|e| format!("{}: {e}", self.dbs[i].name))?;
+            self.dbs[i].compaction_awaited = true;
+            started.push(self.dbs[i].name.clone());
+        }
+        Ok(started)
+    }
+
+    /// The outcome of a background compaction started by
+    /// [`Core::start_compact_named`], once it is complete.
+    pub fn poll_compacted(&mut self) -> Option<(String, Result<(), String>)> {
+        self.compacted.pop_front()
+    }
+
     /// Starts compacting database `i`'s log in the background: the
     /// snapshot is taken now and written by another thread while commits go
-    /// on; [`Core::poll_compactions`] completes it.
-    fn start_compaction(&mut self, i: usize, why: &str) {
+    /// on; [`Core::poll_compactions`] completes it. Nothing if one runs.
+    fn start_compaction(&mut self, i: usize, why: &str) -> Result<(), String> {
         let now = self.now;
         let d = &mut self.dbs[i];
-        let Some(log) = &mut d.log else { return };
+        let Some(log) = &mut d.log else { return Ok(()) };
         if log.compacting() {
-            return;
+            return Ok(());
         }
         match log.start_compaction(&d.db, None) {
-            Ok(()) => tracing::info!("{}: {why}: compacting the database log in the background", d.name),
+            Ok(()) => {
+                tracing::info!("{}: {why}: compacting the database log in the background", d.name);
+                Ok(())
+            }
             // Appending goes on; try again after the next interval.
             Err(e) => {
-                tracing::warn!("{}: automatic compaction failed: {e}", d.name);
+                tracing::warn!("{}: compaction failed: {e}", d.name);
                 d.compaction.since = now;
+                Err(e.to_string())
             }
         }
     }
@@ -294,15 +321,20 @@ impl Core {
                 continue;
             }
             let before = log.len();
-            match log.finish_compaction() {
+            let outcome = match log.finish_compaction() {
                 Ok(()) => {
                     tracing::info!("{}: compacted the database log ({before} -> {} bytes)", d.name, log.len());
                     d.compaction = compaction::State::new(log.len(), now);
+                    Ok(())
                 }
                 Err(e) => {
-                    tracing::warn!("{}: automatic compaction failed: {e}", d.name);
+                    tracing::warn!("{}: compaction failed: {e}", d.name);
                     d.compaction.since = now;
+                    Err(format!("{}: {e}", d.name))
                 }
+            };
+            if std::mem::take(&mut d.compaction_awaited) {
+                self.compacted.push_back((d.name.clone(), outcome));
             }
         }
     }
@@ -337,7 +369,7 @@ impl Core {
         d.compaction.commits += 1;
         let Some(log) = d.log.as_ref() else { return };
         if !log.compacting() && d.compaction.due(&policy, log.len(), now) {
-            self.start_compaction(i, "log grew");
+            let _ = self.start_compaction(i, "log grew");
         }
     }
 
@@ -442,7 +474,7 @@ impl Core {
             let d = &self.dbs[i];
             let idle = d.log.as_ref().is_some_and(|l| !l.compacting());
             if idle && d.compaction.deadline(&self.policy).is_some_and(|t| t <= now) {
-                self.start_compaction(i, "periodic compaction");
+                let _ = self.start_compaction(i, "periodic compaction");
             }
         }
     }
@@ -615,7 +647,9 @@ impl Core {
     /// A transaction on a read-only database (`_Server`): its operations up
     /// to the first that would write run as usual; that one is refused.
     fn read_only_transact(&mut self, d: usize, ops: &[Value]) -> Vec<Value> {
-        let writes = |op: &Value| matches!(op.get("op").and_then(Value::as_str), Some("insert" | "update" | "mutate" | "delete"));
+        let writes = |op: &Value| {
+            matches!(op.get("op").and_then(Value::as_str), Some("insert" | "update" | "mutate" | "delete"))
+        };
         let k = ops.iter().position(writes).unwrap_or(ops.len());
         let ctx = TxnContext { waits_expired: true, ..Default::default() };
         let mut results = match self.dbs[d].db.execute(&ops[..k], &ctx) {
@@ -639,8 +673,9 @@ impl Core {
             let has_lock = |name: &str| self.holds_lock(s, name);
             let peer = self.sessions.get(&s).map(|ss| &ss.peer);
             let db = &self.dbs[d].db;
-            let rbac = peer
-                .and_then(|p| p.role.as_deref().filter(|_| rbac::enabled(db)).map(|r| rbac::Rbac::new(db, r, p.id.as_deref())));
+            let rbac = peer.and_then(|p| {
+                p.role.as_deref().filter(|_| rbac::enabled(db)).map(|r| rbac::Rbac::new(db, r, p.id.as_deref()))
+            });
             let ctx = TxnContext {
                 has_lock: &has_lock,
                 waits_expired: expired,

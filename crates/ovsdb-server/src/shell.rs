@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::core::{Action, Core, Peer, SessionId};
-use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
 use crate::dbconfig::{self, DbRef};
+use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
 pub use crate::remote::{Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
 use crate::unixctl::{self, Commands, Handler, Reply};
 
@@ -75,7 +75,15 @@ impl Server {
         ] {
             commands.add(name, usage, min, max, None);
         }
-        Server { core, remotes, db_remotes: Vec::new(), ssl: SslOptions::default(), unixctl: None, commands, probe: None }
+        Server {
+            core,
+            remotes,
+            db_remotes: Vec::new(),
+            ssl: SslOptions::default(),
+            unixctl: None,
+            commands,
+            probe: None,
+        }
     }
 
     /// Also listens where `db:DB,TABLE,COLUMN` says, following its changes.
@@ -137,6 +145,7 @@ impl Server {
             tls_loaded: None,
             seen_commits: u64::MAX,
             complaints: HashMap::new(),
+            compactions: Vec::new(),
         };
         let mut result = Ok(());
         // The PKI first: command-line pssl: remotes need it.
@@ -255,6 +264,19 @@ struct Shell {
     /// Configuration problems already logged, so that each is logged once
     /// (until it goes away).
     complaints: HashMap<String, String>,
+    /// `ovsdb-server/compact` calls waiting for their background
+    /// compactions.
+    compactions: Vec<ManualCompaction>,
+}
+
+/// An `ovsdb-server/compact` call: answered once every database it named
+/// is compacted.
+struct ManualCompaction {
+    /// Databases still being compacted.
+    waiting: Vec<String>,
+    /// Failures so far.
+    errors: Vec<String>,
+    reply: oneshot::Sender<Reply>,
 }
 
 impl Shell {
@@ -299,6 +321,10 @@ impl Shell {
                     None | Some(unixctl::Event::Exit) => break,
                     Some(unixctl::Event::Call(call)) => {
                         let reply = match self.commands.check(&call.method, &call.params) {
+                            Ok(args) if call.method == "ovsdb-server/compact" => {
+                                self.compact(args.first().map(String::as_str), call.reply);
+                                continue;
+                            }
                             Ok(args) => self.control(&call.method, &args).await,
                             Err(e) => Reply::new(Err(e)),
                         };
@@ -308,6 +334,7 @@ impl Shell {
                 _ = sleep_until(deadline), if deadline.is_some() => self.core.handle_timeout(Instant::now()),
             }
             self.flush();
+            self.answer_compactions();
             if self.core.commits() != self.seen_commits {
                 if self.config_changed() {
                     self.reconfigure().await;
@@ -327,13 +354,52 @@ impl Shell {
                     if let Err(why) = c.writer.push(bytes) {
                         if why == Refused::Stuck {
                             let backlog = c.writer.backlog();
-                            tracing::warn!(session = s, backlog, "client is not reading its messages; disconnecting it");
+                            tracing::warn!(
+                                session = s,
+                                backlog,
+                                "client is not reading its messages; disconnecting it"
+                            );
                         }
                         self.disconnect(s);
                     }
                 }
                 Action::Close(s) => self.disconnect(s),
             }
+        }
+    }
+
+    /// `ovsdb-server/compact [DB]`: starts compacting in the background
+    /// (clients are served meanwhile) and answers once it is done.
+    fn compact(&mut self, db: Option<&str>, reply: oneshot::Sender<Reply>) {
+        match self.core.start_compact_named(db) {
+            Err(e) => {
+                let _ = reply.send(Reply::new(Err(e)));
+            }
+            Ok(waiting) => {
+                self.compactions.push(ManualCompaction { waiting, errors: Vec::new(), reply });
+                self.answer_compactions();
+            }
+        }
+    }
+
+    /// Answers the `ovsdb-server/compact` calls whose compactions are done.
+    fn answer_compactions(&mut self) {
+        while let Some((db, outcome)) = self.core.poll_compacted() {
+            for c in &mut self.compactions {
+                if let Some(i) = c.waiting.iter().position(|w| *w == db) {
+                    c.waiting.remove(i);
+                    if let Err(e) = &outcome {
+                        c.errors.push(e.clone());
+                    }
+                }
+            }
+        }
+        let (done, waiting) = std::mem::take(&mut self.compactions).into_iter().partition(|c| c.waiting.is_empty());
+        self.compactions = waiting;
+        for c in done {
+            let ManualCompaction { errors, reply, .. } = c;
+            let result = if errors.is_empty() { Ok(String::new()) } else { Err(errors.join("\n")) };
+            let _ = reply.send(Reply::new(result));
         }
     }
 
@@ -408,7 +474,10 @@ impl Shell {
                     None => Ok(Vec::new()),
                     Some(Ok((p, skipped))) => {
                         if !skipped.is_empty() {
-                            tracing::info!("SSL protocols {} are not supported (too old); using the others", skipped.join(","));
+                            tracing::info!(
+                                "SSL protocols {} are not supported (too old); using the others",
+                                skipped.join(",")
+                            );
                         }
                         Ok(p)
                     }
@@ -462,7 +531,10 @@ impl Shell {
             }));
         for r in refs {
             let Some(db) = self.core.database(&r.db) else { continue };
-            if dbconfig::tables_read(db, r).into_iter().any(|t| self.core.table_changed_since(&r.db, t, self.seen_commits)) {
+            if dbconfig::tables_read(db, r)
+                .into_iter()
+                .any(|t| self.core.table_changed_since(&r.db, t, self.seen_commits))
+            {
                 return true;
             }
         }
@@ -610,9 +682,8 @@ impl Shell {
                 })
             }
             Remote::Tcp(addr) | Remote::Ssl(addr) => {
-                let l = TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
+                let l =
+                    TcpListener::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
                 let local = l.local_addr().ok();
                 bound_port = local.map(|a| a.port());
                 let bound = local.map(|a| a.to_string()).unwrap_or_else(|| addr.clone());
@@ -633,7 +704,15 @@ impl Shell {
                                             tracing::warn!(%peer, "{remote}: SSL is not configured; dropping the connection");
                                             continue;
                                         };
-                                        tokio::spawn(handshake(acceptor, s, peer, id, events.clone(), probe(), remote.clone()));
+                                        tokio::spawn(handshake(
+                                            acceptor,
+                                            s,
+                                            peer,
+                                            id,
+                                            events.clone(),
+                                            probe(),
+                                            remote.clone(),
+                                        ));
                                     }
                                 }
                             }
@@ -656,12 +735,6 @@ impl Shell {
             "memory/show" => {
                 let items: Vec<String> = self.core.memory_usage().iter().map(|(k, v)| format!("{k}:{v}")).collect();
                 Ok(items.join(" "))
-            }
-            "ovsdb-server/compact" => {
-                self.core.handle_timeout(Instant::now());
-                let r = self.core.compact_named(args.first().map(String::as_str)).map(|()| String::new());
-                self.flush();
-                r
             }
             "ovsdb-server/add-remote" => match Spec::parse(&args[0]) {
                 Ok(spec) => {
@@ -704,7 +777,10 @@ impl Shell {
                 }
                 Ok(String::new())
             }
-            _ => self.commands.run_handler(method, args).unwrap_or_else(|| Err(format!("\"{method}\" is not implemented"))),
+            _ => self
+                .commands
+                .run_handler(method, args)
+                .unwrap_or_else(|| Err(format!("\"{method}\" is not implemented"))),
         };
         Reply::new(result)
     }
