@@ -21,12 +21,15 @@
 //! Controller actions with nested actions (`arp { }`, `icmp4 { }`,
 //! `icmp4_error { }`, `nd_ns { }`, `nd_na { }`, `reject { }`...) carry
 //! their opcode and the nested actions as OpenFlow 1.5 binary in
-//! `userdata` (see `mod of15`; `icmp4.frag_mtu` is a paused
-//! `controller2` inside it).
+//! `userdata` (see `mod of15`: field writes and copies, the register
+//! stack, `resubmit`, `ct` with `nat` and `exec`, `ct_clear`, `dec_ttl`,
+//! `clone`, `set_queue`, `group`, `check_pkt_larger` and nested
+//! `controller2`; `icmp4.frag_mtu` is a paused `controller2` inside it).
 //!
 //! Option-carrying controller actions (`put_dhcp_opts` with string,
-//! domain-list and static-route options, `put_dhcpv6_opts`,
-//! `put_nd_ra_opts`, `dns_lookup`, `log` with its meter, `put_fdb`) carry
+//! domain-list, static-route and host-id (`tftp_server`) options,
+//! `put_dhcpv6_opts`, `put_nd_ra_opts` with RFC 4191 `route_info`,
+//! `dns_lookup`, `log` with its meter, `put_fdb`) carry
 //! their options in `userdata` in the layouts observed from ovn-controller
 //! 23.03; [`Groups`] also allocates meter ids by meter name.
 //!
@@ -43,15 +46,19 @@
 //! `set_meter(rate, burst)` is a `meter:N` instruction (first) on a kbps
 //! meter with one drop band.
 //!
-//! Not encoded yet (a clear [`Error::Unsupported`]):
-//! `bind_vport`, `fwd_group`, `sample`, the DHCPv4 `host_id` type (`tftp_server`),
-//! `put_nd_ra_opts`' `route_info`, nested actions that have no OpenFlow
-//! 1.5 binary form here (`clone`, `ct_*`, `dec_ttl`... inside `arp { }`),
-//! `lookup_fdb`/`put_fdb` on other fields than `inport`/`eth.src` (and
-//! `get_fdb` other than `outport = get_fdb(eth.dst)`), the MAC-binding
-//! actions on other ports than `inport`/`outport`, and the older
-//! `ct_commit(ct_mark=...)`. The opcode such a controller action would
-//! use is in the error message.
+//! The older `ct_commit(ct_mark=M, ct_label=L)` is `ct_commit { }` with
+//! those (masked) writes. `bind_vport(V, inport)` carries V's tunnel key; `fwd_group` (without
+//! liveness) is a dp_hash select group with a bucket per child port. The
+//! FDB and MAC-binding actions on other fields and ports copy them, through
+//! the register stack, into the registers their tables match (inport,
+//! outport, reg0/xxreg0, eth.src, eth.dst) and restore those afterwards.
+//!
+//! Not encoded yet (a clear [`Error::Unsupported`]): `sample` (ovn-controller
+//! 23.03 installs no OpenFlow action for it), `fwd_group(liveness=true)`
+//! (its buckets depend on where the child ports are bound and on BFD),
+//! `bind_vport` with another parent than `inport`, `learn` and metered
+//! controller actions inside nested actions, and `trigger_event` events
+//! other than `empty_lb_backends`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -714,7 +721,23 @@ impl Enc<'_, '_> {
                     exec,
                 }));
             }
-            ActionKind::CtCommitV1 { .. } => return Err(unsupported("ct_commit(ct_mark=..., ct_label=...)")),
+            ActionKind::CtCommitV1 { mark, label } => {
+                // The same as `ct_commit { ct_mark = M; ct_label = L; }`
+                // with the masks given.
+                let mut exec = Vec::new();
+                for (name, c) in [("ct_mark", mark), ("ct_label", label)] {
+                    if let Some(c) = c {
+                        self.write(Subfield::whole(field(name)), c.value, c.mask_bits(), &mut exec);
+                    }
+                }
+                out.push(OfAction::Ct(Ct {
+                    commit: true,
+                    table: None,
+                    zone: self.zone(false),
+                    nat: Some("nat(src)".into()),
+                    exec,
+                }));
+            }
             ActionKind::CtCommitNat => out.push(OfAction::Ct(Ct {
                 commit: true,
                 table: Some(self.next_table()?),
@@ -796,25 +819,59 @@ impl Enc<'_, '_> {
             ActionKind::TriggerEvent { event, options } => {
                 out.push(controller(opcode::EVENT, trigger_event(event, options)?, false))
             }
-            ActionKind::BindVport { .. } => {
-                return Err(unsupported(format_args!(
-                    "bind_vport(): controller(userdata) opcode {}, payload not encoded yet",
-                    opcode::BIND_VPORT
-                )))
+            ActionKind::BindVport { vport, parent } => {
+                // The virtual port's tunnel key; the parent is the port the
+                // packet came in on.
+                self.require_port(parent, "inport", "bind_vport")?;
+                let key = self
+                    .enc
+                    .lookup
+                    .port_key(vport)
+                    .ok_or_else(|| unsupported(format_args!("bind_vport(): unknown port \"{vport}\"")))?;
+                out.push(controller(opcode::BIND_VPORT, key.to_be_bytes().to_vec(), false));
             }
             ActionKind::PutFdb { port, mac } => {
-                self.require_port(port, "inport", "put_fdb")?;
-                self.require_field(mac, "eth.src", "put_fdb")?;
-                out.push(controller(opcode::PUT_FDB, Vec::new(), false));
+                // The controller reads the port from inport and the MAC
+                // from eth.src.
+                let pairs = [
+                    (Subfield::whole(field("reg14")), self.resolve(port)?),
+                    (Subfield::whole(field("eth_src")), self.resolve(mac)?),
+                ];
+                self.through_regs(&pairs, vec![controller(opcode::PUT_FDB, Vec::new(), false)], out);
             }
             ActionKind::CommitEcmpNh { ipv6, proto } => self.commit_ecmp_nh(*ipv6, *proto, out),
             ActionKind::CommitLbAff { vip, backend, proto, timeout } => {
                 self.commit_lb_aff(vip, backend, *proto, *timeout, out)?
             }
             ActionKind::SetMeter { .. } => return Err(unsupported("set_meter() inside nested actions")),
-            ActionKind::FwdGroup { .. } | ActionKind::Sample(_) => {
+            ActionKind::FwdGroup { liveness: false, ports } => {
+                // A dp_hash select group with a bucket per child port that
+                // writes the port's key into outport's low 16 bits and
+                // outputs.
+                let mut text = "type=select,selection_method=dp_hash".to_string();
+                for (i, p) in ports.iter().enumerate() {
+                    let key = self
+                        .enc
+                        .lookup
+                        .port_key(p)
+                        .ok_or_else(|| unsupported(format_args!("fwd_group(): unknown port \"{p}\"")))?;
+                    let set = OfAction::SetField { field: field("reg15"), value: u128::from(key), mask: 0xffff };
+                    text +=
+                        &format!(",bucket=bucket_id:{i},actions={set},{}", OfAction::Resubmit(layout.remote_output));
+                }
+                out.push(OfAction::Group(self.enc.groups.id(&text)));
+            }
+            ActionKind::FwdGroup { liveness: true, .. } => {
+                // Upstream's buckets then depend on where each child port
+                // is bound and on BFD (a bucket per remote port watching
+                // its tunnel): not known to the encoder.
+                return Err(unsupported("fwd_group(liveness=true) depends on port locations and is not encoded yet"));
+            }
+            ActionKind::Sample(_) => {
                 let text = crate::actions::print::print_action(a);
-                return Err(unsupported(format_args!("`{text}` is not encoded yet")));
+                return Err(unsupported(format_args!(
+                    "`{text}` is not encoded yet (ovn-controller 23.03 installs no OpenFlow action for it)"
+                )));
             }
         }
         Ok(())
@@ -846,20 +903,27 @@ impl Enc<'_, '_> {
                 )))
             }
         };
+        self.write(d, v, mask, out);
+        Ok(())
+    }
+
+    /// Writes the `mask` bits of `v` into `d`: a `set_field` inside nested
+    /// controller actions, else a legacy `mod_*` for a whole field that
+    /// has one, else `load`s.
+    fn write(&self, d: Subfield, v: u128, mask: u128, out: &mut Vec<OfAction>) {
         let wmask = if d.width >= 128 { u128::MAX } else { (1u128 << d.width) - 1 };
         let mask = mask & wmask;
         if self.of15 {
             out.push(OfAction::SetField { field: d.field, value: (v & mask) << d.lo, mask: mask << d.lo });
-            return Ok(());
+            return;
         }
         if d.is_whole() && mask == wmask {
             if let Some(m) = legacy(d.field, v) {
                 out.push(m);
-                return Ok(());
+                return;
             }
         }
         loads(d, v & mask, mask, out);
-        Ok(())
     }
 
     fn ct_lb(&mut self, mark: bool, args: Option<&LbArgs>, out: &mut Vec<OfAction>) -> Result<()> {
@@ -1017,15 +1081,6 @@ impl Enc<'_, '_> {
         Ok(())
     }
 
-    /// Fails unless `f` is the whole field `name`.
-    fn require_field(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
-        if f.name == name && f.bits == Bits::All {
-            Ok(())
-        } else {
-            Err(unsupported(format_args!("{what} with another field than {name} is not encoded yet")))
-        }
-    }
-
     /// Fails unless `f` is the string field `name` itself.
     fn require_port(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
         if f.name == name && f.bits == Bits::All {
@@ -1044,61 +1099,41 @@ impl Enc<'_, '_> {
         out: &mut Vec<OfAction>,
     ) -> Result<()> {
         let ip_reg = Subfield::whole(field(if op.ip_width() == 32 { "reg0" } else { "xxreg0" }));
-        let eth_src = Subfield::whole(field("eth_src"));
-        let ip = self.resolve(ip)?;
+        let (port, ip) = (self.resolve(port)?, self.resolve(ip)?);
         match op {
             MacOp::GetArp | MacOp::GetNd => {
-                self.require_port(port, "outport", op.as_str())?;
-                // The MAC binding table matches the address in reg0/xxreg0
-                // and writes eth.dst (cleared first: no binding, no MAC).
-                let save = ip != ip_reg;
-                if save {
-                    out.extend([OfAction::Push(ip_reg), OfAction::Push(ip), OfAction::Pop(ip_reg)]);
-                }
-                out.push(OfAction::Mod { name: "mod_dl_dst", value: mac_text(0) });
-                out.push(OfAction::Resubmit(self.enc.layout.mac_binding));
-                if save {
-                    out.push(OfAction::Pop(ip_reg));
-                }
+                // The MAC binding table matches outport and the address in
+                // reg0/xxreg0 and writes eth.dst (cleared first: no
+                // binding, no MAC).
+                let body = vec![
+                    OfAction::Mod { name: "mod_dl_dst", value: mac_text(0) },
+                    OfAction::Resubmit(self.enc.layout.mac_binding),
+                ];
+                self.through_regs(&[(Subfield::whole(field("reg15")), port), (ip_reg, ip)], body, out);
             }
             MacOp::PutArp | MacOp::PutNd => {
-                self.require_port(port, "inport", op.as_str())?;
+                // The controller reads inport, reg0/xxreg0 and eth.src.
                 let mac = self.resolve(mac.expect("put_* has a MAC"))?;
                 let opc = if op == MacOp::PutArp { opcode::PUT_ARP } else { opcode::PUT_ND };
-                let call = controller(opc, Vec::new(), false);
-                self.through_regs(ip_reg, ip, eth_src, mac, vec![call], out);
+                let pairs =
+                    [(Subfield::whole(field("reg14")), port), (ip_reg, ip), (Subfield::whole(field("eth_src")), mac)];
+                self.through_regs(&pairs, vec![controller(opc, Vec::new(), false)], out);
             }
         }
         Ok(())
     }
 
-    /// Saves `ip_reg` and `eth_src`, copies `ip` and `mac` into them,
-    /// runs `body`, and restores them (either is left alone when the
-    /// argument already is that field).
-    fn through_regs(
-        &self,
-        ip_reg: Subfield,
-        ip: Subfield,
-        eth_src: Subfield,
-        mac: Subfield,
-        body: Vec<OfAction>,
-        out: &mut Vec<OfAction>,
-    ) {
-        let mut regs = Vec::new();
-        let mut vals = Vec::new();
-        if ip != ip_reg {
-            regs.push(ip_reg);
-            vals.push(ip);
-        }
-        if mac != eth_src {
-            regs.push(eth_src);
-            vals.push(mac);
-        }
-        out.extend(regs.iter().map(|r| OfAction::Push(*r)));
-        out.extend(vals.iter().rev().map(|v| OfAction::Push(*v)));
-        out.extend(regs.iter().map(|r| OfAction::Pop(*r)));
+    /// For each (register, value) pair where they differ: saves the
+    /// register and copies the value into it (through the stack, so that
+    /// values may be registers the pairs overwrite), runs `body`, and
+    /// restores the registers.
+    fn through_regs(&self, pairs: &[(Subfield, Subfield)], body: Vec<OfAction>, out: &mut Vec<OfAction>) {
+        let pairs: Vec<&(Subfield, Subfield)> = pairs.iter().filter(|(r, v)| r != v).collect();
+        out.extend(pairs.iter().map(|(r, _)| OfAction::Push(*r)));
+        out.extend(pairs.iter().rev().map(|(_, v)| OfAction::Push(*v)));
+        out.extend(pairs.iter().map(|(r, _)| OfAction::Pop(*r)));
         out.extend(body);
-        out.extend(regs.iter().rev().map(|r| OfAction::Pop(*r)));
+        out.extend(pairs.iter().rev().map(|(r, _)| OfAction::Pop(*r)));
     }
 
     /// `R = f()` helpers that run a table which sets a flag bit, then copy
@@ -1136,16 +1171,32 @@ impl Enc<'_, '_> {
             Func::Check(Check::LbAff) => self.flag_check(d, 14, layout.lb_aff, out),
             Func::CheckPktLarger(len) => out.push(OfAction::CheckPktLarger { len: *len, dst: d }),
             Func::Lookup { op, port, ip, mac } => {
-                self.require_port(port, "inport", op.as_str())?;
-                let Some(mac) = mac else {
-                    return Err(unsupported(format_args!("{}() is not encoded yet", op.as_str())));
-                };
                 let ip_reg = Subfield::whole(field(if op.ip_width() == 32 { "reg0" } else { "xxreg0" }));
-                let eth_src = Subfield::whole(field("eth_src"));
-                let (ip, mac) = (self.resolve(ip)?, self.resolve(mac)?);
+                let (port, ip) = (self.resolve(port)?, self.resolve(ip)?);
                 let mut body = Vec::new();
-                self.flag_check(d, 6, layout.mac_lookup, &mut body);
-                self.through_regs(ip_reg, ip, eth_src, mac, body, out);
+                match mac {
+                    // The MAC lookup table matches inport, the address and
+                    // eth.src.
+                    Some(mac) => {
+                        let mac = self.resolve(mac)?;
+                        self.flag_check(d, 6, layout.mac_lookup, &mut body);
+                        let pairs = [
+                            (Subfield::whole(field("reg14")), port),
+                            (ip_reg, ip),
+                            (Subfield::whole(field("eth_src")), mac),
+                        ];
+                        self.through_regs(&pairs, body, out);
+                    }
+                    // `lookup_arp_ip`/`lookup_nd_ip`: the MAC binding table
+                    // (outport and the address), which writes eth.dst.
+                    None => {
+                        let eth_dst = Subfield::whole(field("eth_dst"));
+                        body.push(OfAction::Push(eth_dst));
+                        self.flag_check(d, 6, layout.mac_binding, &mut body);
+                        body.push(OfAction::Pop(eth_dst));
+                        self.through_regs(&[(Subfield::whole(field("reg15")), port), (ip_reg, ip)], body, out);
+                    }
+                }
             }
             Func::PutOpts { kind: OptsKind::Dhcp4, opts } => {
                 let mut payload = nxm_header(&d)?.to_vec();
@@ -1167,19 +1218,31 @@ impl Enc<'_, '_> {
             }
             Func::LookupFdb { port, mac } => {
                 // The FDB check table matches inport and eth.src and sets
-                // MLF_LOOKUP_FDB (bit 8 of the flags register).
-                self.require_port(port, "inport", "lookup_fdb")?;
-                self.require_field(mac, "eth.src", "lookup_fdb")?;
-                self.flag_check(d, 8, layout.lookup_fdb, out);
+                // MLF_LOOKUP_FDB (bit 8 of the flags register); the result
+                // is copied once they are restored.
+                let pairs = [
+                    (Subfield::whole(field("reg14")), self.resolve(port)?),
+                    (Subfield::whole(field("eth_src")), self.resolve(mac)?),
+                ];
+                let flag = bit(field("reg10"), 8);
+                let body = vec![OfAction::Load { dst: flag, value: 0 }, OfAction::Resubmit(layout.lookup_fdb)];
+                self.through_regs(&pairs, body, out);
+                out.push(OfAction::Move { src: flag, dst: d });
             }
-            Func::GetFdb { mac } if mac.name == "eth.dst" && mac.bits == Bits::All && dst.name == "outport" => {
-                // The FDB table writes the port it learned for eth.dst
-                // into outport, left 0 when it knows none.
-                loads(d, 0, u128::from(u32::MAX), out);
-                out.push(OfAction::Resubmit(layout.get_fdb));
+            Func::GetFdb { mac } => {
+                // The FDB table matches eth.dst and writes the port it
+                // learned for it into outport, left 0 when it knows none;
+                // the result is copied from there.
+                let outport = Subfield::whole(field("reg15"));
+                let mut body = Vec::new();
+                loads(outport, 0, u128::from(u32::MAX), &mut body);
+                body.push(OfAction::Resubmit(layout.get_fdb));
+                self.through_regs(&[(Subfield::whole(field("eth_dst")), self.resolve(mac)?)], body, out);
+                if d != outport {
+                    out.push(OfAction::Move { src: outport, dst: d });
+                }
             }
             Func::Select(members) => self.select(d, members, out)?,
-            Func::GetFdb { .. } => return Err(unsupported(format_args!("{}() is not encoded yet", func.name()))),
         }
         Ok(())
     }
@@ -1385,6 +1448,11 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
         let mut value = Vec::new();
         match def.ty {
             OptType::Str => value.extend(opt_str(o)?.bytes()),
+            // A host name's bytes or an IPv4 address's 4 bytes.
+            OptType::HostId => match opt_values(o).as_slice() {
+                [Value::Str(name, _)] => value.extend(name.bytes()),
+                _ => value.extend(opt_consts(o)?.iter().flat_map(|c| (c.value as u32).to_be_bytes())),
+            },
             OptType::Domains => value.extend(dns_names_compressed(opt_str(o)?)?),
             OptType::StaticRoutes => {
                 let cs = opt_consts(o)?;
@@ -1516,6 +1584,33 @@ fn nd_ra_options(opts: &[OptArg]) -> Result<Vec<u8>> {
                 opt_consts(o)?.iter().for_each(|c| b.extend(c.value.to_be_bytes()));
                 option(25, &b);
             }
+            "route_info" => {
+                // RFC 4191 route information options: `PRF-PREFIX/LEN,...`.
+                for route in opt_str(o)?.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                    let bad = || unsupported(format_args!("put_nd_ra_opts route_info {route:?}"));
+                    let (pref, prefix) = route.split_once('-').ok_or_else(bad)?;
+                    let pref = match pref {
+                        "HIGH" => 0x08u8,
+                        "MEDIUM" => 0x00,
+                        "LOW" => 0x18,
+                        _ => return Err(bad()),
+                    };
+                    let (addr, len) = prefix.split_once('/').ok_or_else(bad)?;
+                    let addr: Ipv6Addr = addr.parse().map_err(|_| bad())?;
+                    let len: u8 = len.parse().ok().filter(|l| *l <= 128).ok_or_else(bad)?;
+                    let mut b = vec![len, pref];
+                    b.extend(INFINITE);
+                    // The prefix in as few 8-byte units as hold it.
+                    let n = match len {
+                        0 => 0,
+                        1..=64 => 8,
+                        _ => 16,
+                    };
+                    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+                    b.extend(&(u128::from(addr) & mask).to_be_bytes()[..n]);
+                    option(24, &b);
+                }
+            }
             "dnssl" => {
                 let mut b = vec![0, 0];
                 b.extend(INFINITE);
@@ -1534,16 +1629,35 @@ fn nd_ra_options(opts: &[OptArg]) -> Result<Vec<u8>> {
 /// 1.5 specification and ovs-actions(7); field numbers from
 /// ovs-fields(7).
 mod of15 {
-    use super::{NxField, OfAction, Subfield};
+    use std::net::IpAddr;
 
+    use super::{Ct, NxField, OfAction, Subfield};
+
+    const OFPAT_SET_QUEUE: u16 = 21;
+    const OFPAT_GROUP: u16 = 22;
     const OFPAT_SET_FIELD: u16 = 25;
     const OFPAT_COPY_FIELD: u16 = 28;
     const OFPAT_EXPERIMENTER: u16 = 0xffff;
     const NX_VENDOR_ID: u32 = 0x0000_2320;
     const NXAST_RESUBMIT_TABLE: u16 = 14;
+    /// `dec_ttl` with its (here empty) list of controller ids.
+    const NXAST_DEC_TTL_CNT_IDS: u16 = 21;
     const NXAST_STACK_PUSH: u16 = 27;
     const NXAST_STACK_POP: u16 = 28;
+    const NXAST_CT: u16 = 35;
+    const NXAST_NAT: u16 = 36;
     const NXAST_CONTROLLER2: u16 = 37;
+    const NXAST_CLONE: u16 = 42;
+    const NXAST_CT_CLEAR: u16 = 43;
+    const NXAST_CHECK_PKT_LARGER: u16 = 49;
+    const NX_CT_F_COMMIT: u16 = 1;
+    const NX_CT_RECIRC_NONE: u8 = 0xff;
+    const NX_NAT_F_SRC: u16 = 1;
+    const NX_NAT_F_DST: u16 = 2;
+    const NX_NAT_RANGE_IPV4_MIN: u16 = 1;
+    const NX_NAT_RANGE_IPV6_MIN: u16 = 4;
+    const NX_NAT_RANGE_PROTO_MIN: u16 = 16;
+    const NX_NAT_RANGE_PROTO_MAX: u16 = 32;
     const NXAC2PT_USERDATA: u16 = 3;
     const NXAC2PT_PAUSE: u16 = 4;
     const OFPP_IN_PORT: u16 = 0xfff8;
@@ -1709,6 +1823,90 @@ mod of15 {
         Ok(())
     }
 
+    /// A register subfield as `ofs << 6 | (n_bits - 1)` after its NXM
+    /// header, as `ct`'s zone and `check_pkt_larger`'s result name it.
+    fn nxm_subfield(s: &Subfield) -> Result<([u8; 4], u16), String> {
+        let code = nxm(s.field).ok_or_else(|| format!("the field {}", s.field.name))?;
+        Ok((header(code, false, bytes_of(s.field)), (s.lo as u16) << 6 | (s.width as u16 - 1)))
+    }
+
+    /// `nat`, `nat(src)`, `nat(dst=10.0.0.1:80-90)`, `nat(src=[fd00::1]:80)`
+    /// (the text [`Ct::nat`] holds) as the body of NXAST_NAT: flags, which
+    /// range parts are present, then those parts.
+    fn nat(out: &mut Vec<u8>, text: &str) -> Result<(), String> {
+        let bad = || format!("the NAT `{text}`");
+        let inner = match text {
+            "nat" => "",
+            _ => text.strip_prefix("nat(").and_then(|t| t.strip_suffix(')')).ok_or_else(bad)?,
+        };
+        let (dir, target) = inner.split_once('=').unwrap_or((inner, ""));
+        let flags = match dir {
+            "" => 0,
+            "src" => NX_NAT_F_SRC,
+            "dst" => NX_NAT_F_DST,
+            _ => return Err(bad()),
+        };
+        let mut present = 0;
+        let mut ranges = Vec::new();
+        if !target.is_empty() {
+            let (addr, ports) = match target.strip_prefix('[') {
+                Some(v6) => {
+                    let (a, rest) = v6.split_once(']').ok_or_else(bad)?;
+                    (a, rest.strip_prefix(':'))
+                }
+                None => match target.split_once(':') {
+                    Some((a, p)) => (a, Some(p)),
+                    None => (target, None),
+                },
+            };
+            match addr.parse::<IpAddr>().map_err(|_| bad())? {
+                IpAddr::V4(a) => {
+                    present |= NX_NAT_RANGE_IPV4_MIN;
+                    ranges.extend(a.octets());
+                }
+                IpAddr::V6(a) => {
+                    present |= NX_NAT_RANGE_IPV6_MIN;
+                    ranges.extend(a.octets());
+                }
+            }
+            if let Some(ports) = ports {
+                let (lo, hi) = ports.split_once('-').map_or((ports, None), |(l, h)| (l, Some(h)));
+                present |= NX_NAT_RANGE_PROTO_MIN;
+                ranges.extend(lo.parse::<u16>().map_err(|_| bad())?.to_be_bytes());
+                if let Some(hi) = hi {
+                    present |= NX_NAT_RANGE_PROTO_MAX;
+                    ranges.extend(hi.parse::<u16>().map_err(|_| bad())?.to_be_bytes());
+                }
+            }
+        }
+        let mut b = vec![0, 0];
+        b.extend(flags.to_be_bytes());
+        b.extend(present.to_be_bytes());
+        b.extend(ranges);
+        nicira(out, NXAST_NAT, &b);
+        Ok(())
+    }
+
+    /// NXAST_CT: flags, the zone register subfield, the table to continue
+    /// in (none: 0xff), the ALG (none), then `nat` and the `exec` actions
+    /// nested inside it.
+    fn ct(out: &mut Vec<u8>, ct: &Ct) -> Result<(), String> {
+        let (zone, ofs_nbits) = nxm_subfield(&ct.zone)?;
+        let flags = if ct.commit { NX_CT_F_COMMIT } else { 0 };
+        let mut b = flags.to_be_bytes().to_vec();
+        b.extend(zone);
+        b.extend(ofs_nbits.to_be_bytes());
+        b.push(ct.table.unwrap_or(NX_CT_RECIRC_NONE));
+        b.extend([0; 3]);
+        b.extend([0; 2]);
+        if let Some(text) = &ct.nat {
+            nat(&mut b, text)?;
+        }
+        b.extend(encode(&ct.exec)?);
+        nicira(out, NXAST_CT, &b);
+        Ok(())
+    }
+
     /// The actions as OpenFlow 1.5 binary; the error names what has no
     /// encoding here.
     pub(super) fn encode(actions: &[OfAction]) -> Result<Vec<u8>, String> {
@@ -1732,6 +1930,25 @@ mod of15 {
                     b.extend(header(s, false, bytes_of(src.field)));
                     b.extend(header(d, false, bytes_of(dst.field)));
                     action(&mut out, OFPAT_COPY_FIELD, &b);
+                }
+                OfAction::DecTtl => nicira(&mut out, NXAST_DEC_TTL_CNT_IDS, &[0; 6]),
+                OfAction::CtClear => nicira(&mut out, NXAST_CT_CLEAR, &[0; 6]),
+                OfAction::Ct(c) => ct(&mut out, c)?,
+                OfAction::Clone(body) => {
+                    let mut b = vec![0; 6];
+                    b.extend(encode(body)?);
+                    nicira(&mut out, NXAST_CLONE, &b);
+                }
+                OfAction::SetQueue(q) => action(&mut out, OFPAT_SET_QUEUE, &u32::from(*q).to_be_bytes()),
+                OfAction::Group(g) => action(&mut out, OFPAT_GROUP, &g.to_be_bytes()),
+                OfAction::CheckPktLarger { len, dst } => {
+                    let len = u16::try_from(*len).map_err(|_| format!("check_pkt_larger({len})"))?;
+                    let (h, ofs_nbits) = nxm_subfield(dst)?;
+                    let mut b = len.to_be_bytes().to_vec();
+                    // Only the offset: the result is one bit.
+                    b.extend((ofs_nbits >> 6).to_be_bytes());
+                    b.extend(h);
+                    nicira(&mut out, NXAST_CHECK_PKT_LARGER, &b);
                 }
                 OfAction::Push(s) => stack(&mut out, NXAST_STACK_PUSH, s)?,
                 OfAction::Pop(s) => stack(&mut out, NXAST_STACK_POP, s)?,
