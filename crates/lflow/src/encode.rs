@@ -43,6 +43,11 @@
 //! that bit through table 78. `trigger_event` carries its event type and
 //! options in `userdata`.
 //!
+//! Control plane protection: [`encode_metered`] takes the logical flow's
+//! `controller_meter`; each controller action it sends packets with
+//! (nested ones through the `controller2` meter property) then carries
+//! `meter_id=N` for that Southbound meter, except `log`, which has its own.
+//!
 //! `set_meter(rate, burst)` is a `meter:N` instruction (first) on a kbps
 //! meter with one drop band.
 //!
@@ -56,8 +61,8 @@
 //! Not encoded yet (a clear [`Error::Unsupported`]): `sample` (ovn-controller
 //! 23.03 installs no OpenFlow action for it), `fwd_group(liveness=true)`
 //! (its buckets depend on where the child ports are bound and on BFD),
-//! `bind_vport` with another parent than `inport`, `learn` and metered
-//! controller actions inside nested actions, and `trigger_event` events
+//! `bind_vport` with another parent than `inport`, `learn` inside nested
+//! actions, and `trigger_event` events
 //! other than `empty_lb_backends`.
 
 use std::collections::BTreeMap;
@@ -540,8 +545,22 @@ pub struct Encoder<'a> {
 
 /// Encodes `actions` (already checked) of a logical flow at `flow`.
 pub fn encode(enc: &mut Encoder<'_>, flow: Flow, actions: &[Action]) -> Result<OfActions> {
+    encode_metered(enc, flow, None, actions)
+}
+
+/// [`encode`] for a logical flow whose `controller_meter` (control plane
+/// protection, the Northbound Copp table) is `controller_meter`: every
+/// controller action it sends packets with, nested ones included, is
+/// metered by that Southbound meter, except `log`, which has its own.
+pub fn encode_metered(
+    enc: &mut Encoder<'_>,
+    flow: Flow,
+    controller_meter: Option<&str>,
+    actions: &[Action],
+) -> Result<OfActions> {
     let mut out = Vec::new();
-    let mut e = Enc { enc, flow, of15: false };
+    let copp = controller_meter.filter(|m| !m.is_empty());
+    let mut e = Enc { enc, flow, of15: false, copp, copp_id: None };
     for a in actions {
         match &a.kind {
             // An instruction: it goes before every action.
@@ -564,6 +583,10 @@ struct Enc<'e, 'a> {
     /// Inside a controller action's nested actions: writes become
     /// OpenFlow 1.5 `set_field`s (the payload is OpenFlow 1.5 binary).
     of15: bool,
+    /// The flow's controller meter (COPP) by name, then by id once
+    /// allocated.
+    copp: Option<&'e str>,
+    copp_id: Option<u32>,
 }
 
 fn reg(n: u32) -> Subfield {
@@ -622,6 +645,15 @@ fn legacy(f: &NxField, v: u128) -> Option<OfAction> {
 }
 
 impl Enc<'_, '_> {
+    /// A controller action with the opcode and payload, metered by the
+    /// flow's controller meter if it has one.
+    fn controller(&mut self, opcode: u32, payload: Vec<u8>, pause: bool) -> OfAction {
+        if let (Some(name), None) = (self.copp, self.copp_id) {
+            self.copp_id = Some(self.enc.groups.meter(name));
+        }
+        OfAction::Controller { opcode, payload, pause, meter: self.copp_id }
+    }
+
     fn list(&mut self, actions: &[Action], out: &mut Vec<OfAction>) -> Result<()> {
         actions.iter().try_for_each(|a| self.action(a, out))
     }
@@ -786,16 +818,16 @@ impl Enc<'_, '_> {
                         nested_opcode(*kind)
                     ))
                 })?;
-                out.push(controller(nested_opcode(*kind), payload, false));
+                out.push(self.controller(nested_opcode(*kind), payload, false));
             }
-            ActionKind::Igmp => out.push(controller(opcode::IGMP, Vec::new(), false)),
+            ActionKind::Igmp => out.push(self.controller(opcode::IGMP, Vec::new(), false)),
             ActionKind::MacBinding { op, port, ip, mac } => self.mac_binding(*op, port, ip, mac.as_ref(), out)?,
             ActionKind::Call { dst, func } => self.call(dst, func, out)?,
             ActionKind::HandleSvcCheck(port) => {
                 self.require_port(port, "inport", "handle_svc_check")?;
-                out.push(controller(opcode::HANDLE_SVC_CHECK, Vec::new(), false));
+                out.push(self.controller(opcode::HANDLE_SVC_CHECK, Vec::new(), false));
             }
-            ActionKind::HandleDhcpv6Reply => out.push(controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false)),
+            ActionKind::HandleDhcpv6Reply => out.push(self.controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false)),
             ActionKind::SetQueue(q) => out.push(OfAction::SetQueue(*q)),
             ActionKind::Log(log) => {
                 // Verdict, syslog severity, then the name's bytes.
@@ -817,7 +849,7 @@ impl Enc<'_, '_> {
                 out.push(OfAction::Controller { opcode: opcode::LOG, payload, pause: false, meter });
             }
             ActionKind::TriggerEvent { event, options } => {
-                out.push(controller(opcode::EVENT, trigger_event(event, options)?, false))
+                out.push(self.controller(opcode::EVENT, trigger_event(event, options)?, false))
             }
             ActionKind::BindVport { vport, parent } => {
                 // The virtual port's tunnel key; the parent is the port the
@@ -828,7 +860,7 @@ impl Enc<'_, '_> {
                     .lookup
                     .port_key(vport)
                     .ok_or_else(|| unsupported(format_args!("bind_vport(): unknown port \"{vport}\"")))?;
-                out.push(controller(opcode::BIND_VPORT, key.to_be_bytes().to_vec(), false));
+                out.push(self.controller(opcode::BIND_VPORT, key.to_be_bytes().to_vec(), false));
             }
             ActionKind::PutFdb { port, mac } => {
                 // The controller reads the port from inport and the MAC
@@ -837,7 +869,8 @@ impl Enc<'_, '_> {
                     (Subfield::whole(field("reg14")), self.resolve(port)?),
                     (Subfield::whole(field("eth_src")), self.resolve(mac)?),
                 ];
-                self.through_regs(&pairs, vec![controller(opcode::PUT_FDB, Vec::new(), false)], out);
+                let call = self.controller(opcode::PUT_FDB, Vec::new(), false);
+                self.through_regs(&pairs, vec![call], out);
             }
             ActionKind::CommitEcmpNh { ipv6, proto } => self.commit_ecmp_nh(*ipv6, *proto, out),
             ActionKind::CommitLbAff { vip, backend, proto, timeout } => {
@@ -889,7 +922,7 @@ impl Enc<'_, '_> {
                 return Err(unsupported(format_args!("{} from {value:?}", dst.name)));
             };
             let payload = c.value.to_be_bytes()[16 - bytes..].to_vec();
-            out.push(controller(opc, payload, true));
+            out.push(self.controller(opc, payload, true));
             return Ok(());
         }
         let d = self.resolve(dst)?;
@@ -1117,7 +1150,8 @@ impl Enc<'_, '_> {
                 let opc = if op == MacOp::PutArp { opcode::PUT_ARP } else { opcode::PUT_ND };
                 let pairs =
                     [(Subfield::whole(field("reg14")), port), (ip_reg, ip), (Subfield::whole(field("eth_src")), mac)];
-                self.through_regs(&pairs, vec![controller(opc, Vec::new(), false)], out);
+                let call = self.controller(opc, Vec::new(), false);
+                self.through_regs(&pairs, vec![call], out);
             }
         }
         Ok(())
@@ -1160,7 +1194,7 @@ impl Enc<'_, '_> {
                 // whether it did into the result bit.
                 let mut payload = nxm_header(&d)?.to_vec();
                 payload.extend(d.lo.to_be_bytes());
-                out.push(controller(opcode::DNS_LOOKUP, payload, true));
+                out.push(self.controller(opcode::DNS_LOOKUP, payload, true));
             }
             // MLF_LOOKUP_COMMIT_ECMP_NH (bit 13) is set by the flows
             // commit_ecmp_nh() learned.
@@ -1202,19 +1236,19 @@ impl Enc<'_, '_> {
                 let mut payload = nxm_header(&d)?.to_vec();
                 payload.extend(d.lo.to_be_bytes());
                 payload.extend(dhcp4_options(opts)?);
-                out.push(controller(opcode::PUT_DHCP_OPTS, payload, true));
+                out.push(self.controller(opcode::PUT_DHCP_OPTS, payload, true));
             }
             Func::PutOpts { kind: OptsKind::Dhcp6, opts } => {
                 let mut payload = nxm_header(&d)?.to_vec();
                 payload.extend(d.lo.to_be_bytes());
                 payload.extend(dhcp6_options(opts)?);
-                out.push(controller(opcode::PUT_DHCPV6_OPTS, payload, true));
+                out.push(self.controller(opcode::PUT_DHCPV6_OPTS, payload, true));
             }
             Func::PutOpts { kind: OptsKind::NdRa, opts } => {
                 let mut payload = nxm_header(&d)?.to_vec();
                 payload.extend(d.lo.to_be_bytes());
                 payload.extend(nd_ra_options(opts)?);
-                out.push(controller(opcode::PUT_ND_RA_OPTS, payload, true));
+                out.push(self.controller(opcode::PUT_ND_RA_OPTS, payload, true));
             }
             Func::LookupFdb { port, mac } => {
                 // The FDB check table matches inport and eth.src and sets
@@ -1281,10 +1315,6 @@ fn trigger_event(event: &str, options: &[(String, String)]) -> Result<Vec<u8>> {
         payload.extend(value.bytes());
     }
     Ok(payload)
-}
-
-fn controller(opcode: u32, payload: Vec<u8>, pause: bool) -> OfAction {
-    OfAction::Controller { opcode, payload, pause, meter: None }
 }
 
 /// The OpenFlow fields a select group hashes, in the order OVS keeps
@@ -1660,6 +1690,7 @@ mod of15 {
     const NX_NAT_RANGE_PROTO_MAX: u16 = 32;
     const NXAC2PT_USERDATA: u16 = 3;
     const NXAC2PT_PAUSE: u16 = 4;
+    const NXAC2PT_METER_ID: u16 = 5;
     const OFPP_IN_PORT: u16 = 0xfff8;
 
     const NXM_OF: u16 = 0x0000;
@@ -1952,8 +1983,7 @@ mod of15 {
                 }
                 OfAction::Push(s) => stack(&mut out, NXAST_STACK_PUSH, s)?,
                 OfAction::Pop(s) => stack(&mut out, NXAST_STACK_POP, s)?,
-                OfAction::Controller { meter: Some(_), .. } => return Err("a metered controller action".into()),
-                OfAction::Controller { opcode, payload, pause, meter: None } => {
+                OfAction::Controller { opcode, payload, pause, meter } => {
                     let mut b = vec![0; 6];
                     let start = b.len();
                     let mut userdata = opcode.to_be_bytes().to_vec();
@@ -1967,6 +1997,11 @@ mod of15 {
                         b.extend(NXAC2PT_PAUSE.to_be_bytes());
                         b.extend(4u16.to_be_bytes());
                         b.extend([0; 4]);
+                    }
+                    if let Some(m) = meter {
+                        b.extend(NXAC2PT_METER_ID.to_be_bytes());
+                        b.extend(8u16.to_be_bytes());
+                        b.extend(m.to_be_bytes());
                     }
                     nicira(&mut out, NXAST_CONTROLLER2, &b);
                 }

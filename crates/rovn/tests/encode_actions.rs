@@ -15,7 +15,9 @@
 //! ECMP symmetric-reply routes (IPv4 and IPv6) on the gateway router and
 //! plain ECMP routes on the distributed one, load balancers with
 //! affinity (IPv4 on sw0 and lr1, IPv6/UDP on sw0), controller events for
-//! a VIP without backends, and a QoS bandwidth limit (`set_meter`). Then
+//! a VIP without backends, a QoS bandwidth limit (`set_meter`) and a
+//! control plane protection policy (NB Copp) on sw0 and lr0, whose flows
+//! carry a `controller_meter` that is encoded with them. Then
 //! northd is paused and logical flows it does not write ([`RAW`]: nested
 //! conntrack/clone/dec_ttl/... inside controller actions, the older
 //! `ct_commit`, `bind_vport`, `fwd_group`, `sample`, `tftp_server`, FDB and
@@ -185,7 +187,10 @@ fn run_lab() -> Dumps {
     };
     let br = format!("unix:{}", rundir.join("br-int.mgmt").display());
     Dumps {
-        lflows: sbjson("Logical_Flow", "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions"),
+        lflows: sbjson(
+            "Logical_Flow",
+            "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions,controller_meter",
+        ),
         datapaths: sbjson("Datapath_Binding", "_uuid,tunnel_key,external_ids"),
         ports: sbjson("Port_Binding", "logical_port,tunnel_key"),
         mcast: sbjson("Multicast_Group", "name,tunnel_key"),
@@ -509,6 +514,32 @@ fn controller_topology(nbctl: &dyn Fn(&[&str]) -> String) {
     ]);
     nbctl(&["--log", "acl-add", "sw0", "from-lport", "1004", "ip4 && tcp.dst == 8080", "allow"]);
     nbctl(&["--log", "--severity=warning", "acl-add", "sw0", "from-lport", "1005", "ip4 && tcp.dst == 25", "reject"]);
+    // Control plane protection (COPP) on sw0 and lr0: their flows that
+    // send packets to ovn-controller name a meter (controller_meter).
+    nbctl(&["meter-add", "copp-a", "drop", "100", "pktps"]);
+    nbctl(&["meter-add", "copp-b", "drop", "200", "pktps", "20"]);
+    for (proto, meter) in [
+        ("arp", "copp-a"),
+        ("arp-resolve", "copp-a"),
+        ("dhcpv4-opts", "copp-b"),
+        ("dhcpv6-opts", "copp-b"),
+        ("dns", "copp-a"),
+        ("event-elb", "copp-b"),
+        ("icmp4-error", "copp-a"),
+        ("icmp6-error", "copp-b"),
+        ("igmp", "copp-a"),
+        ("nd-na", "copp-b"),
+        ("nd-ns", "copp-a"),
+        ("nd-ns-resolve", "copp-b"),
+        ("nd-ra-opts", "copp-a"),
+        ("tcp-reset", "copp-b"),
+        ("reject", "copp-a"),
+        ("svc-monitor", "copp-b"),
+    ] {
+        nbctl(&["copp-add", "copp0", proto, meter]);
+    }
+    nbctl(&["ls-copp-add", "copp0", "sw0"]);
+    nbctl(&["lr-copp-add", "copp0", "lr0"]);
     // A stateful-DHCPv6 router advertisement with a high preference on lr1.
     nbctl(&["set", "Logical_Router_Port", "lr1-sw1", "networks=\"20.0.0.1/24\",\"fd01::1/64\""]);
     nbctl(&[
@@ -629,10 +660,25 @@ fn with_nested_group_texts(actions: &str, texts: &BTreeMap<u32, String>) -> Stri
 }
 
 /// `meter_id=N` and `meter:N` with `{TEXT}` for N, TEXT the meter's unit
-/// and bands (ids are allocation order).
+/// and bands (ids are allocation order); inside controller userdata, the
+/// OpenFlow 1.5 `controller2` meter property's id (`00.05.00.08.` then 4
+/// bytes) too.
 fn with_meter_texts(actions: &str, texts: &BTreeMap<u32, String>) -> String {
+    const PROPERTY: &str = "00.05.00.08.";
     let mut out = String::new();
     let mut rest = actions;
+    while let Some(i) = rest.find(PROPERTY) {
+        out += &rest[..i + PROPERTY.len()];
+        rest = &rest[i + PROPERTY.len()..];
+        let Some(id) = rest.get(..11).and_then(|h| u32::from_str_radix(&h.replace('.', ""), 16).ok()) else {
+            continue;
+        };
+        out += &format!("{{{}}}", texts.get(&id).map_or("?", String::as_str));
+        rest = &rest[11..];
+    }
+    let actions = out + rest;
+    let mut out = String::new();
+    let mut rest = actions.as_str();
     while let Some(i) = rest.find("meter_id=").map(|i| i + 9).or_else(|| rest.find("meter:").map(|i| i + 6)) {
         out += &rest[..i];
         rest = &rest[i..];
@@ -679,7 +725,9 @@ fn sb_meters(meters: &serde_json::Value, bands: &serde_json::Value) -> BTreeMap<
         .map(|r| {
             let b: Vec<&str> = uuids(&r["bands"]).iter().map(|u| bands[u].as_str()).collect();
             let name = r["name"].as_str().expect("name").to_string();
-            (name, format!("{} bands={}", r["unit"].as_str().expect("unit"), b.join(",")))
+            // OVS flags the meter `burst` when a band has a burst size.
+            let burst = if b.iter().any(|t| t.contains("burst_size=")) { " burst" } else { "" };
+            (name, format!("{}{burst} bands={}", r["unit"].as_str().expect("unit"), b.join(",")))
         })
         .collect()
 }
@@ -713,7 +761,7 @@ fn encoded_actions_match_ovn_controller() {
 
 fn compare(d: &Dumps) {
     use lflow::actions::ast::Pipeline;
-    use lflow::encode::{encode, Encoder, Flow, Groups, Layout};
+    use lflow::encode::{encode_metered, Encoder, Flow, Groups, Layout};
 
     let mut tables = lflow::Tables::new();
     for r in rows(&d.ports).iter().chain(rows(&d.mcast).iter()) {
@@ -798,6 +846,7 @@ fn compare(d: &Dumps) {
         "trigger_event(event = \"empty_lb_backends\"",
         "set_meter(1000, 100)",
         "set_meter(2000)",
+        "copp:",
     ]
     .into_iter()
     .map(|f| (f, 0))
@@ -830,7 +879,8 @@ fn compare(d: &Dumps) {
         };
         let mut enc =
             Encoder { symtab: lflow::Symtab::ovn(), layout: Layout::default(), lookup: &tables, groups: &mut groups };
-        let ours = match encode(&mut enc, flow, &actions) {
+        let copp = r["controller_meter"].as_str();
+        let ours = match encode_metered(&mut enc, flow, copp, &actions) {
             Ok(a) => a.to_string(),
             Err(lflow::Error::Unsupported { message }) => {
                 eprintln!("unsupported: {text}: {message}\n   upstream: {}", installed.join("\n             "));
@@ -858,7 +908,7 @@ fn compare(d: &Dumps) {
             same += 1;
             raw_same.retain(|r| *r != text);
             for (form, n) in covered.iter_mut() {
-                if text.contains(*form) {
+                if text.contains(*form) || (*form == "copp:" && copp.is_some() && ours.contains("meter_id=")) {
                     *n += 1;
                 }
             }
@@ -874,12 +924,13 @@ fn compare(d: &Dumps) {
         diffs.len()
     );
     assert!(total > 400, "only {total} logical flows were installed");
+    assert!(diffs.is_empty(), "{} logical flows encode differently:\n{}", diffs.len(), diffs.join("\n"));
+
     // The forms the wider topology is there for must have been compared.
     for (form, n) in &covered {
         eprintln!("{n:3} identical with {form}");
         assert!(*n > 0, "no installed logical flow with {form} was compared identical");
     }
-    assert!(diffs.is_empty(), "{} logical flows encode differently:\n{}", diffs.len(), diffs.join("\n"));
     for (text, why) in UNENCODED {
         eprintln!("not compared: {text}: {why}");
     }
