@@ -189,7 +189,7 @@ fn run_lab() -> Dumps {
     Dumps {
         lflows: sbjson(
             "Logical_Flow",
-            "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions,controller_meter",
+            "_uuid,logical_datapath,logical_dp_group,pipeline,table_id,actions,controller_meter,match,priority",
         ),
         datapaths: sbjson("Datapath_Binding", "_uuid,tunnel_key,external_ids"),
         ports: sbjson("Port_Binding", "logical_port,tunnel_key"),
@@ -229,6 +229,13 @@ const RAW: &[(&str, u32, &str)] = &[
     ("sw0", 10, "ct_commit(ct_mark=0x5/0xf, ct_label=0x1/0x1); next;"),
     ("sw0", 10, "ct_commit(ct_label=1/1); next;"),
     ("sw0", 10, "ct_commit(ct_mark=1); next;"),
+    // ct_commit after a controller action (see KNOWN).
+    ("sw0", 10, "log(verdict=reject); ct_commit { ct_mark.blocked = 1; }; next;"),
+    ("sw0", 10, "log(verdict=drop); ct_commit { ct_mark.blocked = 1; }; next;"),
+    ("sw0", 10, "log(verdict=allow); ct_commit; next;"),
+    ("sw0", 10, "log(verdict=reject); reg1 = 5; ct_next;"),
+    ("sw0", 10, "reg0[3] = dns_lookup(); ct_commit; next;"),
+    ("sw0", 10, "log(verdict=drop); reg1 = 5; ct_commit; next;"),
     ("sw0", 10, "ct_commit(ct_mark=1, ct_label=2); next;"),
     // Virtual ports, forwarding groups, sampling.
     ("sw0", 10, "bind_vport(\"lp2\", inport); next;"),
@@ -732,12 +739,24 @@ fn sb_meters(meters: &serde_json::Value, bands: &serde_json::Value) -> BTreeMap<
         .collect()
 }
 
+/// Why upstream loses a `ct_commit` that follows a controller action.
+const CT_COMMIT_AFTER_CONTROLLER: &str = "ovn-controller 23.03 installs neither a ct_commit that follows a \
+    controller action (log of any verdict, dns_lookup) nor the writes between them: `log; reg1 = 5; ct_commit; \
+    next` is installed as `controller,resubmit` (`log; reg1 = 5; ct_next` and ct_commit before log or reject are \
+    kept); the connection is then never committed, which rovn does not copy";
+
 /// Differences rovn knowingly has, as (logical actions, reason).
-const KNOWN: &[(&str, &str)] = &[(
-    "log(severity=warning, verdict=reject); ct_commit { ct_mark.blocked = 1; };  reg0 = 0; reject { /* eth.dst <-> eth.src; ip.dst <-> ip.src; is implicit. */ outport <-> inport; next(pipeline=egress,table=5); };",
-    "upstream's installed flow has no ct(commit) after the log controller action (cause not understood yet; \
-     ct_commit before log, and ct_commit before reject without log, are installed)",
-)];
+const KNOWN: &[(&str, &str)] = &[
+    (
+        "log(severity=warning, verdict=reject); ct_commit { ct_mark.blocked = 1; };  reg0 = 0; reject { /* eth.dst <-> eth.src; ip.dst <-> ip.src; is implicit. */ outport <-> inport; next(pipeline=egress,table=5); };",
+        CT_COMMIT_AFTER_CONTROLLER,
+    ),
+    ("log(verdict=reject); ct_commit { ct_mark.blocked = 1; }; next;", CT_COMMIT_AFTER_CONTROLLER),
+    ("log(verdict=drop); ct_commit { ct_mark.blocked = 1; }; next;", CT_COMMIT_AFTER_CONTROLLER),
+    ("log(verdict=allow); ct_commit; next;", CT_COMMIT_AFTER_CONTROLLER),
+    ("log(verdict=drop); reg1 = 5; ct_commit; next;", CT_COMMIT_AFTER_CONTROLLER),
+    ("reg0[3] = dns_lookup(); ct_commit; next;", CT_COMMIT_AFTER_CONTROLLER),
+];
 
 #[test]
 fn encoded_actions_match_ovn_controller() {
@@ -790,7 +809,7 @@ fn compare(d: &Dumps) {
     let meter_texts = sb_meters(&d.sb_meters, &d.sb_bands);
 
     let mut groups = Groups::default();
-    // The raw flows still to be compared identical.
+    // The raw flows still to be compared identical (or known to differ).
     let mut raw_same: Vec<&str> = RAW.iter().map(|r| r.2).filter(|t| !UNENCODED.iter().any(|(u, _)| u == t)).collect();
     let (mut total, mut same, mut unsupported, mut known) = (0, 0, 0, 0);
     let mut diffs = Vec::new();
@@ -913,8 +932,12 @@ fn compare(d: &Dumps) {
                 }
             }
         } else if let Some((_, why)) = KNOWN.iter().find(|(a, _)| *a == text) {
-            eprintln!("known difference: {text}: {why}");
+            eprintln!(
+                "known difference: {text}: {why}\n   rovn:     {ours}\n   upstream: {}",
+                theirs.join("\n             ")
+            );
             known += 1;
+            raw_same.retain(|r| *r != text);
         } else {
             diffs.push(format!("{text}\n   rovn:     {ours}\n   upstream: {}", theirs.join("\n             ")));
         }
