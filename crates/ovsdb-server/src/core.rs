@@ -75,6 +75,22 @@ struct Session {
     /// Monitors by their `<json-value>` (serialized).
     monitors: BTreeMap<String, MonitorEntry>,
     peer: Peer,
+    /// Locks asked for and not unlocked: true if taken with `steal`. A
+    /// stolen lock that was itself stolen is lost: the session no longer
+    /// waits for it (as upstream).
+    locks: BTreeMap<String, bool>,
+}
+
+/// The locks of one session, by state (names in order): what the status
+/// of an outbound remote reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionLocks {
+    /// Held now.
+    pub held: Vec<String>,
+    /// Waited for.
+    pub waiting: Vec<String>,
+    /// Stolen from the session after it had stolen them.
+    pub lost: Vec<String>,
 }
 
 /// Who a client is and what its remote lets it do.
@@ -588,8 +604,8 @@ impl Core {
                         return;
                     }
                 };
-                // Holding the lock or waiting for it, as upstream counts.
-                let requested = self.locks.get(&name).is_some_and(|q| q.contains(&s));
+                // Asked for and not unlocked: held, waited for or lost.
+                let requested = self.sessions.get(&s).is_some_and(|ss| ss.locks.contains_key(&name));
                 if method == "unlock" && !requested {
                     let e = syntax_error("unlock: \"unlock\" without \"lock\" or \"steal\"", &all);
                     self.error(s, id, e);
@@ -601,21 +617,38 @@ impl Core {
                 }
                 match method {
                     "lock" => {
+                        if let Some(ss) = self.sessions.get_mut(&s) {
+                            ss.locks.insert(name.clone(), false);
+                        }
                         let q = self.locks.entry(name.clone()).or_default();
                         q.push_back(s);
                         let locked = q.front() == Some(&s);
                         self.reply(s, id, json!({"locked": locked}));
                     }
                     "steal" => {
+                        if let Some(ss) = self.sessions.get_mut(&s) {
+                            ss.locks.insert(name.clone(), true);
+                        }
                         let q = self.locks.entry(name.clone()).or_default();
                         let victim = q.front().copied();
                         q.push_front(s);
+                        if let Some(v) = victim {
+                            // A thief robbed in turn has lost the lock; one
+                            // that asked politely waits for it again.
+                            let thief = self.sessions.get(&v).is_some_and(|vs| vs.locks.get(&name) == Some(&true));
+                            if thief {
+                                q.retain(|x| *x != v);
+                            }
+                        }
                         self.reply(s, id, json!({"locked": true}));
                         if let Some(v) = victim {
                             self.send(v, &Message::Notify { method: "stolen".into(), params: vec![json!(name)] });
                         }
                     }
                     _ => {
+                        if let Some(ss) = self.sessions.get_mut(&s) {
+                            ss.locks.remove(&name);
+                        }
                         self.release_lock(s, &name);
                         self.reply(s, id, json!({}));
                     }
@@ -638,6 +671,24 @@ impl Core {
                 self.send(n, &Message::Notify { method: "locked".into(), params: vec![json!(name)] });
             }
         }
+    }
+
+    /// The locks session `s` asked for, by state.
+    pub fn session_locks(&self, s: SessionId) -> SessionLocks {
+        let mut out = SessionLocks::default();
+        let Some(ss) = self.sessions.get(&s) else { return out };
+        for name in ss.locks.keys() {
+            let q = self.locks.get(name);
+            let list = if q.and_then(|q| q.front()) == Some(&s) {
+                &mut out.held
+            } else if q.is_some_and(|q| q.contains(&s)) {
+                &mut out.waiting
+            } else {
+                &mut out.lost
+            };
+            list.push(name.clone());
+        }
+        out
     }
 
     fn holds_lock(&self, s: SessionId, name: &str) -> bool {

@@ -52,6 +52,9 @@ pub struct DbRemote {
     pub read_only: bool,
     /// `inactivity_probe` if set: `Some(None)` for 0 (never probe).
     pub probe: Option<Option<Duration>>,
+    /// `max_backoff` if set: the longest wait between connection attempts
+    /// of an active remote.
+    pub max_backoff: Option<Duration>,
     /// The Connection row, for status: (table, row).
     pub row: Option<(String, Uuid)>,
 }
@@ -83,6 +86,7 @@ pub fn remotes(db: &Database, r: &DbRef) -> Result<Vec<DbRemote>, String> {
                             role: None,
                             read_only: false,
                             probe: None,
+                            max_backoff: None,
                             row: None,
                         });
                     }
@@ -105,7 +109,12 @@ pub fn remotes(db: &Database, r: &DbRef) -> Result<Vec<DbRemote>, String> {
                     let probe = get(conn, "inactivity_probe")
                         .and_then(|d| d.first().and_then(Atom::as_integer))
                         .map(|ms| (ms > 0).then(|| Duration::from_millis(ms as u64)));
-                    out.push(DbRemote { target, role, read_only, probe, row: Some((ref_table.clone(), u)) });
+                    let max_backoff = get(conn, "max_backoff")
+                        .and_then(|d| d.first().and_then(Atom::as_integer))
+                        .filter(|&ms| ms > 0)
+                        .map(|ms| Duration::from_millis(ms as u64));
+                    let row = Some((ref_table.clone(), u));
+                    out.push(DbRemote { target, role, read_only, probe, max_backoff, row });
                 }
             }
         }
@@ -160,14 +169,83 @@ pub struct ListenerStatus {
     pub sessions: usize,
 }
 
+/// What ovsdb-server reports about an outbound remote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActiveStatus {
+    /// Connected now.
+    pub connected: bool,
+    /// `BACKOFF`, `CONNECTING` or `ACTIVE`.
+    pub state: &'static str,
+    /// Whole seconds since the connection was last made, if ever.
+    pub sec_since_connect: Option<u64>,
+    /// Whole seconds since it was last lost, if ever.
+    pub sec_since_disconnect: Option<u64>,
+    /// The session's locks.
+    pub locks: crate::core::SessionLocks,
+}
+
+/// The status of a remote configured by a Connection row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteStatus {
+    /// A remote the server listens on.
+    Listening(ListenerStatus),
+    /// A remote the server connects to.
+    Active(ActiveStatus),
+}
+
+impl RemoteStatus {
+    fn connected(&self) -> bool {
+        match self {
+            RemoteStatus::Listening(l) => l.sessions > 0,
+            RemoteStatus::Active(a) => a.connected,
+        }
+    }
+
+    /// The `status` column's key-value pairs (ovn-nb(5), Connection).
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        match self {
+            RemoteStatus::Listening(l) => {
+                // As ovsdb-server 3.1 reports a passive remote: the two
+                // "since" values are always 0 there, and no locks.
+                pairs.push(("sec_since_connect".into(), "0".into()));
+                pairs.push(("sec_since_disconnect".into(), "0".into()));
+                if let Some(p) = l.bound_port {
+                    pairs.push(("bound_port".into(), p.to_string()));
+                }
+                if l.sessions > 1 {
+                    pairs.push(("n_connections".into(), l.sessions.to_string()));
+                }
+            }
+            RemoteStatus::Active(a) => {
+                pairs.push(("state".into(), a.state.into()));
+                if let Some(t) = a.sec_since_connect {
+                    pairs.push(("sec_since_connect".into(), t.to_string()));
+                }
+                if let Some(t) = a.sec_since_disconnect {
+                    pairs.push(("sec_since_disconnect".into(), t.to_string()));
+                }
+                for (key, names) in
+                    [("locks_held", &a.locks.held), ("locks_waiting", &a.locks.waiting), ("locks_lost", &a.locks.lost)]
+                {
+                    if !names.is_empty() {
+                        pairs.push((key.into(), names.join(" ")));
+                    }
+                }
+            }
+        }
+        pairs
+    }
+}
+
 /// The `update` operation that writes `status` into a Connection row, or
 /// None if the row already says so (or is gone, or lacks the columns).
-pub fn status_op(db: &Database, table: &str, row: Uuid, status: &ListenerStatus) -> Option<Value> {
+pub fn status_op(db: &Database, table: &str, row: Uuid, status: &RemoteStatus) -> Option<Value> {
     let (t, ts) = db.schema().table(table)?;
     let current = db.table(t).get(&row)?;
     let mut update = serde_json::Map::new();
     if let Some(c) = ts.column("is_connected") {
-        let want = Datum::scalar(Atom::Boolean(status.sessions > 0));
+        let want = Datum::scalar(Atom::Boolean(status.connected()));
         if ts.columns[c].type_.key.atomic == AtomicType::Boolean && *current.get(c) != want {
             update.insert("is_connected".into(), want.to_json());
         }
@@ -176,18 +254,7 @@ pub fn status_op(db: &Database, table: &str, row: Uuid, status: &ListenerStatus)
         let ty = &ts.columns[c].type_;
         let strings =
             ty.key.atomic == AtomicType::String && ty.value.as_ref().is_some_and(|v| v.atomic == AtomicType::String);
-        // As ovsdb-server 3.1 reports a passive remote: the two "since"
-        // values are always 0 there.
-        let mut pairs = vec![
-            (Atom::string("sec_since_connect"), Atom::string("0")),
-            (Atom::string("sec_since_disconnect"), Atom::string("0")),
-        ];
-        if let Some(p) = status.bound_port {
-            pairs.push((Atom::string("bound_port"), Atom::string(&p.to_string())));
-        }
-        if status.sessions > 1 {
-            pairs.push((Atom::string("n_connections"), Atom::string(&status.sessions.to_string())));
-        }
+        let pairs = status.pairs().iter().map(|(k, v)| (Atom::string(k), Atom::string(v))).collect();
         let want = Datum::map(pairs);
         if strings && *current.get(c) != want {
             update.insert("status".into(), want.to_json());
@@ -261,9 +328,31 @@ mod tests {
         let bad = DbRef { db: "OVN_Southbound".into(), table: "SB_Global".into(), column: "options".into() };
         assert!(remotes(&db, &bad).unwrap_err().contains("map"));
         let (row_table, u) = got[0].row.clone().unwrap();
-        let st = ListenerStatus { bound_port: Some(6642), sessions: 2 };
+        let st = RemoteStatus::Listening(ListenerStatus { bound_port: Some(6642), sessions: 2 });
         let op = status_op(&db, &row_table, u, &st).unwrap();
         ok(&mut db, json!([op]));
         assert_eq!(status_op(&db, &row_table, u, &st), None, "unchanged status is not written again");
+        let locks =
+            crate::core::SessionLocks { held: vec!["a".into(), "b".into()], waiting: vec![], lost: vec!["c".into()] };
+        let st = RemoteStatus::Active(ActiveStatus {
+            connected: true,
+            state: "ACTIVE",
+            sec_since_connect: Some(3),
+            sec_since_disconnect: None,
+            locks,
+        });
+        let op = status_op(&db, &row_table, u, &st).unwrap();
+        assert_eq!(op["row"].get("is_connected"), None, "already true: not written again");
+        let mut pairs = op["row"]["status"][1].as_array().unwrap().clone();
+        pairs.sort_by_key(|p| p[0].as_str().unwrap().to_string());
+        assert_eq!(
+            pairs,
+            vec![
+                json!(["locks_held", "a b"]),
+                json!(["locks_lost", "c"]),
+                json!(["sec_since_connect", "3"]),
+                json!(["state", "ACTIVE"])
+            ]
+        );
     }
 }

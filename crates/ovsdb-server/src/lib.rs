@@ -9,7 +9,8 @@
 //!   databases (Connection rows, SSL file names) and write back (status).
 //! - [`rbac`]: role-based access control of a role's clients' writes.
 //! - [`shell`]: the tokio shell — listeners (`punix:`, `ptcp:`, `pssl:` with
-//!   mutual TLS authentication), one reader
+//!   mutual TLS authentication), outbound remotes (`unix:`, `tcp:`, `ssl:`)
+//!   that reconnect with backoff, one reader
 //!   and one writer task per connection (the reader also probes idle
 //!   clients), and the single task that owns the core.
 //! - [`outbox`]: each connection's outgoing queue, bounded in messages and
@@ -20,8 +21,8 @@
 //!   (logging).
 
 pub mod compaction;
-pub mod dbconfig;
 pub mod core;
+pub mod dbconfig;
 pub mod outbox;
 pub mod rbac;
 pub mod remote;
@@ -29,7 +30,7 @@ pub mod shell;
 pub mod unixctl;
 
 pub use crate::compaction::Policy as CompactionPolicy;
-pub use crate::core::{Action, Core, Peer, SessionId};
+pub use crate::core::{Action, Core, Peer, SessionId, SessionLocks};
 pub use crate::dbconfig::DbRef;
 pub use crate::remote::{Remote, Setting, Spec, SslOptions};
 pub use crate::shell::Server;

@@ -1,7 +1,7 @@
 //! Remotes as ovsdb-server(1) names them (pure parsing): passive remotes to
-//! listen on (`punix:`, `ptcp:`, `pssl:`), `db:` references to read more
-//! from the databases, and PKI settings that are file names or `db:`
-//! references.
+//! listen on (`punix:`, `ptcp:`, `pssl:`), active remotes to connect to
+//! (`unix:`, `tcp:`, `ssl:`), `db:` references to read more from the
+//! databases, and PKI settings that are file names or `db:` references.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,7 +15,8 @@ pub const TCP_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 /// The port `ptcp:` and `pssl:` use when none is given.
 const DEFAULT_PORT: u16 = 6640;
 
-/// A passive remote to listen on.
+/// A remote: one to listen on (passive), or a client to connect to
+/// (active), which is then served like one that connected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remote {
     /// `punix:PATH`
@@ -24,24 +25,61 @@ pub enum Remote {
     Tcp(String),
     /// `pssl:PORT[:IP]`: TLS with mutual authentication.
     Ssl(String),
+    /// `unix:PATH`: connect to a client listening there.
+    ConnectUnix(PathBuf),
+    /// `tcp:HOST[:PORT]`: the address to connect to (`HOST:PORT`).
+    ConnectTcp(String),
+    /// `ssl:HOST[:PORT]`: connect, then TLS with mutual authentication.
+    ConnectSsl(String),
+}
+
+/// `HOST[:PORT]` (HOST maybe a bracketed IPv6 address) as `HOST:PORT`.
+fn active_addr(s: &str, rest: &str) -> Result<String, String> {
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (ip, after) = v6.split_once(']').ok_or_else(|| format!("{s}: missing ] after IPv6 address"))?;
+        (format!("[{ip}]"), after.strip_prefix(':').unwrap_or(after))
+    } else if rest.matches(':').count() > 1 {
+        return Err(format!("{s}: IPv6 addresses must be in brackets ([ADDR]:PORT)"));
+    } else {
+        match rest.split_once(':') {
+            Some((h, p)) => (h.to_string(), p),
+            None => (rest.to_string(), ""),
+        }
+    };
+    if host.is_empty() || host == "[]" {
+        return Err(format!("{s}: missing host address"));
+    }
+    let port: u16 =
+        if port.is_empty() { DEFAULT_PORT } else { port.parse().map_err(|_| format!("{s}: bad port number"))? };
+    Ok(format!("{host}:{port}"))
 }
 
 impl Remote {
-    /// Parses `punix:PATH`, `ptcp:[PORT][:IP]` or `pssl:[PORT][:IP]`.
+    /// Parses `punix:PATH`, `ptcp:[PORT][:IP]`, `pssl:[PORT][:IP]`,
+    /// `unix:PATH`, `tcp:HOST[:PORT]` or `ssl:HOST[:PORT]`.
     pub fn parse(s: &str) -> Result<Remote, String> {
         if let Some(p) = s.strip_prefix("punix:") {
             return Ok(Remote::Unix(PathBuf::from(p)));
+        }
+        if let Some(p) = s.strip_prefix("unix:") {
+            if p.is_empty() {
+                return Err(format!("{s}: missing socket file name"));
+            }
+            return Ok(Remote::ConnectUnix(PathBuf::from(p)));
+        }
+        if let Some(rest) = s.strip_prefix("tcp:") {
+            return active_addr(s, rest).map(Remote::ConnectTcp);
+        }
+        if let Some(rest) = s.strip_prefix("ssl:") {
+            return active_addr(s, rest).map(Remote::ConnectSsl);
         }
         let (tls, rest) = match (s.strip_prefix("ptcp:"), s.strip_prefix("pssl:")) {
             (Some(r), _) => (false, r),
             (_, Some(r)) => (true, r),
             _ => {
-                let active = ["tcp:", "ssl:", "unix:"].iter().any(|p| s.starts_with(p));
-                return Err(if active {
-                    format!("{s}: active remotes (tcp:, ssl:, unix:) are not supported; use ptcp:, pssl: or punix:")
-                } else {
-                    format!("{s}: unsupported remote (expected punix:PATH, ptcp:PORT[:IP] or pssl:PORT[:IP])")
-                });
+                return Err(format!(
+                    "{s}: unsupported remote (expected punix:PATH, ptcp:PORT[:IP], pssl:PORT[:IP], unix:PATH, tcp:IP[:PORT] or ssl:IP[:PORT])"
+                ));
             }
         };
         let (port, ip) = match rest.split_once(':') {
@@ -60,9 +98,19 @@ impl Remote {
     /// probed (and as long again before it is dropped).
     pub fn default_probe_interval(&self) -> Option<Duration> {
         match self {
-            Remote::Unix(_) => None,
-            Remote::Tcp(_) | Remote::Ssl(_) => Some(TCP_PROBE_INTERVAL),
+            Remote::Unix(_) | Remote::ConnectUnix(_) => None,
+            _ => Some(TCP_PROBE_INTERVAL),
         }
+    }
+
+    /// Whether the server connects out (rather than listens).
+    pub fn is_active(&self) -> bool {
+        matches!(self, Remote::ConnectUnix(_) | Remote::ConnectTcp(_) | Remote::ConnectSsl(_))
+    }
+
+    /// Whether its connections use TLS.
+    pub fn is_ssl(&self) -> bool {
+        matches!(self, Remote::Ssl(_) | Remote::ConnectSsl(_))
     }
 }
 
@@ -71,6 +119,9 @@ impl std::fmt::Display for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (kind, addr) = match self {
             Remote::Unix(p) => return write!(f, "punix:{}", p.display()),
+            Remote::ConnectUnix(p) => return write!(f, "unix:{}", p.display()),
+            Remote::ConnectTcp(addr) => return write!(f, "tcp:{addr}"),
+            Remote::ConnectSsl(addr) => return write!(f, "ssl:{addr}"),
             Remote::Tcp(addr) => ("ptcp", addr),
             Remote::Ssl(addr) => ("pssl", addr),
         };
@@ -168,7 +219,24 @@ mod tests {
         assert_eq!(Remote::parse("ptcp:1").unwrap().default_probe_interval(), Some(Duration::from_secs(5)));
         assert_eq!(Remote::parse("pssl:1").unwrap().default_probe_interval(), Some(Duration::from_secs(5)));
         assert_eq!(Remote::parse("punix:x").unwrap().default_probe_interval(), None);
-        assert!(Remote::parse("tcp:127.0.0.1:6641").unwrap_err().contains("active remotes"));
+        for s in
+            ["unix:/tmp/c.sock", "tcp:127.0.0.1:6641", "ssl:127.0.0.1:6642", "tcp:[::1]:6641", "tcp:host.example:1"]
+        {
+            let r = Remote::parse(s).unwrap();
+            assert!(r.is_active());
+            assert_eq!(r.to_string(), s);
+            assert_eq!(Remote::parse(&r.to_string()).unwrap(), r);
+        }
+        assert_eq!(Remote::parse("tcp:127.0.0.1").unwrap().to_string(), "tcp:127.0.0.1:6640");
+        assert_eq!(Remote::parse("ssl:[::1]").unwrap().to_string(), "ssl:[::1]:6640");
+        assert!(Remote::parse("ssl:1.2.3.4:6642").unwrap().is_ssl());
+        assert!(!Remote::parse("ptcp:1").unwrap().is_active());
+        assert_eq!(Remote::parse("unix:x").unwrap().default_probe_interval(), None);
+        assert_eq!(Remote::parse("tcp:1.2.3.4:5").unwrap().default_probe_interval(), Some(TCP_PROBE_INTERVAL));
+        assert!(Remote::parse("tcp:").unwrap_err().contains("missing host"));
+        assert!(Remote::parse("tcp:1.2.3.4:x").unwrap_err().contains("bad port"));
+        assert!(Remote::parse("tcp:::1:5").unwrap_err().contains("brackets"));
+        assert!(Remote::parse("udp:1.2.3.4:5").unwrap_err().contains("unsupported remote"));
         assert!(Remote::parse("ptcp:x").unwrap_err().contains("bad port"));
         assert_eq!(Spec::parse("db:A,B,C").unwrap().to_string(), "db:A,B,C");
         assert!(Spec::parse("db:A").is_err());

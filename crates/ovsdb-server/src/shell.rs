@@ -1,5 +1,6 @@
-//! The tokio shell around [`Core`]: listeners, connections, inactivity
-//! probes, the control socket, and the task that owns the core.
+//! The tokio shell around [`Core`]: listeners, outbound (active) remotes
+//! that connect and reconnect with backoff, connections, inactivity probes,
+//! the control socket, and the task that owns the core.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -8,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::core::{Action, Core, Peer, SessionId};
-use crate::dbconfig::{self, DbRef};
+use crate::dbconfig::{self, DbRef, RemoteStatus};
 use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
 pub use crate::remote::{Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
 use crate::unixctl::{self, Commands, Handler, Reply};
@@ -32,6 +33,13 @@ const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 const STATUS_INTERVAL: Duration = Duration::from_millis(2500);
 /// A TLS handshake must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// An outbound connection attempt must succeed within this.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Waits between connection attempts of an active remote: the first, and
+/// the most (unless its Connection row's max_backoff says otherwise); it
+/// doubles after each failure (as upstream).
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 enum Event {
     Connected {
@@ -197,12 +205,27 @@ struct RemoteOptions {
     role: Option<String>,
     read_only: bool,
     probe: Option<Duration>,
+    /// Longest wait between connection attempts (active remotes).
+    max_backoff: Option<Duration>,
 }
 
-/// One listening remote.
+/// Where an active remote's connection stands (what its status reports).
+#[derive(Debug, Clone)]
+struct ActiveState {
+    /// `CONNECTING`, `ACTIVE` or `BACKOFF`.
+    state: &'static str,
+    /// The session of the current connection.
+    session: Option<SessionId>,
+    connected_at: Option<Instant>,
+    disconnected_at: Option<Instant>,
+}
+
+/// One remote: listening, or connecting out (`active`).
 struct Listener {
     remote: Remote,
     task: JoinHandle<()>,
+    /// For an active remote: its connection's state, kept by its task.
+    active: Option<Arc<Mutex<ActiveState>>>,
     /// Shared with the accept loop, which reads the probe interval.
     options: Arc<Mutex<RemoteOptions>>,
     /// The TCP port actually bound.
@@ -236,9 +259,16 @@ struct Conn {
     remote: String,
 }
 
-/// The TLS acceptor `pssl:` remotes use for new connections (None until
+/// What `pssl:` and `ssl:` remotes use for new connections (None until
 /// the PKI is configured).
-type SharedTls = Arc<Mutex<Option<rovn_tls::TlsAcceptor>>>;
+type SharedTls = Arc<Mutex<Option<Tls>>>;
+
+/// The PKI, loaded: for accepting and for making TLS connections.
+#[derive(Clone)]
+struct Tls {
+    acceptor: rovn_tls::TlsAcceptor,
+    connector: rovn_tls::TlsConnector,
+}
 
 /// The main task's state.
 struct Shell {
@@ -485,7 +515,10 @@ impl Shell {
                 };
                 let loaded = protocols.and_then(|p| {
                     rovn_tls::Pki::load(key.as_ref(), cert.as_ref(), ca.as_ref())
-                        .and_then(|pki| pki.with_protocols(p).acceptor())
+                        .and_then(|pki| {
+                            let pki = pki.with_protocols(p);
+                            Ok(Tls { acceptor: pki.acceptor()?, connector: pki.connector()? })
+                        })
                         .map_err(|e| e.to_string())
                 });
                 match loaded {
@@ -582,7 +615,8 @@ impl Shell {
                             }
                         };
                         let probe = f.probe.unwrap_or_else(|| self.default_options(&r).probe);
-                        let o = RemoteOptions { role: f.role, read_only: f.read_only, probe };
+                        let o =
+                            RemoteOptions { role: f.role, read_only: f.read_only, probe, max_backoff: f.max_backoff };
                         let e = want.entry(r.to_string()).or_insert((r, o, Vec::new()));
                         if let Some((table, u)) = f.row {
                             e.2.push((dr.db.clone(), table, u));
@@ -603,7 +637,7 @@ impl Shell {
                 l.rows = rows;
                 continue;
             }
-            if matches!(r, Remote::Ssl(_)) && !self.tls_ready() {
+            if r.is_ssl() && !self.tls_ready() {
                 let why = format!("{name}: not listening: SSL needs --private-key, --certificate and --ca-cert (configured and loadable)");
                 self.complain(&name, Some(why));
                 continue;
@@ -618,7 +652,7 @@ impl Shell {
     /// Stops listening on `name` and drops its clients.
     fn close(&mut self, name: &str) {
         if let Some(l) = self.listeners.remove(name) {
-            tracing::info!(remote = name, "no longer listening");
+            tracing::info!(remote = name, "remote removed");
             l.close();
             let gone: Vec<SessionId> = self.conns.iter().filter(|(_, c)| c.remote == name).map(|(s, _)| *s).collect();
             for s in gone {
@@ -634,8 +668,25 @@ impl Shell {
             if l.rows.is_empty() {
                 continue;
             }
-            let sessions = self.conns.values().filter(|c| &c.remote == name).count();
-            let st = dbconfig::ListenerStatus { bound_port: l.bound_port, sessions };
+            let st = match &l.active {
+                None => {
+                    let sessions = self.conns.values().filter(|c| &c.remote == name).count();
+                    RemoteStatus::Listening(dbconfig::ListenerStatus { bound_port: l.bound_port, sessions })
+                }
+                Some(a) => {
+                    let Ok(a) = a.lock().map(|a| a.clone()) else { continue };
+                    let now = Instant::now();
+                    let session = a.session.filter(|s| self.conns.contains_key(s));
+                    let since = |t: Option<Instant>| t.map(|t| now.saturating_duration_since(t).as_secs());
+                    RemoteStatus::Active(dbconfig::ActiveStatus {
+                        connected: session.is_some(),
+                        state: a.state,
+                        sec_since_connect: since(a.connected_at),
+                        sec_since_disconnect: since(a.disconnected_at),
+                        locks: session.map(|s| self.core.session_locks(s)).unwrap_or_default(),
+                    })
+                }
+            };
             for (db, table, row) in &l.rows {
                 let Some(d) = self.core.database(db) else { continue };
                 if let Some(op) = dbconfig::status_op(d, table, *row, &st) {
@@ -663,7 +714,20 @@ impl Shell {
         let remote = name.clone();
         let probe = move || opts.lock().map(|o| o.probe).unwrap_or(Some(TCP_PROBE_INTERVAL));
         let mut bound_port = None;
+        let mut active = None;
         let task = match &r {
+            Remote::ConnectUnix(_) | Remote::ConnectTcp(_) | Remote::ConnectSsl(_) => {
+                let state = Arc::new(Mutex::new(ActiveState {
+                    state: "CONNECTING",
+                    session: None,
+                    connected_at: None,
+                    disconnected_at: None,
+                }));
+                active = Some(state.clone());
+                let peer =
+                    Outbound { remote: r.clone(), name: name.clone(), tls: self.tls.clone(), events, ids, state };
+                tokio::spawn(connect_loop(peer, options.clone()))
+            }
             Remote::Unix(p) => {
                 let _ = std::fs::remove_file(p);
                 let l = UnixListener::bind(p)
@@ -674,7 +738,7 @@ impl Shell {
                         match l.accept().await {
                             Ok((s, _)) => {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                spawn_session(s, id, events.clone(), probe(), remote.clone(), None);
+                                spawn_session(s, id, events.clone(), probe(), remote.clone(), None, None);
                             }
                             Err(e) => accept_failed(e).await,
                         }
@@ -697,9 +761,10 @@ impl Shell {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 tracing::debug!(session = id, %peer, "connection");
                                 match &tls {
-                                    None => spawn_session(s, id, events.clone(), probe(), remote.clone(), None),
+                                    None => spawn_session(s, id, events.clone(), probe(), remote.clone(), None, None),
                                     Some(tls) => {
-                                        let acceptor = tls.lock().ok().and_then(|t| t.clone());
+                                        let acceptor =
+                                            tls.lock().ok().and_then(|t| t.as_ref().map(|t| t.acceptor.clone()));
                                         let Some(acceptor) = acceptor else {
                                             tracing::warn!(%peer, "{remote}: SSL is not configured; dropping the connection");
                                             continue;
@@ -722,7 +787,7 @@ impl Shell {
                 })
             }
         };
-        self.listeners.insert(name, Listener { remote: r, task, options, bound_port, rows });
+        self.listeners.insert(name, Listener { remote: r, task, active, options, bound_port, rows });
         Ok(())
     }
 
@@ -821,7 +886,7 @@ async fn handshake(
         Ok(Ok(tls)) => {
             let peer_id = rovn_tls::peer_id(tls.get_ref().1);
             tracing::debug!(session = id, %peer, peer_id = peer_id.as_deref().unwrap_or(""), "SSL connection");
-            spawn_session(tls, id, events, probe, remote, peer_id);
+            spawn_session(tls, id, events, probe, remote, peer_id, None);
         }
         Ok(Err(e)) => tracing::warn!(%peer, "{remote}: SSL handshake failed: {e}"),
         Err(_) => tracing::warn!(%peer, "{remote}: SSL handshake timed out"),
@@ -835,6 +900,7 @@ fn spawn_session<S>(
     probe: Option<Duration>,
     remote: String,
     peer_id: Option<String>,
+    done: Option<oneshot::Sender<()>>,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -842,6 +908,9 @@ fn spawn_session<S>(
     let (wtx, writer) = outbox(OUT_QUEUE, MAX_BACKLOG);
     tokio::spawn(writer.run(wr));
     tokio::spawn(async move {
+        // Dropped when the session ends, however it ends: tells an active
+        // remote's task to reconnect.
+        let _done = done;
         let (kill_tx, mut kill) = oneshot::channel::<()>();
         let prober = wtx.clone();
         if events.send(Event::Connected { id, writer: wtx, kill: kill_tx, remote, peer_id }).await.is_err() {
@@ -899,4 +968,129 @@ fn spawn_session<S>(
         drop(prober);
         let _ = events.send(Event::Closed(id, why)).await;
     });
+}
+
+/// What an active remote's task needs.
+struct Outbound {
+    remote: Remote,
+    name: String,
+    tls: SharedTls,
+    events: mpsc::Sender<Event>,
+    ids: Arc<std::sync::atomic::AtomicU64>,
+    state: Arc<Mutex<ActiveState>>,
+}
+
+impl Outbound {
+    fn set(&self, f: impl FnOnce(&mut ActiveState)) {
+        if let Ok(mut st) = self.state.lock() {
+            f(&mut st);
+        }
+    }
+
+    /// Connects once; on success the session is running and `done` is
+    /// dropped when it ends.
+    async fn connect(&self, id: SessionId, probe: Option<Duration>, done: oneshot::Sender<()>) -> Result<(), String> {
+        let (events, name) = (self.events.clone(), self.name.clone());
+        let timed = |_| "connection timed out".to_string();
+        match &self.remote {
+            Remote::ConnectUnix(p) => {
+                let s = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(p)).await.map_err(timed)?;
+                let s = s.map_err(|e| io_reason(&e))?;
+                spawn_session(s, id, events, probe, name, None, Some(done));
+            }
+            Remote::ConnectTcp(addr) => {
+                let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await.map_err(timed)?;
+                let s = s.map_err(|e| io_reason(&e))?;
+                let _ = s.set_nodelay(true);
+                spawn_session(s, id, events, probe, name, None, Some(done));
+            }
+            Remote::ConnectSsl(addr) => {
+                let connector = self.tls.lock().ok().and_then(|t| t.as_ref().map(|t| t.connector.clone()));
+                let connector = connector.ok_or("SSL is not configured (--private-key, --certificate, --ca-cert)")?;
+                let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await.map_err(timed)?;
+                let s = s.map_err(|e| io_reason(&e))?;
+                let _ = s.set_nodelay(true);
+                let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+                let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(rovn_tls::server_name(host), s))
+                    .await
+                    .map_err(|_| "SSL handshake timed out".to_string())?
+                    .map_err(|e| format!("SSL handshake failed: {e}"))?;
+                let peer_id =
+                    tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| rovn_tls::common_name(c));
+                spawn_session(tls, id, events, probe, name, peer_id, Some(done));
+            }
+            Remote::Unix(_) | Remote::Tcp(_) | Remote::Ssl(_) => return Err("not an active remote".into()),
+        }
+        Ok(())
+    }
+}
+
+/// An I/O error as upstream words the reason (strerror, no "os error").
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// An active remote: connects, serves the session until it ends, waits,
+/// and connects again, for as long as the remote is configured (the task is
+/// aborted when it is removed). The wait starts at [`MIN_BACKOFF`] and
+/// doubles after each failed attempt or short-lived connection, up to the
+/// remote's max_backoff ([`MAX_BACKOFF`] by default).
+async fn connect_loop(peer: Outbound, options: Arc<Mutex<RemoteOptions>>) {
+    let mut backoff = Duration::ZERO;
+    let mut quiet = false;
+    loop {
+        let (probe, max) = options
+            .lock()
+            .map(|o| (o.probe, o.max_backoff.unwrap_or(MAX_BACKOFF).max(MIN_BACKOFF)))
+            .unwrap_or((None, MAX_BACKOFF));
+        peer.set(|st| st.state = "CONNECTING");
+        if !quiet {
+            tracing::info!("{}: connecting...", peer.name);
+        }
+        let id = peer.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        match peer.connect(id, probe, done_tx).await {
+            Ok(()) => {
+                let since = Instant::now();
+                tracing::info!("{}: connected", peer.name);
+                quiet = false;
+                peer.set(|st| {
+                    st.state = "ACTIVE";
+                    st.session = Some(id);
+                    st.connected_at = Some(since);
+                });
+                let _ = done_rx.await;
+                let now = Instant::now();
+                tracing::info!("{}: connection closed", peer.name);
+                peer.set(|st| {
+                    st.state = "BACKOFF";
+                    st.session = None;
+                    st.disconnected_at = Some(now);
+                });
+                // A connection that lasted resets the backoff.
+                backoff = if now - since >= backoff { MIN_BACKOFF } else { (backoff * 2).clamp(MIN_BACKOFF, max) };
+            }
+            Err(e) => {
+                peer.set(|st| st.state = "BACKOFF");
+                backoff = if backoff.is_zero() { MIN_BACKOFF } else { (backoff * 2).min(max) };
+                if !quiet {
+                    tracing::info!("{}: connection attempt failed ({e})", peer.name);
+                    if backoff >= max {
+                        tracing::info!(
+                            "{}: continuing to reconnect in the background but suppressing further logging",
+                            peer.name
+                        );
+                        quiet = true;
+                    } else if backoff > MIN_BACKOFF {
+                        tracing::info!("{}: waiting {} seconds before reconnect", peer.name, backoff.as_secs());
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+    }
 }

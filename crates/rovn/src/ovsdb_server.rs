@@ -10,10 +10,12 @@ usage: rovn ovsdb-server [DATABASE...] [OPTIONS]
 Serve the OVSDB databases in the DATABASE files (default: $OVS_DBDIR/conf.db).
 
 Options:
-  --remote=REMOTE        listen on REMOTE: punix:PATH, ptcp:PORT[:IP], pssl:PORT[:IP],
-                         or db:DB,TABLE,COLUMN to listen where the database says
+  --remote=REMOTE        listen on REMOTE: punix:PATH, ptcp:PORT[:IP], pssl:PORT[:IP];
+                         connect to a client at unix:PATH, tcp:IP[:PORT],
+                         ssl:IP[:PORT] (and reconnect when it goes away);
+                         or db:DB,TABLE,COLUMN to use what the database says
                          (Connection rows: target, role, read_only,
-                         inactivity_probe); repeatable
+                         inactivity_probe, max_backoff); repeatable
   -p, --private-key=FILE  SSL private key (PEM), or db:DB,TABLE,COLUMN
   -c, --certificate=FILE  SSL certificate for the key (PEM), or db:...
   -C, --ca-cert=FILE      CA certificate that must sign clients' certificates
@@ -106,7 +108,9 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "-C" | "--ca-cert" => {
                 let v = value(name)?;
                 if v == "none" {
-                    return Err("--ca-cert=none (no verification of clients) is not supported: give the CA certificate".into());
+                    return Err(
+                        "--ca-cert=none (no verification of clients) is not supported: give the CA certificate".into(),
+                    );
                 }
                 o.ssl.ca_cert = Some(Setting::parse(&v)?);
             }
@@ -125,11 +129,13 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
                 let v = value(name)?;
                 eprintln!("rovn ovsdb-server: --peer-ca-cert={v}: ignored (rovn sends only its own certificate)");
             }
-            "--pidfile" => {
-                o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid")))
-            }
+            "--pidfile" => o.pidfile = Some(in_rundir(inline.as_deref().unwrap_or("ovsdb-server.pid"))),
             "--log-file" => {
-                o.log_file = Some(inline.map(PathBuf::from).unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")))
+                o.log_file = Some(
+                    inline
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| env_dir("OVS_LOGDIR", "/var/log/openvswitch").join("ovsdb-server.log")),
+                )
             }
             "--detach" => o.detach = true,
             "--no-chdir" => o.no_chdir = true,
@@ -201,10 +207,10 @@ pub fn main(args: &[String]) -> i32 {
     if o.remotes.is_empty() && o.db_remotes.is_empty() {
         tracing::warn!("no --remote given: no client can connect");
     }
-    let pssl = o.remotes.iter().any(|r| matches!(r, Remote::Ssl(_)));
+    let ssl = o.remotes.iter().any(Remote::is_ssl);
     let ssl_set = [&o.ssl.private_key, &o.ssl.certificate, &o.ssl.ca_cert];
-    if pssl && ssl_set.iter().any(|s| s.is_none()) {
-        eprintln!("rovn ovsdb-server: pssl: remotes need --private-key, --certificate and --ca-cert");
+    if ssl && ssl_set.iter().any(|s| s.is_none()) {
+        eprintln!("rovn ovsdb-server: pssl: and ssl: remotes need --private-key, --certificate and --ca-cert");
         return 1;
     }
     // Files named on the command line must be usable from the start

@@ -217,9 +217,12 @@ fn ssl_options_errors_are_clear() {
     let r = run(&["--remote=pssl:0:127.0.0.1", &format!("--private-key={missing}"), "--certificate=x", "--ca-cert=y"]);
     assert_eq!(r.code, 1);
     assert!(r.err.contains(&missing), "the error names the file: {}", r.err);
-    let r = run(&["--remote=tcp:127.0.0.1:6640"]);
+    let r = run(&["--remote=ssl:127.0.0.1:6640"]);
     assert_eq!(r.code, 1);
-    assert!(r.err.contains("active remotes"), "{}", r.err);
+    assert!(r.err.contains("--private-key, --certificate and --ca-cert"), "{}", r.err);
+    let r = run(&["--remote=tcp:127.0.0.1:x"]);
+    assert_eq!(r.code, 1);
+    assert!(r.err.contains("bad port"), "{}", r.err);
     let r = run(&[&format!("--bootstrap-ca-cert={missing}")]);
     assert_eq!(r.code, 1);
     assert!(r.err.contains("not supported"), "{}", r.err);

@@ -29,6 +29,12 @@ impl Rpc {
         Rpc { stream, framer: Framer::new(usize::MAX), inbox: VecDeque::new(), closed: false, next_id: 0 }
     }
 
+    /// Speaks over `stream`, e.g. a connection the server made to a
+    /// listening test (active remotes).
+    pub fn from_stream(stream: UnixStream) -> Rpc {
+        Rpc { stream, framer: Framer::new(usize::MAX), inbox: VecDeque::new(), closed: false, next_id: 0 }
+    }
+
     /// Sends raw bytes; false if the server has closed the connection.
     pub fn send_raw(&mut self, bytes: &[u8]) -> bool {
         self.stream.write_all(bytes).is_ok()
