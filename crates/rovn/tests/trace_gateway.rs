@@ -116,13 +116,37 @@ fn gateway_routers_agree_with_ovn_trace() {
         ("gateway router: SNAT out, new", new3.clone(), tcp(G1, GW_IN, "10.8.0.11", "8.8.8.8", 80)),
         ("gateway router: dnat_and_snat out", vec![], tcp(G2, GW_IN, "10.8.0.12", "8.8.8.8", 80)),
         ("gateway router: dnat_and_snat out, new", new3.clone(), tcp(G2, GW_IN, "10.8.0.12", "8.8.8.8", 80)),
-        ("router LB from outside, backend vmg2", vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.12:8080"], tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80)),
-        ("router LB from outside, backend vmg1", vec!["--ct=new", "--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"], tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80)),
-        ("router LB from outside, established", vec!["--lb-dst=10.8.0.11:8080"], tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80)),
-        ("router LB from inside, force_snat", vec!["--ct=new", "--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"], tcp(G2, GW_IN, "10.8.0.12", "172.18.0.200", 80)),
+        (
+            "router LB from outside, backend vmg2",
+            vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.12:8080"],
+            tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80),
+        ),
+        (
+            "router LB from outside, backend vmg1",
+            vec!["--ct=new", "--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"],
+            tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80),
+        ),
+        (
+            "router LB from outside, established",
+            vec!["--lb-dst=10.8.0.11:8080"],
+            tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 80),
+        ),
+        (
+            "router LB from inside, force_snat",
+            vec!["--ct=new", "--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"],
+            tcp(G2, GW_IN, "10.8.0.12", "172.18.0.200", 80),
+        ),
         ("router LB, wrong port", vec!["--ct=new", "--ct=new"], tcp(LN, GW_EXT, "172.18.0.254", "172.18.0.200", 81)),
-        ("switch LB hairpin: ct_snat_to_vip", vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"], tcp(G1, "00:00:00:00:08:02", "10.8.0.11", "10.8.0.100", 80)),
-        ("switch LB to the other VM", vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.12:8080"], tcp(G1, "00:00:00:00:08:02", "10.8.0.11", "10.8.0.100", 80)),
+        (
+            "switch LB hairpin: ct_snat_to_vip",
+            vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.11:8080"],
+            tcp(G1, "00:00:00:00:08:02", "10.8.0.11", "10.8.0.100", 80),
+        ),
+        (
+            "switch LB to the other VM",
+            vec!["--ct=new", "--ct=new", "--lb-dst=10.8.0.12:8080"],
+            tcp(G1, "00:00:00:00:08:02", "10.8.0.11", "10.8.0.100", 80),
+        ),
         ("ping the gateway router", vec![], icmp(G1, GW_IN, "10.8.0.11", "10.8.0.1", 64)),
         ("ping the gateway router's far side", vec![], icmp(G1, GW_IN, "10.8.0.11", "172.18.0.1", 64)),
         ("TTL expires in the gateway router", vec![], icmp(G1, GW_IN, "10.8.0.11", "9.9.9.9", 1)),
@@ -133,7 +157,11 @@ fn gateway_routers_agree_with_ovn_trace() {
         ("distributed gateway: SNAT out", vec![], tcp(D1, LRD_IN, "10.9.0.11", "8.8.8.8", 80)),
         ("distributed gateway: SNAT out, new", new3.clone(), tcp(D1, LRD_IN, "10.9.0.11", "8.8.8.8", 80)),
         ("distributed gateway: DNAT in", vec![], tcp(LN, LRD_EXT, "172.18.0.254", "172.18.0.130", 22)),
-        ("distributed gateway: DNAT in, new", vec!["--ct=new", "--ct=new"], tcp(LN, LRD_EXT, "172.18.0.254", "172.18.0.130", 22)),
+        (
+            "distributed gateway: DNAT in, new",
+            vec!["--ct=new", "--ct=new"],
+            tcp(LN, LRD_EXT, "172.18.0.254", "172.18.0.130", 22),
+        ),
         ("distributed gateway: to the SNAT address", vec![], tcp(LN, LRD_EXT, "172.18.0.254", "172.18.0.120", 22)),
         ("between the routers", vec![], tcp(G1, GW_IN, "10.8.0.11", "172.18.0.130", 22)),
         ("fwd_group", vec![], tcp(G1, "00:00:00:00:08:50", "10.8.0.11", "10.8.0.50", 80)),
@@ -144,13 +172,23 @@ fn gateway_routers_agree_with_ovn_trace() {
         if let Some(t) = b.compare(what, opts, flow, &mut failures) {
             delivered += t.outcome.deliveries.len();
         }
+        b.compare_forms(what, opts, flow, &mut failures);
     }
-    assert!(failures.is_empty(), "{} of {} microflows disagree:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    eprintln!("trace_gateway: {}", b.text.borrow());
+    assert!(
+        failures.is_empty(),
+        "{} of {} microflows disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
     assert!(delivered >= 18, "only {delivered} deliveries: the topology is not being exercised");
 
     // Divergence: traffic from outside to the gateway router's NAT
     // addresses. ovn-trace stops at lr_in_unsnat's `ct_snat;`.
-    for (what, dst, want) in [("dnat_and_snat in", "172.18.0.110", Some("vmg2")), ("to the SNAT address", "172.18.0.100", None)] {
+    for (what, dst, want) in
+        [("dnat_and_snat in", "172.18.0.110", Some("vmg2")), ("to the SNAT address", "172.18.0.100", None)]
+    {
         let flow = tcp(LN, GW_EXT, "172.18.0.254", dst, 22);
         let theirs = b.upstream(&["--summary", &flow]);
         assert_eq!(theirs.code, 0, "{}", theirs.err);
@@ -199,8 +237,24 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
     b.add_flow(&swd, "egress", 0, 65535, "udp.dst == 11 || udp.dst == 7", "ct_next;", "test");
     // Flags and registers do not survive into the egress pipeline.
     b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 30", "flags.force_snat_for_lb = 1; reg3 = 7; next;", "test");
-    b.add_flow(&swd, "egress", 0, 65535, "udp.dst == 30 && (flags.force_snat_for_lb == 1 || reg3 == 7)", "drop;", "test");
-    b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 20 && ip.ttl == {0, 1}", "ip.ttl--; outport = \"vmd2\"; output;", "test");
+    b.add_flow(
+        &swd,
+        "egress",
+        0,
+        65535,
+        "udp.dst == 30 && (flags.force_snat_for_lb == 1 || reg3 == 7)",
+        "drop;",
+        "test",
+    );
+    b.add_flow(
+        &swd,
+        "ingress",
+        0,
+        65535,
+        "udp.dst == 20 && ip.ttl == {0, 1}",
+        "ip.ttl--; outport = \"vmd2\"; output;",
+        "test",
+    );
     // The hand-written flows pass the lflow checks too.
     b.check_every_flow();
     let udp = |from: &str, dst_mac: &str, port: u16, ttl: u8| {
@@ -236,7 +290,11 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
         assert_eq!(theirs.outcome.deliveries.len(), 1, "upstream now halts at TTL {ttl}: {}", theirs.text);
         let ours = common::trace_lab::Trace::parse(&b.rovn(&["--all", &flow]).out);
         assert!(ours.outcome.deliveries.is_empty(), "TTL {ttl}: {}", ours.text);
-        assert!(ours.text.contains(&format!("ip.ttl-- of a packet with TTL {ttl}: the packet is dropped")), "{}", ours.text);
+        assert!(
+            ours.text.contains(&format!("ip.ttl-- of a packet with TTL {ttl}: the packet is dropped")),
+            "{}",
+            ours.text
+        );
     }
 
     // Broken flows are reported with their UUID, place and text, and

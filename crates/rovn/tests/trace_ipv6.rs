@@ -126,8 +126,16 @@ fn ipv6_and_fdb_agree_with_ovn_trace() {
         if let Some(t) = b.compare(what, opts, flow, &mut failures) {
             delivered += t.outcome.deliveries.len();
         }
+        b.compare_forms(what, opts, flow, &mut failures);
     }
-    assert!(failures.is_empty(), "{} of {} microflows disagree:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    eprintln!("trace_ipv6: {}", b.text.borrow());
+    assert!(
+        failures.is_empty(),
+        "{} of {} microflows disagree:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
     assert!(delivered >= 18, "only {delivered} deliveries: the topology is not being exercised");
 
     // Friendly names: datapath and port headers and the flows' text, in
@@ -138,7 +146,9 @@ fn ipv6_and_fdb_agree_with_ovn_trace() {
         let theirs = b.upstream(&[mode, "--detailed", &flow]).out;
         let names = |s: &str| -> Vec<String> {
             s.lines()
-                .filter(|l| l.contains("dp=") || l.contains("\"web62\"") || l.contains("\"vm62\"") || l.contains("output to"))
+                .filter(|l| {
+                    l.contains("dp=") || l.contains("\"web62\"") || l.contains("\"vm62\"") || l.contains("output to")
+                })
                 .map(|l| l.trim().to_string())
                 .collect()
         };
@@ -191,12 +201,7 @@ fn upstream_crashes_where_rovn_follows_ovn_sb() {
     let ra = t.outcome.to("vm71");
     assert_eq!(ra.fields.get("eth.src").map(String::as_str), Some("0xff71"), "{}", t.text);
     assert_eq!(ra.fields.get("eth.dst").map(String::as_str), Some("0x701"), "{}", t.text);
-    assert_eq!(
-        ra.fields.get("ip6.src").map(String::as_str),
-        Some("0xfe80000000000000020000fffe00ff71"),
-        "{}",
-        t.text
-    );
+    assert_eq!(ra.fields.get("ip6.src").map(String::as_str), Some("0xfe80000000000000020000fffe00ff71"), "{}", t.text);
 }
 
 /// Microflow parsing: the packet line agrees, and both tools refuse the
@@ -297,7 +302,15 @@ fn microflow_packets_agree_with_ovn_trace() {
         let up_ok = theirs.code == 0 && theirs.out.starts_with("# ");
         let rovn_ok = ours.code == 0 && ours.out.starts_with("# ");
         if up_ok != rovn_ok {
-            failures.push(format!("{f}: upstream {} ({}{}), rovn {} ({}{})", up_ok, first(&theirs.out), theirs.err.trim(), rovn_ok, first(&ours.out), ours.err.trim()));
+            failures.push(format!(
+                "{f}: upstream {} ({}{}), rovn {} ({}{})",
+                up_ok,
+                first(&theirs.out),
+                theirs.err.trim(),
+                rovn_ok,
+                first(&ours.out),
+                ours.err.trim()
+            ));
         } else if up_ok {
             parsed += 1;
             if first(&theirs.out) != first(&ours.out) {

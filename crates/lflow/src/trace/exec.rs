@@ -82,11 +82,7 @@ pub fn parse_ct_flags(text: &str) -> Result<u32, String> {
 
 /// `new|trk`.
 pub fn format_ct_flags(bits: u32) -> String {
-    let names: Vec<&str> = CT_FLAGS
-        .iter()
-        .filter(|(_, b)| bits & b != 0)
-        .map(|(n, _)| *n)
-        .collect();
+    let names: Vec<&str> = CT_FLAGS.iter().filter(|(_, b)| bits & b != 0).map(|(n, _)| *n).collect();
     if names.is_empty() {
         "0".into()
     } else {
@@ -117,29 +113,17 @@ impl LbDst {
                 "" => None,
                 p => Some(port(p.strip_prefix(':').ok_or_else(bad)?)?),
             };
-            return Ok(LbDst {
-                ip: u128::from(ip),
-                ipv6: true,
-                port,
-            });
+            return Ok(LbDst { ip: u128::from(ip), ipv6: true, port });
         }
         if let Ok(ip) = text.parse::<Ipv6Addr>() {
-            return Ok(LbDst {
-                ip: u128::from(ip),
-                ipv6: true,
-                port: None,
-            });
+            return Ok(LbDst { ip: u128::from(ip), ipv6: true, port: None });
         }
         let (ip, p) = match text.split_once(':') {
             Some((ip, p)) => (ip, Some(port(p)?)),
             None => (text, None),
         };
         let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
-        Ok(LbDst {
-            ip: u32::from(ip) as u128,
-            ipv6: false,
-            port: p,
-        })
+        Ok(LbDst { ip: u32::from(ip) as u128, ipv6: false, port: p })
     }
 }
 
@@ -161,8 +145,11 @@ pub struct Options {
 pub enum LineKind {
     /// An action as executed (`reg0 = 1;`).
     Action,
-    /// An explanation (`/* MAC binding to ... */`).
+    /// An explanation (`/* output to "vm1", type "" */`).
     Comment,
+    /// What the action just before it found (`/* MAC binding to ... */`):
+    /// unlike a comment, summary traces print it without a `;`.
+    Note,
     /// Something went wrong or is not simulated (`*** ...`).
     Error,
     /// A change to packet data, its operand reduced to a constant
@@ -198,13 +185,7 @@ pub enum Node {
     },
     /// The packet transformed or copied (`ct_next(ct_state=new|trk)`,
     /// `arp`, `clone`, `multicast(...)`), and what happened to it.
-    Block {
-        header: String,
-        /// The block continues the flow's pipeline (connection tracking):
-        /// detailed traces print it after the table, not inside it.
-        tail: bool,
-        children: Vec<Node>,
-    },
+    Block { header: String, children: Vec<Node> },
 }
 
 /// What a trace shows about a flow.
@@ -276,22 +257,11 @@ pub fn trace(net: &Network, symtab: &Symtab, dp: usize, packet: Packet, opts: &O
             let mut p = packet;
             let header = t.pipeline_header(Pipeline::Ingress, dp, &p);
             let mut children = Vec::new();
-            let cx = Cx {
-                dp,
-                pipeline: Pipeline::Ingress,
-                table: 0,
-                depth: 0,
-                hops: 0,
-            };
+            let cx = Cx { dp, pipeline: Pipeline::Ingress, table: 0, depth: 0, hops: 0 };
             t.run_table(cx, &mut p, &mut children);
             nodes.push(Node::Pipeline { header, children });
         }
-        Trace {
-            nodes,
-            deliveries: t.deliveries,
-            drops: t.drops,
-            errors: t.errors,
-        }
+        Trace { nodes, deliveries: t.deliveries, drops: t.drops, errors: t.errors }
     };
     std::thread::scope(|s| {
         std::thread::Builder::new()
@@ -302,11 +272,7 @@ pub fn trace(net: &Network, symtab: &Symtab, dp: usize, packet: Packet, opts: &O
             .and_then(|h| h.join().ok())
     })
     .unwrap_or_else(|| Trace {
-        nodes: vec![Node::Line {
-            kind: LineKind::Error,
-            text: "the interpreter failed".into(),
-            minimal: false,
-        }],
+        nodes: vec![Node::Line { kind: LineKind::Error, text: "the interpreter failed".into(), minimal: false }],
         deliveries: Vec::new(),
         drops: 0,
         errors: 1,
@@ -381,11 +347,7 @@ const METADATA: &[&str] = &[
 ];
 
 fn line(kind: LineKind, text: impl Into<String>, minimal: bool) -> Node {
-    Node::Line {
-        kind,
-        text: text.into(),
-        minimal,
-    }
+    Node::Line { kind, text: text.into(), minimal }
 }
 
 fn action_line(text: impl Into<String>) -> Node {
@@ -396,29 +358,43 @@ fn comment(text: impl Into<String>) -> Node {
     line(LineKind::Comment, text, false)
 }
 
+fn note(text: impl Into<String>) -> Node {
+    line(LineKind::Note, text, false)
+}
+
 fn modify(text: impl Into<String>) -> Node {
     line(LineKind::Modify, text, true)
 }
 
 /// Formats `value` the way the field `name` is usually written.
 pub fn format_value(name: &str, whole: bool, value: u128) -> String {
-    const MACS: &[&str] = &[
-        "eth.src", "eth.dst", "arp.sha", "arp.tha", "nd.sll", "nd.tll",
-    ];
+    const MACS: &[&str] = &["eth.src", "eth.dst", "arp.sha", "arp.tha", "nd.sll", "nd.tll"];
     const IP4S: &[&str] = &["ip4.src", "ip4.dst", "arp.spa", "arp.tpa"];
     const IP6S: &[&str] = &["ip6.src", "ip6.dst", "nd.target"];
     if whole && MACS.contains(&name) {
         let b = (value as u64).to_be_bytes();
-        format!(
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[2], b[3], b[4], b[5], b[6], b[7]
-        )
+        format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
     } else if whole && IP4S.contains(&name) {
         Ipv4Addr::from(value as u32).to_string()
     } else if whole && IP6S.contains(&name) {
         Ipv6Addr::from(value).to_string()
     } else {
         value.to_string()
+    }
+}
+
+/// `value` as read from `src`: in the field's own notation when it is a
+/// whole address field, hex from registers and bit ranges (as ovn-trace
+/// shows moved values), else decimal.
+fn format_from(src: &FieldRef, value: u128) -> String {
+    let whole = matches!(src.bits, Bits::All);
+    let shown = format_value(&src.name, whole, value);
+    let register =
+        ["reg", "xreg", "xxreg"].iter().any(|r| src.name.strip_prefix(r).is_some_and(|n| n.parse::<u32>().is_ok()));
+    if shown.parse::<u128>().is_ok() && (register || !whole) {
+        format!("{value:#x}")
+    } else {
+        shown
     }
 }
 
@@ -444,9 +420,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn port_name(&self, name: &str) -> String {
-        self.net
-            .port_display(name, self.opts.friendly_names)
-            .to_string()
+        self.net.port_display(name, self.opts.friendly_names).to_string()
     }
 
     fn pipeline_header(&self, pipeline: Pipeline, dp: usize, p: &Packet) -> String {
@@ -454,10 +428,9 @@ impl<'a> Tracer<'a> {
         let inport = self.port_name(p.port("reg14"));
         match pipeline {
             Pipeline::Ingress => format!("ingress(dp=\"{dpn}\", inport=\"{inport}\")"),
-            Pipeline::Egress => format!(
-                "egress(dp=\"{dpn}\", inport=\"{inport}\", outport=\"{}\")",
-                self.port_name(p.port("reg15"))
-            ),
+            Pipeline::Egress => {
+                format!("egress(dp=\"{dpn}\", inport=\"{inport}\", outport=\"{}\")", self.port_name(p.port("reg15")))
+            }
         }
     }
 
@@ -505,21 +478,18 @@ impl<'a> Tracer<'a> {
         };
         let mut own = Vec::new();
         let mut after = Vec::new();
-        let cx = Cx {
-            depth: cx.depth + 1,
-            ..cx
-        };
+        let cx = Cx { depth: cx.depth + 1, ..cx };
+        if flow.actions.is_empty() {
+            // An empty action list (`/* drop */`, or `drop;` parsed)
+            // shows as ovn-trace shows it.
+            own.push(action_line("drop;"));
+            self.drops += 1;
+        }
         self.actions(&flow.actions, cx, p, &mut own, &mut after);
         let trivial = flow.match_text.trim() == "1"
             && matches!(
                 flow.actions.as_slice(),
-                [Action {
-                    kind: ActionKind::Next {
-                        pipeline: None,
-                        table: None
-                    },
-                    ..
-                }]
+                [Action { kind: ActionKind::Next { pipeline: None, table: None }, .. }]
             );
         out.push(Node::Table {
             table: cx.table,
@@ -554,23 +524,12 @@ impl<'a> Tracer<'a> {
         Go::On
     }
 
-    fn action(
-        &mut self,
-        a: &Action,
-        cx: Cx,
-        p: &mut Packet,
-        own: &mut Vec<Node>,
-        after: &mut Vec<Node>,
-    ) -> Go {
+    fn action(&mut self, a: &Action, cx: Cx, p: &mut Packet, own: &mut Vec<Node>, after: &mut Vec<Node>) -> Go {
         let text = self.shown(print_action(a));
         match &a.kind {
             ActionKind::Next { pipeline, table } => {
                 own.push(action_line(text));
-                let next = Cx {
-                    pipeline: pipeline.unwrap_or(cx.pipeline),
-                    table: table.unwrap_or(cx.table + 1),
-                    ..cx
-                };
+                let next = Cx { pipeline: pipeline.unwrap_or(cx.pipeline), table: table.unwrap_or(cx.table + 1), ..cx };
                 self.run_table(next, p, after);
             }
             ActionKind::Output => {
@@ -604,8 +563,8 @@ impl<'a> Tracer<'a> {
                 let r = (|| {
                     let vx = self.read(x, p)?;
                     let vy = self.read(y, p)?;
-                    self.write(x, vy, p, own)?;
-                    self.write(y, vx, p, own)
+                    self.write_from(x, vy, y, p, own)?;
+                    self.write_from(y, vx, x, p, own)
                 })();
                 if let Err(e) = r {
                     let n = self.error(e);
@@ -644,9 +603,7 @@ impl<'a> Tracer<'a> {
                     let n = self.error("ip.ttl-- on a packet that is not IP");
                     own.push(n);
                 } else if ttl <= 1 {
-                    own.push(comment(format!(
-                        "ip.ttl-- of a packet with TTL {ttl}: the packet is dropped"
-                    )));
+                    own.push(comment(format!("ip.ttl-- of a packet with TTL {ttl}: the packet is dropped")));
                     self.drops += 1;
                     return Go::Stop;
                 } else {
@@ -659,11 +616,7 @@ impl<'a> Tracer<'a> {
                 let (flags, default) = self.next_ct();
                 let mut q = p.clone();
                 self.set("ct_state", flags as u128, &mut q);
-                let header = format!(
-                    "ct_next(ct_state={}{})",
-                    format_ct_flags(flags),
-                    default_note(default)
-                );
+                let header = format!("ct_next(ct_state={}{})", format_ct_flags(flags), default_note(default));
                 self.continue_in_block(header, cx, q, own);
             }
             ActionKind::CtLb { mark, args } => {
@@ -674,11 +627,10 @@ impl<'a> Tracer<'a> {
                 self.set("ct_state", state as u128, &mut q);
                 let name = if *mark { "ct_lb_mark" } else { "ct_lb" };
                 let mut notes = Vec::new();
+                // The backend chosen shows in the packet, not in a comment
+                // (ovn-trace says nothing either).
                 match self.lb_backend(args.as_ref(), &q) {
-                    Ok(Some(b)) => {
-                        self.apply_backend(&b, &mut q);
-                        notes.push(comment(format!("load balanced to {}", show_backend(&b))));
-                    }
+                    Ok(Some(b)) => self.apply_backend(&b, &mut q),
                     Ok(None) => {}
                     Err(e) => {
                         let n = self.error(e);
@@ -687,16 +639,9 @@ impl<'a> Tracer<'a> {
                 }
                 let header = format!("{name}{}", default_note(default));
                 let mut children = notes;
-                let next = Cx {
-                    table: cx.table + 1,
-                    ..cx
-                };
+                let next = Cx { table: cx.table + 1, ..cx };
                 self.run_table(next, &mut q, &mut children);
-                own.push(Node::Block {
-                    header,
-                    tail: true,
-                    children,
-                });
+                own.push(Node::Block { header, children });
             }
             ActionKind::Nat { kind, target } => {
                 own.push(action_line(text));
@@ -708,10 +653,7 @@ impl<'a> Tracer<'a> {
                             NatKind::Dnat | NatKind::DnatInCzone => "dnat",
                             NatKind::Snat | NatKind::SnatInCzone => "snat",
                         };
-                        format!(
-                            "{} /* assuming no un-{what} entry, so no change */{note}",
-                            kind.as_str()
-                        )
+                        format!("{} /* assuming no un-{what} entry, so no change */{note}", kind.as_str())
                     }
                     Some(t) => match self.nat(*kind, t, &mut q) {
                         Ok(h) => format!("{h}{note}"),
@@ -740,8 +682,7 @@ impl<'a> Tracer<'a> {
                 own.push(action_line(text));
                 let mut q = p.clone();
                 let note = self.nat_ct_state(&mut q);
-                let header =
-                    format!("ct_commit_nat /* assuming no un-nat entry, so no change */{note}");
+                let header = format!("ct_commit_nat /* assuming no un-nat entry, so no change */{note}");
                 self.continue_in_block(header, cx, q, own);
             }
             ActionKind::CtSnatToVip => {
@@ -751,7 +692,7 @@ impl<'a> Tracer<'a> {
                 } else {
                     format_value("ip4.src", true, self.get("reg1", p))
                 };
-                own.push(comment(format!("nat(src={vip})")));
+                own.push(note(format!("nat(src={vip})")));
             }
             ActionKind::Nested { kind, body } => {
                 own.push(action_line(text));
@@ -770,18 +711,12 @@ impl<'a> Tracer<'a> {
                         match r {
                             Ok(found) => {
                                 let mac = found.unwrap_or(0);
-                                own.push(comment(match found {
-                                    Some(m) => format!(
-                                        "MAC binding to {}.",
-                                        format_value("eth.src", true, m)
-                                    ),
+                                own.push(note(match found {
+                                    Some(m) => format!("MAC binding to {}.", format_value("eth.src", true, m)),
                                     None => "No MAC binding.".into(),
                                 }));
                                 self.set("eth.dst", mac, p);
-                                own.push(modify(format!(
-                                    "eth.dst = {}",
-                                    format_value("eth.dst", true, mac)
-                                )));
+                                own.push(modify(format!("eth.dst = {}", format_value("eth.dst", true, mac))));
                             }
                             Err(e) => {
                                 let n = self.error(e);
@@ -816,9 +751,7 @@ impl<'a> Tracer<'a> {
             | ActionKind::CommitLbAff { .. } => own.push(action_line(text)),
             ActionKind::TriggerEvent { event, .. } => {
                 own.push(action_line(text));
-                own.push(comment(format!(
-                    "event {event} would be reported to the controller"
-                )));
+                own.push(comment(format!("event {event} would be reported to the controller")));
             }
             ActionKind::Igmp
             | ActionKind::BindVport { .. }
@@ -829,31 +762,22 @@ impl<'a> Tracer<'a> {
                 return Go::Stop;
             }
             // Upstream ovn-trace 23.03 stops here without choosing a
-            // child port; so does rovn, saying so.
+            // child port (and says nothing); so does rovn.
             ActionKind::FwdGroup { .. } => {
                 own.push(action_line(text));
-                own.push(comment(
-                    "fwd_group: which child port is alive is not simulated; the trace stops here",
-                ));
                 return Go::Stop;
             }
         }
         Go::On
     }
 
-    /// Runs the next table on `q` inside a tail block named `header`.
+    /// Runs the next table on `q` inside a block named `header` (the
+    /// flow's pipeline goes on in it).
     fn continue_in_block(&mut self, header: String, cx: Cx, mut q: Packet, own: &mut Vec<Node>) {
         let mut children = Vec::new();
-        let next = Cx {
-            table: cx.table + 1,
-            ..cx
-        };
+        let next = Cx { table: cx.table + 1, ..cx };
         self.run_table(next, &mut q, &mut children);
-        own.push(Node::Block {
-            header,
-            tail: true,
-            children,
-        });
+        own.push(Node::Block { header, children });
     }
 
     /// Connection state for a NAT action (`ct_dnat`, `ct_snat`, their
@@ -890,22 +814,17 @@ impl<'a> Tracer<'a> {
             Some(a) if !a.backends.is_empty() => a
                 .backends
                 .iter()
-                .map(|b| LbDst {
-                    ip: b.ip.value,
-                    ipv6: b.ip.format == crate::lexer::Format::Ipv6,
-                    port: b.port,
-                })
+                .map(|b| LbDst { ip: b.ip.value, ipv6: b.ip.format == crate::lexer::Format::Ipv6, port: b.port })
                 .collect(),
             _ => {
                 return Ok(self.opts.lb_dst.filter(|d| d.ipv6 == v6));
             }
         };
         if let Some(want) = self.opts.lb_dst {
-            if let Some(b) = backends.iter().find(|b| {
-                b.ip == want.ip
-                    && b.ipv6 == want.ipv6
-                    && (want.port.is_none() || b.port == want.port)
-            }) {
+            if let Some(b) = backends
+                .iter()
+                .find(|b| b.ip == want.ip && b.ipv6 == want.ipv6 && (want.port.is_none() || b.port == want.port))
+            {
                 return Ok(Some(*b));
             }
         }
@@ -966,10 +885,7 @@ impl<'a> Tracer<'a> {
             _ => return Err(format!("{} on a packet that is not IP", kind.as_str())),
         };
         if v6 != pkt_v6 {
-            return Err(format!(
-                "{}: address family differs from the packet's",
-                kind.as_str()
-            ));
+            return Err(format!("{}: address family differs from the packet's", kind.as_str()));
         }
         let dst = matches!(kind, NatKind::Dnat | NatKind::DnatInCzone);
         let field = match (dst, v6) {
@@ -981,11 +897,7 @@ impl<'a> Tracer<'a> {
         self.set(field, t.ip.value, q);
         let st = self.get("ct_state", q) as u32 | CS_TRK | if dst { CS_DNAT } else { CS_SNAT };
         self.set("ct_state", st as u128, q);
-        let mut header = format!(
-            "{}({field}={}",
-            kind.as_str(),
-            format_value(field, true, t.ip.value)
-        );
+        let mut header = format!("{}({field}={}", kind.as_str(), format_value(field, true, t.ip.value));
         if let Some((lo, hi)) = t.ports {
             let proto = match q.field("nw_proto") {
                 6 => Some("tcp"),
@@ -1006,14 +918,7 @@ impl<'a> Tracer<'a> {
         Ok(header)
     }
 
-    fn nested(
-        &mut self,
-        kind: NestedKind,
-        body: &[Action],
-        cx: Cx,
-        p: &Packet,
-        own: &mut Vec<Node>,
-    ) {
+    fn nested(&mut self, kind: NestedKind, body: &[Action], cx: Cx, p: &Packet, own: &mut Vec<Node>) {
         let mut q = p.clone();
         let eth_type = p.field("eth_type");
         let proto = p.field("nw_proto");
@@ -1023,10 +928,7 @@ impl<'a> Tracer<'a> {
             if ok {
                 Ok(())
             } else {
-                Err(format!(
-                    "{} needs {what}; the packet is not one",
-                    kind.as_str()
-                ))
+                Err(format!("{} needs {what}; the packet is not one", kind.as_str()))
             }
         };
         let r: Result<&str, String> = (|| match kind {
@@ -1047,10 +949,7 @@ impl<'a> Tracer<'a> {
                 let dst = p.field("ipv6_dst");
                 clear_l4(&mut q);
                 q.set_field("eth_dst", 0x3333_ff00_0000 | (dst & 0xff_ffff));
-                q.set_field(
-                    "ipv6_dst",
-                    0xff02_0000_0000_0000_0000_0001_ff00_0000 | (dst & 0xff_ffff),
-                );
+                q.set_field("ipv6_dst", 0xff02_0000_0000_0000_0000_0001_ff00_0000 | (dst & 0xff_ffff));
                 // ovn-sb(5) lists what changes; the hop limit is not
                 // among them (upstream's trace keeps it too).
                 q.set_field("nw_proto", 58);
@@ -1060,10 +959,7 @@ impl<'a> Tracer<'a> {
                 Ok("nd_ns")
             }
             NestedKind::NdNa | NestedKind::NdNaRouter => {
-                need(
-                    ip6 && proto == 58 && p.field("icmpv6_type") == 135,
-                    "an IPv6 neighbor solicitation",
-                )?;
+                need(ip6 && proto == 58 && p.field("icmpv6_type") == 135, "an IPv6 neighbor solicitation")?;
                 q.set_field("eth_src", p.field("eth_dst"));
                 q.set_field("eth_dst", p.field("eth_src"));
                 q.set_field("ipv6_dst", p.field("ipv6_src"));
@@ -1107,11 +1003,7 @@ impl<'a> Tracer<'a> {
                 need(ip4 || ip6, "an IP packet")?;
                 q.set_field("eth_src", p.field("eth_dst"));
                 q.set_field("eth_dst", p.field("eth_src"));
-                let (s, d) = if ip4 {
-                    ("ip_src", "ip_dst")
-                } else {
-                    ("ipv6_src", "ipv6_dst")
-                };
+                let (s, d) = if ip4 { ("ip_src", "ip_dst") } else { ("ipv6_src", "ipv6_dst") };
                 q.set_field(s, p.field(d));
                 q.set_field(d, p.field(s));
                 q.set_field("nw_ttl", 255);
@@ -1141,10 +1033,7 @@ impl<'a> Tracer<'a> {
             Ok(header) => {
                 let mut children = Vec::new();
                 let mut after = Vec::new();
-                let cx = Cx {
-                    depth: cx.depth + 1,
-                    ..cx
-                };
+                let cx = Cx { depth: cx.depth + 1, ..cx };
                 if cx.depth >= MAX_DEPTH {
                     let n = self.error("actions nested too deeply");
                     own.push(n);
@@ -1152,11 +1041,7 @@ impl<'a> Tracer<'a> {
                 }
                 self.actions(body, cx, &mut q, &mut children, &mut after);
                 children.append(&mut after);
-                own.push(Node::Block {
-                    header: header.to_string(),
-                    tail: false,
-                    children,
-                });
+                own.push(Node::Block { header: header.to_string(), children });
             }
         }
     }
@@ -1166,9 +1051,7 @@ impl<'a> Tracer<'a> {
             let bit = |b: bool| Stacked::Int(b as u128);
             match func {
                 Func::CheckPktLarger(_) => {
-                    own.push(comment(
-                        "assuming the packet is not larger (its size is not simulated)",
-                    ));
+                    own.push(comment("assuming the packet is not larger (its size is not simulated)"));
                     self.write(dst, bit(false), p, own)
                 }
                 Func::Check(c) => {
@@ -1187,38 +1070,47 @@ impl<'a> Tracer<'a> {
                         Check::LbHairpin => {
                             let dnat = self.get("ct_state", p) as u32 & CS_DNAT != 0;
                             let (dst, v6) = self.ip_dst(p);
-                            let src = if v6 {
-                                p.field("ipv6_src")
-                            } else {
-                                p.field("ip_src")
-                            };
+                            let src = if v6 { p.field("ipv6_src") } else { p.field("ip_src") };
                             let orig = p.field("ct_nw_dst");
                             let port = p.field("ct_tp_dst");
-                            let vip = self.net.lb_vips.iter().any(|v| {
-                                v.ipv6 == v6
-                                    && v.ip == orig
-                                    && v.port.is_none_or(|vp| vp as u128 == port)
-                            });
+                            let vip =
+                                self.net.lb_vips.iter().any(|v| {
+                                    v.ipv6 == v6 && v.ip == orig && v.port.is_none_or(|vp| vp as u128 == port)
+                                });
                             dnat && is_ip(p) && src == dst && vip
                         }
                         Check::DnsLookup => {
                             own.push(comment("DNS lookups are not simulated: assuming no answer"));
                             false
                         }
-                        Check::LbHairpinReply | Check::EcmpNhMac | Check::EcmpNh | Check::LbAff => {
-                            false
-                        }
+                        Check::LbHairpinReply | Check::EcmpNhMac | Check::EcmpNh | Check::LbAff => false,
                     };
-                    self.write(dst, bit(v), p, own)
+                    self.write(dst, bit(v), p, own)?;
+                    // The hairpin checks' results show in minimal traces
+                    // although they go to registers (as ovn-trace's do).
+                    if matches!(c, Check::LbHairpin | Check::LbHairpinReply) {
+                        if let Slot::Int { of, .. } = self.slot(dst)? {
+                            if METADATA.contains(&of) {
+                                own.push(modify(format!("{} = {}", show_field(dst), u8::from(v))));
+                            }
+                        }
+                    }
+                    Ok(())
                 }
                 Func::Lookup { op, port, ip, mac } => {
                     let port = self.read_port(port, p)?;
                     let ip = self.read_int(ip, p)?;
                     let v6 = matches!(op, LookupOp::Nd | LookupOp::NdIp);
                     let found = self.net.mac_binding(&port, ip, v6);
+                    if let Some(m) = found {
+                        // ovn-trace 23.03 names the packet's eth.dst here
+                        // instead of the binding's MAC (a known divergence,
+                        // tests/trace_gateway.rs).
+                        own.push(note(format!("MAC binding to {} found.", format_value("eth.src", true, m))));
+                    }
                     let ok = match (found, mac) {
                         (None, _) => {
-                            own.push(comment("lookup failed - No MAC binding."));
+                            own.push(note("lookup failed - No MAC binding."));
                             false
                         }
                         (Some(m), Some(mf)) => m == self.read_int(mf, p)?,
@@ -1231,11 +1123,8 @@ impl<'a> Tracer<'a> {
                     let port = self.read_port(port, p)?;
                     let mac = self.read_int(mac, p)?;
                     let hit = self.net.fdb_port(cx.dp, mac).is_some_and(|n| n == port);
-                    own.push(comment(if hit {
-                        format!(
-                            "MAC lookup for {} found in FDB.",
-                            format_value("eth.src", true, mac)
-                        )
+                    own.push(note(if hit {
+                        format!("MAC lookup for {} found in FDB.", format_value("eth.src", true, mac))
                     } else {
                         "lookup mac failed in mac learning table.".into()
                     }));
@@ -1251,37 +1140,24 @@ impl<'a> Tracer<'a> {
                             self.write(dst, Stacked::Port(name), p, own)
                         }
                         Slot::Int { .. } => {
-                            let key = port
-                                .and_then(|n| self.net.ports.get(&n).map(|p| p.key))
-                                .unwrap_or(0);
+                            let key = port.and_then(|n| self.net.ports.get(&n).map(|p| p.key)).unwrap_or(0);
                             self.write(dst, Stacked::Int(key as u128), p, own)
                         }
                     }
                 }
                 Func::PutOpts { kind, .. } => {
                     let what = match kind {
-                        OptsKind::Dhcp4 => {
-                            "We assume that this packet is DHCPDISCOVER or DHCPREQUEST."
-                        }
+                        OptsKind::Dhcp4 => "We assume that this packet is DHCPDISCOVER or DHCPREQUEST.",
                         OptsKind::Dhcp6 => "We assume that this packet is DHCPv6 request packet.",
-                        OptsKind::NdRa => {
-                            "We assume that this packet is IPv6 router solicitation packet."
-                        }
+                        OptsKind::NdRa => "We assume that this packet is IPv6 router solicitation packet.",
                     };
                     let mut s = String::new();
                     crate::print::write_field(&mut s, dst);
                     let text = print_action(&Action {
-                        kind: ActionKind::Call {
-                            dst: dst.clone(),
-                            func: func.clone(),
-                        },
+                        kind: ActionKind::Call { dst: dst.clone(), func: func.clone() },
                         span: Default::default(),
                     });
-                    let call = text
-                        .strip_prefix(&format!("{s} = "))
-                        .unwrap_or(&text)
-                        .trim_end_matches(';')
-                        .to_string();
+                    let call = text.strip_prefix(&format!("{s} = ")).unwrap_or(&text).trim_end_matches(';').to_string();
                     own.push(line(LineKind::Comment, what, true));
                     own.push(line(LineKind::Modify, call, true));
                     // put_nd_ra_opts turns a router solicitation into the
@@ -1314,10 +1190,7 @@ impl<'a> Tracer<'a> {
                     } else {
                         "first member selected (upstream picks one at random); use --select-id to choose"
                     };
-                    own.push(comment(format!(
-                        "select: {} = {chosen} ({note})",
-                        show_field(dst)
-                    )));
+                    own.push(comment(format!("select: {} = {chosen} ({note})", show_field(dst))));
                     self.write(dst, Stacked::Int(chosen as u128), p, own)
                 }
             }
@@ -1334,19 +1207,11 @@ impl<'a> Tracer<'a> {
         let Some(info) = self.net.ports.get(port) else {
             return false;
         };
-        let entries: Vec<PortSec> = info
-            .port_security
-            .iter()
-            .filter_map(|e| PortSec::parse(e))
-            .collect();
+        let entries: Vec<PortSec> = info.port_security.iter().filter_map(|e| PortSec::parse(e)).collect();
         if entries.is_empty() {
             return false;
         }
-        let eth = if ingress {
-            p.field("eth_src")
-        } else {
-            p.field("eth_dst")
-        };
+        let eth = if ingress { p.field("eth_src") } else { p.field("eth_dst") };
         if !ingress && eth & (1 << 40) != 0 {
             // Broadcast and multicast frames pass egress port security.
             return !entries.iter().any(|e| e.allows_l3(p, ingress));
@@ -1375,9 +1240,7 @@ impl<'a> Tracer<'a> {
                     q.set_port("reg15", &m);
                     children.push(Node::Pipeline {
                         header: self.pipeline_header(Pipeline::Egress, cx.dp, &q),
-                        children: vec![comment(
-                            "omitting output because inport == outport && !flags.loopback",
-                        )],
+                        children: vec![comment("omitting output because inport == outport && !flags.loopback")],
                     });
                     continue;
                 }
@@ -1385,11 +1248,7 @@ impl<'a> Tracer<'a> {
                 q.set_port("reg15", &m);
                 self.egress(cx, q, &mut children);
             }
-            after.push(Node::Block {
-                header,
-                tail: false,
-                children,
-            });
+            after.push(Node::Block { header, children });
             return;
         }
         let port = match self.net.ports.get(&outport) {
@@ -1402,9 +1261,7 @@ impl<'a> Tracer<'a> {
             }
         };
         if outport == inport && !loopback {
-            own.push(comment(
-                "omitting output because inport == outport && !flags.loopback",
-            ));
+            own.push(comment("omitting output because inport == outport && !flags.loopback"));
             self.drops += 1;
             return;
         }
@@ -1432,33 +1289,20 @@ impl<'a> Tracer<'a> {
         }
         let header = self.pipeline_header(Pipeline::Egress, cx.dp, &q);
         let mut children = Vec::new();
-        let next = Cx {
-            pipeline: Pipeline::Egress,
-            table: 0,
-            ..cx
-        };
+        let next = Cx { pipeline: Pipeline::Egress, table: 0, ..cx };
         self.run_table(next, &mut q, &mut children);
         out.push(Node::Pipeline { header, children });
     }
 
     fn output_egress(&mut self, cx: Cx, p: &Packet, own: &mut Vec<Node>, after: &mut Vec<Node>) {
         let outport = p.port("reg15").to_string();
-        let Some(port) = self
-            .net
-            .ports
-            .get(&outport)
-            .filter(|port| port.datapath == cx.dp)
-        else {
+        let Some(port) = self.net.ports.get(&outport).filter(|port| port.datapath == cx.dp) else {
             let n = self.error("output to null logical port");
             own.push(n);
             self.drops += 1;
             return;
         };
-        own.push(comment(format!(
-            "output to \"{}\", type \"{}\"",
-            self.port_name(&outport),
-            port.kind
-        )));
+        own.push(comment(format!("output to \"{}\", type \"{}\"", self.port_name(&outport), port.kind)));
         if port.kind == "patch" || port.kind == "l3gateway" {
             let Some(peer) = port.peer.as_ref().and_then(|n| self.net.ports.get(n)) else {
                 let n = self.error(format!("{} port \"{outport}\" has no peer", port.kind));
@@ -1484,21 +1328,12 @@ impl<'a> Tracer<'a> {
             let dp = peer.datapath;
             let header = self.pipeline_header(Pipeline::Ingress, dp, &q);
             let mut children = Vec::new();
-            let next = Cx {
-                dp,
-                pipeline: Pipeline::Ingress,
-                table: 0,
-                depth: cx.depth,
-                hops: cx.hops + 1,
-            };
+            let next = Cx { dp, pipeline: Pipeline::Ingress, table: 0, depth: cx.depth, hops: cx.hops + 1 };
             self.run_table(next, &mut q, &mut children);
             after.push(Node::Pipeline { header, children });
         } else {
             own.push(line(LineKind::Output, self.port_name(&outport), true));
-            self.deliveries.push(Delivery {
-                port: outport,
-                packet: p.clone(),
-            });
+            self.deliveries.push(Delivery { port: outport, packet: p.clone() });
         }
     }
 
@@ -1506,10 +1341,7 @@ impl<'a> Tracer<'a> {
 
     fn slot(&self, f: &FieldRef) -> Result<Slot, String> {
         let Some(s) = self.symtab.slice(&f.name) else {
-            return Err(format!(
-                "`{}` is not a field this interpreter can access",
-                f.name
-            ));
+            return Err(format!("`{}` is not a field this interpreter can access", f.name));
         };
         if matches!(s.root.kind, Kind::String(_)) {
             return Ok(Slot::Port { of: s.of.name });
@@ -1522,13 +1354,7 @@ impl<'a> Tracer<'a> {
         if lo as u64 + width as u64 > s.width as u64 {
             return Err(format!("bits out of range in `{}`", show_field(f)));
         }
-        Ok(Slot::Int {
-            of: s.of.name,
-            lo: s.lo + lo,
-            width,
-            name: f.name.clone(),
-            whole: matches!(f.bits, Bits::All),
-        })
+        Ok(Slot::Int { of: s.of.name, lo: s.lo + lo, width, name: f.name.clone(), whole: matches!(f.bits, Bits::All) })
     }
 
     fn read(&self, f: &FieldRef, p: &Packet) -> Result<Stacked, String> {
@@ -1556,14 +1382,21 @@ impl<'a> Tracer<'a> {
 
     /// Writes `v` to `f`; a change to packet data is recorded for
     /// minimal traces.
-    fn write(
+    fn write(&self, f: &FieldRef, v: Stacked, p: &mut Packet, own: &mut Vec<Node>) -> Result<(), String> {
+        self.write_masked(f, v, None, None, p, own)
+    }
+
+    /// Writes `v`, read from field `src`: minimal traces show the value
+    /// in `src`'s notation (a MAC from `eth.src`, hex from a register).
+    fn write_from(
         &self,
         f: &FieldRef,
         v: Stacked,
+        src: &FieldRef,
         p: &mut Packet,
         own: &mut Vec<Node>,
     ) -> Result<(), String> {
-        self.write_masked(f, v, None, p, own)
+        self.write_masked(f, v, None, Some(src), p, own)
     }
 
     fn write_masked(
@@ -1571,6 +1404,7 @@ impl<'a> Tracer<'a> {
         f: &FieldRef,
         v: Stacked,
         mask: Option<u128>,
+        src: Option<&FieldRef>,
         p: &mut Packet,
         own: &mut Vec<Node>,
     ) -> Result<(), String> {
@@ -1579,16 +1413,7 @@ impl<'a> Tracer<'a> {
                 p.set_port(of, &name);
                 Ok(())
             }
-            (
-                Slot::Int {
-                    of,
-                    lo,
-                    width,
-                    name,
-                    whole,
-                },
-                Stacked::Int(v),
-            ) => {
+            (Slot::Int { of, lo, width, name, whole }, Stacked::Int(v)) => {
                 let m = mask.unwrap_or(u128::MAX) & width_mask(width);
                 let v = v & m;
                 let old = p.field(of);
@@ -1597,48 +1422,37 @@ impl<'a> Tracer<'a> {
                     let mut s = show_field(f);
                     let shown = p.field(of).checked_shr(lo).unwrap_or(0) & width_mask(width);
                     s.push_str(" = ");
-                    s.push_str(&format_value(&name, whole, shown));
+                    match src {
+                        None => s.push_str(&format_value(&name, whole, shown)),
+                        Some(src) => s.push_str(&format_from(src, shown)),
+                    }
                     own.push(modify(s));
                 }
                 Ok(())
             }
-            (Slot::Port { .. }, Stacked::Int(_)) => Err(format!(
-                "cannot store an integer in string field `{}`",
-                show_field(f)
-            )),
-            (Slot::Int { .. }, Stacked::Port(_)) => Err(format!(
-                "cannot store a port name in integer field `{}`",
-                show_field(f)
-            )),
+            (Slot::Port { .. }, Stacked::Int(_)) => {
+                Err(format!("cannot store an integer in string field `{}`", show_field(f)))
+            }
+            (Slot::Int { .. }, Stacked::Port(_)) => {
+                Err(format!("cannot store a port name in integer field `{}`", show_field(f)))
+            }
         }
     }
 
-    fn load(
-        &self,
-        dst: &FieldRef,
-        value: &Value,
-        p: &mut Packet,
-        own: &mut Vec<Node>,
-    ) -> Result<(), String> {
+    fn load(&self, dst: &FieldRef, value: &Value, p: &mut Packet, own: &mut Vec<Node>) -> Result<(), String> {
         match value {
             Value::Const(c, _) => {
                 let mask = c.mask.map(|_| c.mask_bits());
-                self.write_masked(dst, Stacked::Int(c.value), mask, p, own)
+                self.write_masked(dst, Stacked::Int(c.value), mask, None, p, own)
             }
             Value::Str(s, _) => self.write(dst, Stacked::Port(s.clone()), p, own),
             other => Err(format!("cannot load {other:?} into `{}`", show_field(dst))),
         }
     }
 
-    fn copy(
-        &self,
-        dst: &FieldRef,
-        src: &FieldRef,
-        p: &mut Packet,
-        own: &mut Vec<Node>,
-    ) -> Result<(), String> {
+    fn copy(&self, dst: &FieldRef, src: &FieldRef, p: &mut Packet, own: &mut Vec<Node>) -> Result<(), String> {
         let v = self.read(src, p)?;
-        self.write(dst, v, p, own)
+        self.write_from(dst, v, src, p, own)
     }
 
     /// Symbol-level access for names known to be in the table.
@@ -1656,19 +1470,6 @@ fn default_note(default: bool) -> &'static str {
         " /* default (use --ct to customize) */"
     } else {
         ""
-    }
-}
-
-fn show_backend(b: &LbDst) -> String {
-    let ip = if b.ipv6 {
-        Ipv6Addr::from(b.ip).to_string()
-    } else {
-        Ipv4Addr::from(b.ip as u32).to_string()
-    };
-    match (b.port, b.ipv6) {
-        (Some(p), true) => format!("[{ip}]:{p}"),
-        (Some(p), false) => format!("{ip}:{p}"),
-        (None, _) => ip,
     }
 }
 
@@ -1704,18 +1505,9 @@ fn clear_l4(q: &mut Packet) {
 
 fn clear_l3(q: &mut Packet) {
     clear_l4(q);
-    for f in [
-        "nw_proto",
-        "ip_dscp",
-        "nw_ecn",
-        "nw_ttl",
-        "ip_frag",
-        "ip_src",
-        "ip_dst",
-        "ipv6_src",
-        "ipv6_dst",
-        "ipv6_label",
-    ] {
+    for f in
+        ["nw_proto", "ip_dscp", "nw_ecn", "nw_ttl", "ip_frag", "ip_src", "ip_dst", "ipv6_src", "ipv6_dst", "ipv6_label"]
+    {
         q.set_field(f, 0);
     }
 }
@@ -1735,11 +1527,7 @@ impl PortSec {
     fn parse(entry: &str) -> Option<PortSec> {
         let mut words = entry.split_whitespace();
         let mac = parse_mac(words.next()?)?;
-        let mut e = PortSec {
-            mac,
-            ip4: Vec::new(),
-            ip6: Vec::new(),
-        };
+        let mut e = PortSec { mac, ip4: Vec::new(), ip6: Vec::new() };
         for w in words {
             let (ip, len) = match w.split_once('/') {
                 Some((ip, l)) => (ip, l.parse::<u32>().ok()),
@@ -1783,10 +1571,7 @@ impl PortSec {
                     in4(src) || dhcp
                 } else {
                     let dst = p.field("ip_dst");
-                    let bcast = self
-                        .ip4
-                        .iter()
-                        .any(|&(ip, m)| m != u32::MAX as u128 && dst == ip | !m & 0xffff_ffff);
+                    let bcast = self.ip4.iter().any(|&(ip, m)| m != u32::MAX as u128 && dst == ip | !m & 0xffff_ffff);
                     in4(dst) || dst == 0xffff_ffff || dst >> 28 == 0xe || bcast
                 }
             }
@@ -1799,9 +1584,7 @@ impl PortSec {
                     in6(dst) || dst == self.link_local() || dst >> 120 == 0xff
                 }
             }
-            0x806 if ingress => {
-                p.field("arp_sha") == self.mac && (self.ip4.is_empty() || in4(p.field("arp_spa")))
-            }
+            0x806 if ingress => p.field("arp_sha") == self.mac && (self.ip4.is_empty() || in4(p.field("arp_spa"))),
             _ => true,
         }
     }
