@@ -52,8 +52,9 @@
 //! meter with one drop band.
 //!
 //! The older `ct_commit(ct_mark=M, ct_label=L)` is `ct_commit { }` with
-//! those (masked) writes. `bind_vport(V, inport)` carries V's tunnel key; `fwd_group` (without
-//! liveness) is a dp_hash select group with a bucket per child port. The
+//! those (masked) writes. `bind_vport(V, P)` carries V's tunnel key (P copied
+//! into inport); `fwd_group` (without liveness) is a dp_hash select group with a
+//! bucket per child port, nothing when a child port is unknown. The
 //! FDB and MAC-binding actions on other fields and ports copy them, through
 //! the register stack, into the registers their tables match (inport,
 //! outport, reg0/xxreg0, eth.src, eth.dst) and restore those afterwards.
@@ -61,8 +62,8 @@
 //! Not encoded yet (a clear [`Error::Unsupported`]): `sample` (ovn-controller
 //! 23.03 installs no OpenFlow action for it), `fwd_group(liveness=true)`
 //! (its buckets depend on where the child ports are bound and on BFD),
-//! `bind_vport` with another parent than `inport`, `learn` inside nested
-//! actions, and `trigger_event` events
+//! `learn` inside nested actions, `commit_lb_aff` without ports
+//! (ovn-controller 23.03 installs no flow for it), and `trigger_event` events
 //! other than `empty_lb_backends`.
 
 use std::collections::BTreeMap;
@@ -824,8 +825,10 @@ impl Enc<'_, '_> {
             ActionKind::MacBinding { op, port, ip, mac } => self.mac_binding(*op, port, ip, mac.as_ref(), out)?,
             ActionKind::Call { dst, func } => self.call(dst, func, out)?,
             ActionKind::HandleSvcCheck(port) => {
-                self.require_port(port, "inport", "handle_svc_check")?;
-                out.push(self.controller(opcode::HANDLE_SVC_CHECK, Vec::new(), false));
+                // The controller reads the port from inport.
+                let pairs = [(Subfield::whole(field("reg14")), self.resolve(port)?)];
+                let call = self.controller(opcode::HANDLE_SVC_CHECK, Vec::new(), false);
+                self.through_regs(&pairs, vec![call], out);
             }
             ActionKind::HandleDhcpv6Reply => out.push(self.controller(opcode::HANDLE_DHCPV6_REPLY, Vec::new(), false)),
             ActionKind::SetQueue(q) => out.push(OfAction::SetQueue(*q)),
@@ -852,15 +855,16 @@ impl Enc<'_, '_> {
                 out.push(self.controller(opcode::EVENT, trigger_event(event, options)?, false))
             }
             ActionKind::BindVport { vport, parent } => {
-                // The virtual port's tunnel key; the parent is the port the
-                // packet came in on.
-                self.require_port(parent, "inport", "bind_vport")?;
+                // The virtual port's tunnel key; the controller reads the
+                // parent from inport.
                 let key = self
                     .enc
                     .lookup
                     .port_key(vport)
                     .ok_or_else(|| unsupported(format_args!("bind_vport(): unknown port \"{vport}\"")))?;
-                out.push(self.controller(opcode::BIND_VPORT, key.to_be_bytes().to_vec(), false));
+                let pairs = [(Subfield::whole(field("reg14")), self.resolve(parent)?)];
+                let call = self.controller(opcode::BIND_VPORT, key.to_be_bytes().to_vec(), false);
+                self.through_regs(&pairs, vec![call], out);
             }
             ActionKind::PutFdb { port, mac } => {
                 // The controller reads the port from inport and the MAC
@@ -881,13 +885,13 @@ impl Enc<'_, '_> {
                 // A dp_hash select group with a bucket per child port that
                 // writes the port's key into outport's low 16 bits and
                 // outputs.
+                // An unknown child port makes it nothing at all, as
+                // upstream has it.
+                let Some(keys) = ports.iter().map(|p| self.enc.lookup.port_key(p)).collect::<Option<Vec<u32>>>() else {
+                    return Ok(());
+                };
                 let mut text = "type=select,selection_method=dp_hash".to_string();
-                for (i, p) in ports.iter().enumerate() {
-                    let key = self
-                        .enc
-                        .lookup
-                        .port_key(p)
-                        .ok_or_else(|| unsupported(format_args!("fwd_group(): unknown port \"{p}\"")))?;
+                for (i, key) in keys.into_iter().enumerate() {
                     let set = OfAction::SetField { field: field("reg15"), value: u128::from(key), mask: 0xffff };
                     text +=
                         &format!(",bucket=bucket_id:{i},actions={set},{}", OfAction::Resubmit(layout.remote_output));
@@ -1112,15 +1116,6 @@ impl Enc<'_, '_> {
         let table = self.enc.layout.lb_aff;
         out.push(OfAction::Learn { table, idle_timeout, hard_timeout: 0, specs });
         Ok(())
-    }
-
-    /// Fails unless `f` is the string field `name` itself.
-    fn require_port(&self, f: &FieldRef, name: &str, what: &str) -> Result<()> {
-        if f.name == name && f.bits == Bits::All {
-            Ok(())
-        } else {
-            Err(unsupported(format_args!("{what} on a port other than {name} is not encoded yet")))
-        }
     }
 
     fn mac_binding(
@@ -1472,7 +1467,18 @@ fn dhcp4_options(opts: &[OptArg]) -> Result<Vec<u8>> {
         opts.iter().find(|o| o.name == "offerip").ok_or_else(|| unsupported("put_dhcp_opts without offerip"))?;
     let ip = opt_consts(offer)?;
     out.extend((ip.first().map_or(0, |c| c.value) as u32).to_be_bytes());
-    for o in opts.iter().filter(|o| o.name != "offerip") {
+    // bootfile_name, bootfile_name_alt and next_server go first, in that
+    // order (as ovn-controller 23.03 lays them out), then the others as
+    // written.
+    let rank = |o: &&OptArg| match o.name.as_str() {
+        "bootfile_name" => 0,
+        "bootfile_name_alt" => 1,
+        "next_server" => 2,
+        _ => 3,
+    };
+    let mut opts: Vec<&OptArg> = opts.iter().filter(|o| o.name != "offerip").collect();
+    opts.sort_by_key(rank);
+    for o in opts {
         let def = options::find(options::DHCP4, &o.name)
             .ok_or_else(|| unsupported(format_args!("DHCP option {}", o.name)))?;
         let mut value = Vec::new();

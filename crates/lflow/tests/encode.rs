@@ -542,6 +542,16 @@ fn vports_and_forwarding_groups() {
         sw("bind_vport(\"lp1\", inport); next;", 10),
         "controller(userdata=00.00.00.11.00.00.00.00.00.00.00.01),resubmit(,19)"
     );
+    assert_eq!(
+        sw("bind_vport(\"lp1\", outport); next;", 10),
+        "push:NXM_NX_REG14[],push:NXM_NX_REG15[],pop:NXM_NX_REG14[],controller(userdata=00.00.00.11.00.00.00.00.00.00.00.01),pop:NXM_NX_REG14[],resubmit(,19)"
+    );
+    assert_eq!(
+        sw("handle_svc_check(outport);", 10),
+        "push:NXM_NX_REG14[],push:NXM_NX_REG15[],pop:NXM_NX_REG14[],controller(userdata=00.00.00.12.00.00.00.00),pop:NXM_NX_REG14[]"
+    );
+    // An unknown child port: nothing (upstream installs `drop`).
+    assert_eq!(sw("fwd_group(childports=\"lp1\", \"nowhere\");", 10), "drop");
     let e = enc_at("bind_vport(\"nowhere\", inport);", Pipeline::Ingress, 10, true, &mut Groups::default());
     assert!(matches!(e, Err(Error::Unsupported { .. })), "{e:?}");
     let mut g = Groups::default();
@@ -617,6 +627,11 @@ fn option_payloads() {
     assert_eq!(
         sw("reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, tftp_server = \"tftp.ovn.test\"); next;", 10),
         "controller(userdata=00.00.00.02.00.00.00.00.00.01.de.10.00.00.00.63.0a.00.00.09.42.0d.74.66.74.70.2e.6f.76.6e.2e.74.65.73.74,pause),resubmit(,19)"
+    );
+    // bootfile_name, bootfile_name_alt and next_server first, in that order.
+    assert_eq!(
+        sw("reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, next_server = 10.0.0.8, mtu = 1400, bootfile_name_alt = \"alt\", bootfile_name = \"pxe\"); next;", 10),
+        "controller(userdata=00.00.00.02.00.00.00.00.00.01.de.10.00.00.00.63.0a.00.00.09.43.03.70.78.65.fe.03.61.6c.74.fd.04.0a.00.00.08.1a.02.05.78,pause),resubmit(,19)"
     );
     // route_info: RFC 4191 options, the prefix masked to its length.
     assert_eq!(

@@ -246,6 +246,31 @@ const RAW: &[(&str, u32, &str)] = &[
     // Options.
     ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, tftp_server = 10.0.0.7); next;"),
     ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, tftp_server = \"tftp.ovn.test\"); next;"),
+    (
+        "sw0",
+        10,
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, ip_forward_enable = 1, default_ttl = 64, mtu = 1400, \
+         arp_cache_timeout = 300, ntp_server = {10.0.0.5, 10.0.0.6}, ms_classless_static_route = {30.0.0.0/24, \
+         10.0.0.10}, bootfile_name = \"pxe\", tftp_server_address = 10.0.0.7, path_prefix = \"/x\", \
+         wpad = \"http://w\", next_server = 10.0.0.8, bootfile_name_alt = \"alt\"); next;",
+    ),
+    (
+        "sw0",
+        10,
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, next_server = 10.0.0.8, mtu = 1400, bootfile_name_alt = \"alt\", \
+         bootfile_name = \"pxe\"); next;",
+    ),
+    ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, mtu = 1400, bootfile_name_alt = \"alt\"); next;"),
+    ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, mtu = 1400, next_server = 10.0.0.8); next;"),
+    (
+        "sw0",
+        10,
+        "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, mtu = 1400, wpad = \"w\", bootfile_name = \"pxe\"); next;",
+    ),
+    ("sw0", 10, "bind_vport(\"lp2\", outport); next;"),
+    ("sw0", 10, "handle_svc_check(outport);"),
+    ("sw0", 10, "commit_lb_aff(vip = \"10.0.0.120\", backend = \"10.0.0.1\", proto = tcp, timeout = 30); next;"),
+    ("sw0", 10, "fwd_group(childports=\"lp1\", \"nowhere\");"),
     // FDB and MAC-binding actions on other fields and ports.
     ("sw0", 10, "outport = get_fdb(eth.src); next;"),
     ("sw0", 10, "reg1 = get_fdb(arp.sha); next;"),
@@ -271,6 +296,10 @@ const UNENCODED: &[(&str, &str)] = &[
         "sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); next;",
         "ovn-controller 23.03 installs no OpenFlow action for it (the flow is just the `next`); rovn refuses it \
          rather than drop the sampling silently",
+    ),
+    (
+        "commit_lb_aff(vip = \"10.0.0.120\", backend = \"10.0.0.1\", proto = tcp, timeout = 30); next;",
+        "without ports, ovn-controller 23.03 installs no flow for it",
     ),
     (
         "sample(probability=65535, obs_point=@cookie); next;",
