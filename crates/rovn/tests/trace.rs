@@ -188,6 +188,10 @@ fn rovn_trace_agrees_with_ovn_trace() {
         (vec!["--ct=bogus", "sw0", "inport == \"vm1\""], "bogus: unknown connection tracking state flag"),
         (vec!["--lb-dst=1.2.3", "sw0", "inport == \"vm1\""], "bad --lb-dst"),
         (vec!["--frobnicate", "x"], "unrecognized option"),
+        // ovn-trace --ovs also reads the OpenFlow flows of a local
+        // br-int; rovn trace does not, and says so.
+        (vec!["--ovs", "sw0", "inport == \"vm1\""], "--ovs is not supported"),
+        (vec!["--select-id=x", "sw0", "inport == \"vm1\""], "--select-id: x is not a number"),
     ] {
         let r = b.rovn(&args);
         assert_eq!(r.code, 1, "{args:?}: {}", r.out);

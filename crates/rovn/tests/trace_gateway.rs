@@ -255,6 +255,17 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
         "ip.ttl--; outport = \"vmd2\"; output;",
         "test",
     );
+    // select(): the chosen member goes on from the next table in its own
+    // block, the flow's other actions without it (--select-id chooses).
+    b.add_flow(
+        &swd,
+        "ingress",
+        0,
+        65535,
+        "udp.dst == 40",
+        "reg1[0..15] = select(5=1, 6=2); eth.src = 00:00:00:00:09:77; next;",
+        "test",
+    );
     // The hand-written flows pass the lflow checks too.
     b.check_every_flow();
     let udp = |from: &str, dst_mac: &str, port: u16, ttl: u8| {
@@ -269,7 +280,27 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
             b.compare(&format!("udp.dst == {port}"), &opts, &udp(D1, "00:00:00:00:09:02", port, 64), &mut failures);
         }
     }
+    for id in ["--select-id=5", "--select-id=6"] {
+        n += 1;
+        let (what, flow) = (format!("select {id}"), udp(D1, "00:00:00:00:09:02", 40, 64));
+        b.compare(&what, &[id], &flow, &mut failures);
+        b.compare_forms(&what, &[id], &flow, &mut failures);
+    }
+    eprintln!("trace_gateway hand-written flows: {}", b.text.borrow());
     assert!(failures.is_empty(), "{} of {n} disagree:\n{}", failures.len(), failures.join("\n\n"));
+    // Without --select-id (or with one that names no member) upstream
+    // picks a member at random, rovn the first: the texts agree but for
+    // the member.
+    for opts in [vec![], vec!["--select-id=9"]] {
+        let flow = udp(D1, "00:00:00:00:09:02", 40, 64);
+        let mut args = opts.clone();
+        args.extend(["--all", flow.as_str()]);
+        let member = |t: &str| t.replace("= 6 /*", "= 5 /*");
+        let (ours, theirs) = (b.rovn(&args).out, b.upstream(&args).out);
+        let block = "select: reg1[0..15] = 5 /* Randomly selected. Use --select-id to specify. */ {";
+        assert!(ours.contains(block), "{ours}");
+        assert_eq!(member(&ours), member(&theirs), "{opts:?}");
+    }
 
     // On swg (next to the gateway router) ovn-trace stops at ct_snat and
     // ct_snat_in_czone without an address; ct_dnat goes on there too.

@@ -1178,20 +1178,23 @@ impl<'a> Tracer<'a> {
                     };
                     self.write(dst, bit(ok), p, own)
                 }
+                // As in OpenFlow (a group whose buckets resubmit), the
+                // chosen member goes on from the next table in a block of
+                // its own; the flow's other actions go on without it.
+                // Upstream picks at random unless --select-id names a
+                // member; rovn takes the first.
                 Func::Select(members) => {
-                    let chosen = self
-                        .opts
-                        .select_id
-                        .filter(|id| members.iter().any(|m| m.id == *id))
-                        .or_else(|| members.first().map(|m| m.id))
-                        .unwrap_or(0);
-                    let note = if self.opts.select_id == Some(chosen) {
-                        "selected by --select-id"
-                    } else {
-                        "first member selected (upstream picks one at random); use --select-id to choose"
-                    };
-                    own.push(comment(format!("select: {} = {chosen} ({note})", show_field(dst))));
-                    self.write(dst, Stacked::Int(chosen as u128), p, own)
+                    let by_id = self.opts.select_id.filter(|id| members.iter().any(|m| m.id == *id));
+                    let chosen = by_id.or_else(|| members.first().map(|m| m.id)).unwrap_or(0);
+                    let note =
+                        if by_id.is_some() { "" } else { " /* Randomly selected. Use --select-id to specify. */" };
+                    let header = format!("select: {} = {chosen}{note}", show_field(dst));
+                    let mut q = p.clone();
+                    let mut children = Vec::new();
+                    self.write(dst, Stacked::Int(chosen as u128), &mut q, &mut children)?;
+                    self.run_table(Cx { table: cx.table + 1, ..cx }, &mut q, &mut children);
+                    own.push(Node::Block { header, children });
+                    Ok(())
                 }
             }
         })();
