@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use ovsdb::jsonrpc::Message;
 use ovsdb::log::Log;
 use ovsdb::monitor::{Monitor, Version};
-use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, RowChange, TxnContext, Uuid};
+use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, TxnContext, Uuid};
 use serde_json::{json, Value};
 
+use crate::coalesce::NetChanges;
 use crate::{compaction, rbac};
 
 /// A client connection, as numbered by the shell.
@@ -68,6 +69,8 @@ struct MonitorEntry {
     monitor: Monitor,
     /// Monitors with equal keys produce equal updates: serialize once.
     key: u64,
+    /// While the session is behind: the changes not sent yet.
+    held: NetChanges,
 }
 
 #[derive(Default)]
@@ -79,6 +82,9 @@ struct Session {
     /// stolen lock that was itself stolen is lost: the session no longer
     /// waits for it (as upstream).
     locks: BTreeMap<String, bool>,
+    /// The client is not reading fast enough: its monitors' updates are
+    /// held back and merged until it has caught up.
+    behind: bool,
 }
 
 /// The locks of one session, by state (names in order): what the status
@@ -452,6 +458,48 @@ impl Core {
         }
     }
 
+    /// A client is behind (its unsent messages are over the shell's mark):
+    /// hold back its monitors' updates from now on, keeping only each
+    /// row's net change.
+    pub fn handle_behind(&mut self, s: SessionId) {
+        if let Some(ss) = self.sessions.get_mut(&s) {
+            ss.behind = true;
+        }
+    }
+
+    /// A client that was behind has caught up: each of its monitors sends
+    /// what changed meanwhile as one update.
+    pub fn handle_caught_up(&mut self, s: SessionId) {
+        let Some(ss) = self.sessions.get_mut(&s) else { return };
+        if !std::mem::take(&mut ss.behind) {
+            return;
+        }
+        let keys: Vec<String> =
+            ss.monitors.iter().filter(|(_, m)| !m.held.is_empty()).map(|(k, _)| k.clone()).collect();
+        for k in keys {
+            self.send_held(s, &k);
+        }
+    }
+
+    /// Rows held back for session `s`'s monitors (0 if it is not behind).
+    pub fn held_rows(&self, s: SessionId) -> usize {
+        self.sessions.get(&s).map_or(0, |ss| ss.monitors.values().map(|m| m.held.len()).sum())
+    }
+
+    /// Sends monitor `key` of session `s` what it holds back, as one update.
+    fn send_held(&mut self, s: SessionId, key: &str) {
+        let Some(m) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.get_mut(key)) else { return };
+        if m.held.is_empty() {
+            return;
+        }
+        let cs = m.held.take();
+        let db = &self.dbs[m.db];
+        if let Some(u) = m.monitor.update(db.db.schema(), &cs) {
+            let bytes = notification(m.monitor.version, &m.id, db.last_txn, &u.to_string());
+            self.out.push_back(Action::Send(s, Arc::new(bytes)));
+        }
+    }
+
     /// A connection went away: its monitors, locks and waiting transactions go too.
     pub fn handle_disconnect(&mut self, s: SessionId) {
         self.sessions.remove(&s);
@@ -811,10 +859,23 @@ impl Core {
         let mut bodies: HashMap<u64, Option<Arc<String>>> = HashMap::new();
         let mut wrapped: HashMap<(u64, &str), Arc<Vec<u8>>> = HashMap::new();
         let mut sends = Vec::new();
-        let mut sessions: Vec<&SessionId> = self.sessions.keys().collect();
-        sessions.sort();
-        for s in sessions {
-            for (id_text, m) in &self.sessions[s].monitors {
+        let mut sessions: Vec<(&SessionId, &mut Session)> = self.sessions.iter_mut().collect();
+        sessions.sort_by_key(|(s, _)| **s);
+        for (s, ss) in sessions {
+            if ss.behind {
+                // Not sent now: remembered as each row's net change.
+                for m in ss.monitors.values_mut().filter(|m| m.db == d) {
+                    let mon = &m.monitor;
+                    m.held.add(
+                        &cs,
+                        |t| mon.watches(t),
+                        |t, ch| mon.concerns(&schema, t, ch.old.as_deref(), ch.new.as_deref()),
+                    );
+                }
+                continue;
+            }
+            let ss: &Session = ss;
+            for (id_text, m) in &ss.monitors {
                 if m.db != d {
                     continue;
                 }
@@ -908,7 +969,7 @@ impl Core {
                 match (since, pos) {
                     (Some(t), _) if t == db.last_txn => json!([true, db.last_txn.to_string(), {}]),
                     (_, Some(p)) => {
-                        let merged = merge(db.history.iter().skip(p + 1).map(|(_, c, _)| &**c));
+                        let merged = NetChanges::merge(db.history.iter().skip(p + 1).map(|(_, c, _)| &**c));
                         let up = monitor.update(db.db.schema(), &merged).unwrap_or(json!({}));
                         json!([true, db.last_txn.to_string(), up])
                     }
@@ -917,7 +978,8 @@ impl Core {
             }
         };
         if let Some(ss) = self.sessions.get_mut(&s) {
-            ss.monitors.insert(key_str, MonitorEntry { db: d, id: mon_id.clone(), monitor, key });
+            ss.monitors
+                .insert(key_str, MonitorEntry { db: d, id: mon_id.clone(), monitor, key, held: NetChanges::default() });
         }
         self.reply(s, id, result);
     }
@@ -928,6 +990,9 @@ impl Core {
             return;
         };
         let (old_key, new_key) = (old.to_string(), new.to_string());
+        // What is held back was filtered by the old conditions: it goes
+        // first, so that the change below applies to an up-to-date view.
+        self.send_held(s, &old_key);
         let Some(mut entry) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&old_key)) else {
             self.error(s, id, syntax_error("unknown monitor session", old));
             return;
@@ -991,30 +1056,7 @@ fn notification(v: Version, id: &Value, txn: Uuid, body: &str) -> Vec<u8> {
     out
 }
 
-/// Composes consecutive change sets into one (oldest first).
 /// Atoms in a row (a map's pair counts two), as memory/show counts them.
 fn row_atoms(row: &Row) -> u64 {
     row.values.iter().map(|v| (v.len() * if v.is_map() { 2 } else { 1 }) as u64).sum()
-}
-
-fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>) -> ChangeSet {
-    let mut rows: BTreeMap<(usize, Uuid), RowChange> = BTreeMap::new();
-    for cs in sets {
-        for (t, changes) in &cs.tables {
-            for ch in changes {
-                rows.entry((*t, ch.uuid)).and_modify(|e| e.new = ch.new.clone()).or_insert_with(|| ch.clone());
-            }
-        }
-    }
-    let mut tables: Vec<(usize, Vec<RowChange>)> = Vec::new();
-    for ((t, _), ch) in rows {
-        if ch.old.is_none() && ch.new.is_none() {
-            continue;
-        }
-        match tables.last_mut() {
-            Some((lt, v)) if *lt == t => v.push(ch),
-            _ => tables.push((t, vec![ch])),
-        }
-    }
-    ChangeSet { tables, comment: None }
 }

@@ -13,13 +13,18 @@
 //!   that reconnect with backoff, one reader
 //!   and one writer task per connection (the reader also probes idle
 //!   clients), and the single task that owns the core.
-//! - [`outbox`]: each connection's outgoing queue, bounded in messages and
-//!   bytes: a client that does not read its updates is disconnected rather
-//!   than growing the server's memory.
+//! - [`outbox`]: each connection's outgoing queue, and how far behind its
+//!   client is: past a mark the core holds back the client's monitor
+//!   updates and the reader stops reading its requests; a hard bound
+//!   remains as a last resort against replies already owed.
+//! - [`coalesce`]: the monitor updates held back for a client that is
+//!   behind, as each row's net change (bounded by the rows it watches, not
+//!   by the number of transactions), sent as one update once it caught up.
 //! - [`unixctl`]: the control socket `ovs-appctl` talks to; the shell runs
 //!   its commands (remotes, compaction, memory) and the program adds its own
 //!   (logging).
 
+pub mod coalesce;
 pub mod compaction;
 pub mod core;
 pub mod dbconfig;

@@ -1,19 +1,42 @@
-//! One client's outgoing messages: a queue bounded in messages and in
-//! bytes, so that a client that stops reading costs the server a bounded
-//! amount of memory. When the bound is hit the client is stuck: the queue
-//! is dropped unsent and the connection closed (the client may reconnect
-//! and catch up with `monitor_cond_since`).
+//! One client's outgoing messages, and how far the client is behind.
+//!
+//! A client that reads slowly (or not at all, e.g. a stopped process) must
+//! cost the server a bounded amount of memory without being dropped:
+//! - the core holds back monitor updates while the client is *behind*
+//!   (more than [`HOLD_BYTES`] or [`HOLD_MESSAGES`] waiting) and merges
+//!   them; the writer calls back once the queue has drained to
+//!   [`RESUME_BYTES`] / [`RESUME_MESSAGES`], and the core then sends one
+//!   merged update ([`Outbox::behind`], the `on_drained` callback);
+//! - the connection's reader stops reading requests while the client is
+//!   behind ([`Outbox::writable`]), so that replies do not pile up either;
+//! - as a last resort against what is already read (a client pipelining
+//!   many requests whose replies are large), a message is refused once
+//!   more than the hard bound is waiting before it, and the client is then
+//!   disconnected ([`Refused::Stuck`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 
-/// Bytes that may wait for one client behind the message being written to
-/// it. One message of any size may always wait, so that a client busy
-/// reading a big monitor reply is not dropped for the next update.
+/// The hard bound: a message is refused when more than this many bytes wait
+/// before it, behind the message being written. Only replies to requests
+/// read before the client fell behind can get this far; monitor updates
+/// are held back long before.
 pub const MAX_BACKLOG: usize = 64 << 20;
+
+/// A client with more than this many bytes (or messages) waiting is behind:
+/// its monitor updates are held back and merged.
+pub const HOLD_BYTES: usize = 4 << 20;
+/// See [`HOLD_BYTES`].
+pub const HOLD_MESSAGES: usize = 1024;
+/// A client that was behind has caught up once no more than this many bytes
+/// and messages wait (lower than the hold marks, so that a slow reader gets
+/// a few large merged updates rather than many small ones).
+pub const RESUME_BYTES: usize = 1 << 20;
+/// See [`RESUME_BYTES`].
+pub const RESUME_MESSAGES: usize = 256;
 
 /// Most bytes gathered into one write from queued messages.
 const BATCH: usize = 256 << 10;
@@ -21,8 +44,29 @@ const BATCH: usize = 256 << 10;
 struct Shared {
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
+    /// Messages queued and not yet taken by the writer.
+    messages: AtomicUsize,
+    /// Bytes the writer has taken so far (progress, for inactivity probes).
+    taken: AtomicU64,
+    /// Set while the client is behind and the writer owes the `on_drained`
+    /// call: whoever clears it (the writer when the queue drains, or the
+    /// sender finding it drained already) reports the catch-up.
+    armed: AtomicBool,
     /// Tells the writer to stop at once, dropping what is queued.
     abort: Notify,
+    /// Wakes a reader waiting for the queue to drain (when `waiting`).
+    drained: Notify,
+    waiting: AtomicBool,
+}
+
+impl Shared {
+    fn over_hold(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) > HOLD_BYTES || self.messages.load(Ordering::SeqCst) > HOLD_MESSAGES
+    }
+
+    fn under_resume(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) <= RESUME_BYTES && self.messages.load(Ordering::SeqCst) <= RESUME_MESSAGES
+    }
 }
 
 /// The sending side (cheap to clone).
@@ -42,18 +86,31 @@ pub enum Refused {
     Closed,
 }
 
+/// Called by the writer when a client that was behind has caught up.
+pub type OnDrained = Box<dyn Fn() + Send + Sync>;
+
 /// The writing side: owned by the task that writes to the socket.
 pub struct Writer {
     rx: mpsc::Receiver<Arc<Vec<u8>>>,
     shared: Arc<Shared>,
+    on_drained: OnDrained,
 }
 
-/// A new queue holding at most `max_messages` messages and `max_bytes`
-/// bytes (besides the message being written and one more of any size).
-pub fn outbox(max_messages: usize, max_bytes: usize) -> (Outbox, Writer) {
+/// A new queue holding at most `max_messages` messages, refusing more once
+/// `max_bytes` wait (besides the message being written); `on_drained` is
+/// called when a client found [`Outbox::behind`] has caught up.
+pub fn outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained) -> (Outbox, Writer) {
     let (tx, rx) = mpsc::channel(max_messages);
-    let shared = Arc::new(Shared { queued: AtomicUsize::new(0), abort: Notify::new() });
-    (Outbox { tx, shared: shared.clone(), max_bytes }, Writer { rx, shared })
+    let shared = Arc::new(Shared {
+        queued: AtomicUsize::new(0),
+        messages: AtomicUsize::new(0),
+        taken: AtomicU64::new(0),
+        armed: AtomicBool::new(false),
+        abort: Notify::new(),
+        drained: Notify::new(),
+        waiting: AtomicBool::new(false),
+    });
+    (Outbox { tx, shared: shared.clone(), max_bytes }, Writer { rx, shared, on_drained })
 }
 
 impl Outbox {
@@ -63,8 +120,9 @@ impl Outbox {
         let len = bytes.len();
         // Counted before sending, so that the writer never takes away more
         // than was added.
-        let before = self.shared.queued.fetch_add(len, Ordering::AcqRel);
-        let refused = if before > 0 && before + len > self.max_bytes {
+        let before = self.shared.queued.fetch_add(len, Ordering::SeqCst);
+        self.shared.messages.fetch_add(1, Ordering::SeqCst);
+        let refused = if before > self.max_bytes {
             Some(Refused::Stuck)
         } else {
             match self.tx.try_send(bytes) {
@@ -76,7 +134,8 @@ impl Outbox {
         match refused {
             None => Ok(()),
             Some(r) => {
-                self.shared.queued.fetch_sub(len, Ordering::AcqRel);
+                self.shared.queued.fetch_sub(len, Ordering::SeqCst);
+                self.shared.messages.fetch_sub(1, Ordering::SeqCst);
                 if r == Refused::Stuck {
                     self.shared.abort.notify_one();
                 }
@@ -87,11 +146,73 @@ impl Outbox {
 
     /// Bytes waiting behind the message being written.
     pub fn backlog(&self) -> usize {
-        self.shared.queued.load(Ordering::Acquire)
+        self.shared.queued.load(Ordering::SeqCst)
+    }
+
+    /// Whether the client is behind: true from when more than the hold
+    /// marks wait until the writer has called `on_drained` (which it will,
+    /// once, for every time this turned true).
+    pub fn behind(&self) -> bool {
+        if self.shared.armed.load(Ordering::SeqCst) {
+            return true;
+        }
+        if !self.shared.over_hold() {
+            return false;
+        }
+        self.shared.armed.store(true, Ordering::SeqCst);
+        // The writer may have drained the queue meanwhile without seeing
+        // the flag: then nobody would report the catch-up.
+        if self.shared.under_resume() && self.shared.armed.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        true
+    }
+
+    /// Bytes the writer has taken so far: it grows while the client reads.
+    pub fn progress(&self) -> u64 {
+        self.shared.taken.load(Ordering::SeqCst)
+    }
+
+    /// Whether so much waits that no more requests should be read.
+    pub fn full(&self) -> bool {
+        self.shared.over_hold()
+    }
+
+    /// Waits until the queue has drained to the resume marks.
+    pub async fn writable(&self) {
+        loop {
+            let wake = self.shared.drained.notified();
+            tokio::pin!(wake);
+            wake.as_mut().enable();
+            self.shared.waiting.store(true, Ordering::SeqCst);
+            if self.shared.under_resume() {
+                return;
+            }
+            wake.await;
+        }
     }
 }
 
 impl Writer {
+    /// Takes a message off the queue (it is no longer waiting).
+    fn took(&self, m: &[u8]) {
+        self.shared.queued.fetch_sub(m.len(), Ordering::SeqCst);
+        self.shared.messages.fetch_sub(1, Ordering::SeqCst);
+        self.shared.taken.fetch_add(m.len() as u64, Ordering::SeqCst);
+    }
+
+    /// After taking messages: reports a catch-up.
+    fn check_drained(&self) {
+        if self.shared.under_resume() {
+            if self.shared.waiting.load(Ordering::SeqCst) && self.shared.waiting.swap(false, Ordering::SeqCst) {
+                self.shared.drained.notify_waiters();
+            }
+            if self.shared.armed.load(Ordering::SeqCst) && self.shared.armed.swap(false, Ordering::SeqCst) {
+                (self.on_drained)();
+            }
+        }
+    }
+
     /// Writes queued messages to `out` until every sender is gone (then
     /// shuts `out` down), writing fails, or the client is found stuck.
     pub async fn run<W: AsyncWrite + Unpin>(mut self, mut out: W) {
@@ -101,15 +222,16 @@ impl Writer {
                 _ = self.shared.abort.notified() => return,
             };
             let Some(m) = next else { break };
-            self.shared.queued.fetch_sub(m.len(), Ordering::AcqRel);
+            self.took(&m);
             // What else is queued already goes in the same write: a client
             // that pipelines requests gets its replies in one go.
             let mut batch: Option<Vec<u8>> = None;
             while batch.as_ref().map_or(m.len(), Vec::len) < BATCH {
                 let Ok(more) = self.rx.try_recv() else { break };
-                self.shared.queued.fetch_sub(more.len(), Ordering::AcqRel);
+                self.took(&more);
                 batch.get_or_insert_with(|| m.to_vec()).extend_from_slice(&more);
             }
+            self.check_drained();
             let bytes = batch.as_deref().unwrap_or(&m);
             let written = tokio::select! {
                 r = out.write_all(bytes) => r.is_ok(),
@@ -128,30 +250,102 @@ mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
 
+    fn nop() -> OnDrained {
+        Box::new(|| {})
+    }
+
     fn msg(n: usize) -> Arc<Vec<u8>> {
         Arc::new(vec![b'x'; n])
     }
 
     #[test]
-    fn bounded_in_bytes_but_one_message_of_any_size_may_wait() {
-        let (out, _w) = outbox(100, 1000);
-        // Nothing queued: a message bigger than the bound is accepted.
+    fn refused_once_the_bound_waits_before_a_message() {
+        let (out, _w) = outbox(100, 1000, nop());
+        // Nothing queued: a message bigger than the bound is accepted (a
+        // merged update or a monitor reply may be as big as the database).
         assert_eq!(out.push(msg(5000)), Ok(()));
         assert_eq!(out.backlog(), 5000);
         // Anything more is too much.
         assert_eq!(out.push(msg(1)), Err(Refused::Stuck));
         assert_eq!(out.backlog(), 5000);
 
-        let (out, _w) = outbox(100, 1000);
+        let (out, _w) = outbox(100, 1000, nop());
         for _ in 0..10 {
             assert_eq!(out.push(msg(100)), Ok(()));
         }
+        // Exactly the bound waits: one more may come, then no more.
+        assert_eq!(out.push(msg(100)), Ok(()));
         assert_eq!(out.push(msg(1)), Err(Refused::Stuck));
     }
 
     #[test]
+    fn behind_past_the_hold_mark_and_caught_up_once_drained() {
+        rt().block_on(async {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let c = calls.clone();
+            let (out, w) = outbox(
+                100_000,
+                usize::MAX,
+                Box::new(move || {
+                    c.fetch_add(1, Ordering::SeqCst);
+                }),
+            );
+            let (a, mut b) = tokio::io::duplex(1 << 16);
+            let task = tokio::spawn(w.run(a));
+            assert!(!out.behind(), "an empty queue is not behind");
+            // The peer reads nothing: the queue grows past the hold mark.
+            let chunk = 64 << 10;
+            while out.backlog() <= HOLD_BYTES {
+                assert_eq!(out.push(msg(chunk)), Ok(()));
+            }
+            assert!(out.behind());
+            assert!(out.behind(), "still behind until the writer reports the catch-up");
+            assert_eq!(calls.load(Ordering::SeqCst), 0);
+            assert!(out.full(), "no more requests are read");
+            let o = out.clone();
+            let reader = tokio::spawn(async move { o.writable().await });
+            tokio::task::yield_now().await;
+            assert!(!reader.is_finished());
+            // The peer reads until the writer has reported it.
+            let mut buf = vec![0u8; 1 << 16];
+            let mut read = 0;
+            while calls.load(Ordering::SeqCst) == 0 {
+                read += b.read(&mut buf).await.unwrap();
+            }
+            assert!(out.backlog() <= RESUME_BYTES, "caught up with {} bytes waiting", out.backlog());
+            assert!(read > HOLD_BYTES - RESUME_BYTES - 2 * chunk, "caught up after reading only {read} bytes");
+            assert!(!out.behind());
+            tokio::time::timeout(std::time::Duration::from_secs(5), reader).await.expect("reader woken").unwrap();
+            assert!(!out.full());
+            // Reading the rest reports nothing more: once per time behind.
+            drop(out);
+            while b.read(&mut buf).await.unwrap() > 0 {}
+            task.await.unwrap();
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn a_queue_drained_meanwhile_is_not_behind() {
+        // Over the hold mark by message count, then drained before the
+        // sender asks: the sender finds it drained and nothing is owed.
+        let (out, w) = outbox(100_000, usize::MAX, Box::new(|| panic!("nothing was owed")));
+        for _ in 0..=HOLD_MESSAGES {
+            assert_eq!(out.push(msg(1)), Ok(()));
+        }
+        assert!(out.full());
+        let mut w = w;
+        while let Ok(m) = w.rx.try_recv() {
+            w.took(&m);
+        }
+        w.check_drained();
+        assert!(!out.behind());
+        assert_eq!(out.progress(), HOLD_MESSAGES as u64 + 1);
+    }
+
+    #[test]
     fn bounded_in_messages() {
-        let (out, _w) = outbox(3, usize::MAX);
+        let (out, _w) = outbox(3, usize::MAX, nop());
         for _ in 0..3 {
             assert_eq!(out.push(msg(1)), Ok(()));
         }
@@ -160,7 +354,7 @@ mod tests {
 
     #[test]
     fn a_closed_connection_refuses_without_counting() {
-        let (out, w) = outbox(3, 10);
+        let (out, w) = outbox(3, 10, nop());
         drop(w);
         assert_eq!(out.push(msg(1)), Err(Refused::Closed));
         assert_eq!(out.backlog(), 0);
@@ -173,7 +367,7 @@ mod tests {
     #[test]
     fn the_writer_sends_in_order_and_frees_the_budget() {
         rt().block_on(async {
-            let (out, w) = outbox(100, 1000);
+            let (out, w) = outbox(100, 1000, nop());
             let (a, mut b) = tokio::io::duplex(64);
             let task = tokio::spawn(w.run(a));
             for i in 0..50u8 {
@@ -195,7 +389,7 @@ mod tests {
     #[test]
     fn queued_messages_are_written_whole_and_in_order() {
         rt().block_on(async {
-            let (out, w) = outbox(1000, usize::MAX);
+            let (out, w) = outbox(1000, usize::MAX, nop());
             // Queued before the writer runs: it gathers them.
             let mut want = Vec::new();
             for i in 0..300u32 {
@@ -217,7 +411,7 @@ mod tests {
     #[test]
     fn a_stuck_client_is_cut_off_without_its_queue_being_written() {
         rt().block_on(async {
-            let (out, w) = outbox(100, 1000);
+            let (out, w) = outbox(100, 1000, nop());
             let (a, mut b) = tokio::io::duplex(64);
             let task = tokio::spawn(w.run(a));
             // The peer reads nothing: the writer blocks on the first

@@ -22,7 +22,9 @@ use crate::unixctl::{self, Commands, Handler, Reply};
 /// Largest JSON-RPC message accepted from a client.
 pub const MAX_MESSAGE: usize = 64 << 20;
 /// Messages queued to one client before it counts as stuck and is dropped
-/// (bytes are bounded too: [`MAX_BACKLOG`]).
+/// (bytes are bounded too: [`MAX_BACKLOG`]). A last resort: monitor updates
+/// are held back, and requests no longer read, far earlier (see
+/// [`crate::outbox`]).
 const OUT_QUEUE: usize = 8192;
 /// Read buffer of a connection: its first size, and the most it grows to.
 const READ_BUF_MIN: usize = 512;
@@ -138,6 +140,8 @@ impl Server {
         ready: impl FnOnce(),
     ) -> std::io::Result<()> {
         let (tx, mut rx) = mpsc::channel::<Event>(4096);
+        // Unbounded, but each session has at most one catch-up in flight.
+        let (drained_tx, mut drained_rx) = mpsc::unbounded_channel::<SessionId>();
         let (ctl_tx, mut ctl_rx) = mpsc::channel::<unixctl::Event>(64);
         let mut shell = Shell {
             core: self.core,
@@ -145,6 +149,7 @@ impl Server {
             specs: BTreeMap::new(),
             listeners: BTreeMap::new(),
             events: tx,
+            drained: drained_tx,
             next_id: Arc::new(std::sync::atomic::AtomicU64::new(1)),
             probe: self.probe,
             commands: self.commands,
@@ -184,7 +189,7 @@ impl Server {
         };
         if result.is_ok() {
             ready();
-            shell.serve(shutdown, &mut rx, &mut ctl_rx).await;
+            shell.serve(shutdown, &mut rx, &mut drained_rx, &mut ctl_rx).await;
         }
         if let Some(t) = ctl_task {
             t.abort();
@@ -281,6 +286,8 @@ struct Shell {
     /// through a `db:` remote.
     listeners: BTreeMap<String, Listener>,
     events: mpsc::Sender<Event>,
+    /// Sessions that were behind and have caught up.
+    drained: mpsc::UnboundedSender<SessionId>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
     probe: Option<Option<Duration>>,
     commands: Commands,
@@ -314,6 +321,7 @@ impl Shell {
         &mut self,
         shutdown: impl std::future::Future<Output = ()>,
         rx: &mut mpsc::Receiver<Event>,
+        drained: &mut mpsc::UnboundedReceiver<SessionId>,
         ctl: &mut mpsc::Receiver<unixctl::Event>,
     ) {
         tokio::pin!(shutdown);
@@ -347,6 +355,12 @@ impl Shell {
                         self.disconnect(s);
                     }
                 },
+                Some(s) = drained.recv() => {
+                    if self.conns.contains_key(&s) {
+                        tracing::debug!(session = s, "client caught up: sending its held-back updates");
+                        self.core.handle_caught_up(s);
+                    }
+                }
                 ev = ctl.recv() => match ev {
                     None | Some(unixctl::Event::Exit) => break,
                     Some(unixctl::Event::Call(call)) => {
@@ -381,16 +395,19 @@ impl Shell {
             match a {
                 Action::Send(s, bytes) => {
                     let Some(c) = self.conns.get(&s) else { continue };
-                    if let Err(why) = c.writer.push(bytes) {
-                        if why == Refused::Stuck {
-                            let backlog = c.writer.backlog();
-                            tracing::warn!(
-                                session = s,
-                                backlog,
-                                "client is not reading its messages; disconnecting it"
-                            );
+                    match c.writer.push(bytes) {
+                        // From now on its monitor updates wait, merged, until
+                        // the writer reports the catch-up.
+                        Ok(()) if c.writer.behind() => self.core.handle_behind(s),
+                        Ok(()) => {}
+                        Err(why) => {
+                            if why == Refused::Stuck {
+                                let backlog = c.writer.backlog();
+                                let why = "client is not reading the replies to its requests; disconnecting it";
+                                tracing::warn!(session = s, backlog, "{why}");
+                            }
+                            self.disconnect(s);
                         }
-                        self.disconnect(s);
                     }
                 }
                 Action::Close(s) => self.disconnect(s),
@@ -711,6 +728,7 @@ impl Shell {
         }
         let options = Arc::new(Mutex::new(options));
         let (events, ids, opts) = (self.events.clone(), self.next_id.clone(), options.clone());
+        let drained = self.drained.clone();
         let remote = name.clone();
         let probe = move || opts.lock().map(|o| o.probe).unwrap_or(Some(TCP_PROBE_INTERVAL));
         let mut bound_port = None;
@@ -724,6 +742,7 @@ impl Shell {
                     disconnected_at: None,
                 }));
                 active = Some(state.clone());
+                let events = (events, drained);
                 let peer =
                     Outbound { remote: r.clone(), name: name.clone(), tls: self.tls.clone(), events, ids, state };
                 tokio::spawn(connect_loop(peer, options.clone()))
@@ -738,7 +757,15 @@ impl Shell {
                         match l.accept().await {
                             Ok((s, _)) => {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                spawn_session(s, id, events.clone(), probe(), remote.clone(), None, None);
+                                spawn_session(
+                                    s,
+                                    id,
+                                    (events.clone(), drained.clone()),
+                                    probe(),
+                                    remote.clone(),
+                                    None,
+                                    None,
+                                );
                             }
                             Err(e) => accept_failed(e).await,
                         }
@@ -761,7 +788,10 @@ impl Shell {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 tracing::debug!(session = id, %peer, "connection");
                                 match &tls {
-                                    None => spawn_session(s, id, events.clone(), probe(), remote.clone(), None, None),
+                                    None => {
+                                        let channels = (events.clone(), drained.clone());
+                                        spawn_session(s, id, channels, probe(), remote.clone(), None, None)
+                                    }
                                     Some(tls) => {
                                         let acceptor =
                                             tls.lock().ok().and_then(|t| t.as_ref().map(|t| t.acceptor.clone()));
@@ -769,12 +799,13 @@ impl Shell {
                                             tracing::warn!(%peer, "{remote}: SSL is not configured; dropping the connection");
                                             continue;
                                         };
+                                        let channels = (events.clone(), drained.clone());
                                         tokio::spawn(handshake(
                                             acceptor,
                                             s,
                                             peer,
                                             id,
-                                            events.clone(),
+                                            channels,
                                             probe(),
                                             remote.clone(),
                                         ));
@@ -878,7 +909,7 @@ async fn handshake(
     stream: tokio::net::TcpStream,
     peer: std::net::SocketAddr,
     id: SessionId,
-    events: mpsc::Sender<Event>,
+    events: Channels,
     probe: Option<Duration>,
     remote: String,
 ) {
@@ -893,10 +924,13 @@ async fn handshake(
     }
 }
 
+/// Where a connection's tasks report: its events, and its catch-ups.
+type Channels = (mpsc::Sender<Event>, mpsc::UnboundedSender<SessionId>);
+
 fn spawn_session<S>(
     stream: S,
     id: SessionId,
-    events: mpsc::Sender<Event>,
+    (events, drained): Channels,
     probe: Option<Duration>,
     remote: String,
     peer_id: Option<String>,
@@ -905,7 +939,13 @@ fn spawn_session<S>(
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(stream);
-    let (wtx, writer) = outbox(OUT_QUEUE, MAX_BACKLOG);
+    let (wtx, writer) = outbox(
+        OUT_QUEUE,
+        MAX_BACKLOG,
+        Box::new(move || {
+            let _ = drained.send(id);
+        }),
+    );
     tokio::spawn(writer.run(wr));
     tokio::spawn(async move {
         // Dropped when the session ends, however it ends: tells an active
@@ -924,6 +964,28 @@ fn spawn_session<S>(
         // the connection.
         let mut probing = false;
         let why = loop {
+            if prober.full() {
+                // Replies would pile up behind what the client has not
+                // read: read no more requests until it catches up. Sending
+                // progress is activity, as a reply to a probe would be.
+                let progress = prober.progress();
+                tokio::select! {
+                    _ = &mut kill => return,
+                    _ = prober.writable() => probing = false,
+                    _ = sleep_for(probe) => {
+                        if prober.progress() != progress {
+                            probing = false;
+                        } else if probing {
+                            let secs = probe.unwrap_or_default().as_secs_f64();
+                            let why = "client read nothing with messages waiting, disconnecting";
+                            break Some(format!("{why} (for {secs} seconds)"));
+                        } else {
+                            probing = true;
+                        }
+                    }
+                }
+                continue;
+            }
             let n = tokio::select! {
                 // The main task dropped the connection.
                 _ = &mut kill => return,
@@ -975,7 +1037,7 @@ struct Outbound {
     remote: Remote,
     name: String,
     tls: SharedTls,
-    events: mpsc::Sender<Event>,
+    events: Channels,
     ids: Arc<std::sync::atomic::AtomicU64>,
     state: Arc<Mutex<ActiveState>>,
 }

@@ -320,6 +320,19 @@ impl Monitor {
         Value::Object(out)
     }
 
+    /// Whether the monitor watches table `t`.
+    pub fn watches(&self, t: usize) -> bool {
+        self.tables.binary_search_by_key(&t, |s| s.table).is_ok()
+    }
+
+    /// Whether a change to a row of table `t` can concern the monitor: the
+    /// table is watched and the row matches its conditions before or after.
+    pub fn concerns(&self, schema: &DatabaseSchema, t: usize, old: Option<&Row>, new: Option<&Row>) -> bool {
+        let Ok(i) = self.tables.binary_search_by_key(&t, |s| s.table) else { return false };
+        let (spec, ts) = (&self.tables[i], &schema.tables[t]);
+        old.is_some_and(|r| spec.filter.matches(ts, r)) || new.is_some_and(|r| spec.filter.matches(ts, r))
+    }
+
     /// The update for a committed change set, or `None` if nothing it
     /// watches changed.
     pub fn update(&self, schema: &DatabaseSchema, cs: &ChangeSet) -> Option<Value> {

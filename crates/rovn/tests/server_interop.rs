@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use common::rpc::{canonical_datum, Rpc};
+use common::rpc::{canonical_replica, Rpc};
 use common::{ctl, shipped, strip_uuids, upstreams, Served, ROVN};
 use serde_json::Value;
 
@@ -225,20 +225,6 @@ fn python_ovs_available() -> bool {
         eprintln!("skipping: {PYTHON} cannot import ovs.db.idl (install python3-openvswitch)");
     }
     ok
-}
-
-/// A replica in [`Rpc::contents`]' canonical form.
-fn canonical_replica(v: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for (t, rows) in v.as_object().expect("tables") {
-        let mut rs = serde_json::Map::new();
-        for (u, row) in rows.as_object().expect("rows") {
-            let cols = row.as_object().expect("row").iter().map(|(c, d)| (c.clone(), canonical_datum(d))).collect();
-            rs.insert(u.clone(), Value::Object(cols));
-        }
-        out.insert(t.clone(), Value::Object(rs));
-    }
-    Value::Object(out)
 }
 
 #[test]

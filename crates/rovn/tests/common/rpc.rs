@@ -187,6 +187,20 @@ pub fn canonical_datum(v: &Value) -> Value {
     }
 }
 
+/// A replica in [`Rpc::contents`]' canonical form.
+pub fn canonical_replica(v: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (t, rows) in v.as_object().expect("tables") {
+        let mut rs = serde_json::Map::new();
+        for (u, row) in rows.as_object().expect("rows") {
+            let cols = row.as_object().expect("row").iter().map(|(c, d)| (c.clone(), canonical_datum(d))).collect();
+            rs.insert(u.clone(), Value::Object(cols));
+        }
+        out.insert(t.clone(), Value::Object(rs));
+    }
+    Value::Object(out)
+}
+
 /// Is `s` a UUID in its usual 36-character text form?
 pub fn is_uuid(s: &str) -> bool {
     s.len() == 36

@@ -1,0 +1,275 @@
+//! Monitor updates held back for a client that is behind, merged.
+//!
+//! While a client's outbox is full the core does not produce its monitor
+//! updates; it remembers, per monitor, each changed row as the client last
+//! saw it and as it is now ([`NetChanges`]). When the client has caught up,
+//! the monitor turns that net change set into one update as it would any
+//! commit's: a row inserted then deleted is not mentioned, inserted then
+//! modified is an insert of the latest row, modified many times is one
+//! modify from the row the client knows (for update2, set and map columns
+//! as the difference between those two rows, never a combination of the
+//! intermediate diffs), modified then deleted is a delete. So what is held
+//! is bounded by the rows the monitor covers, whatever the number of
+//! transactions; and the rows are shared (`Arc`) with the database.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ovsdb::{ChangeSet, Row, RowChange, Uuid};
+
+/// A row then and now (`None`: absent).
+type Span = (Option<Arc<Row>>, Option<Arc<Row>>);
+
+/// The net change of each row since some point, per (table, row).
+#[derive(Debug, Default, Clone)]
+pub struct NetChanges {
+    rows: BTreeMap<(usize, Uuid), Span>,
+}
+
+impl NetChanges {
+    /// Adds a committed change set. Rows not seen yet are only kept if
+    /// `keep` says they may concern the client (a table it watches, a row
+    /// matching its conditions before or after); rows already kept are
+    /// followed whatever they become.
+    pub fn add(&mut self, cs: &ChangeSet, watched: impl Fn(usize) -> bool, keep: impl Fn(usize, &RowChange) -> bool) {
+        for (t, changes) in &cs.tables {
+            if !watched(*t) {
+                continue;
+            }
+            for ch in changes {
+                match self.rows.entry((*t, ch.uuid)) {
+                    Entry::Occupied(mut e) => {
+                        if e.get().0.is_none() && ch.new.is_none() {
+                            // Inserted then deleted: the client never knew it.
+                            e.remove();
+                        } else {
+                            e.get_mut().1 = ch.new.clone();
+                        }
+                    }
+                    Entry::Vacant(e) => {
+                        if keep(*t, ch) {
+                            e.insert((ch.old.clone(), ch.new.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// True if no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The net change set (tables in schema order, rows in UUID order),
+    /// leaving nothing held.
+    pub fn take(&mut self) -> ChangeSet {
+        let mut tables: Vec<(usize, Vec<RowChange>)> = Vec::new();
+        for ((t, uuid), (old, new)) in std::mem::take(&mut self.rows) {
+            if old.is_none() && new.is_none() {
+                continue;
+            }
+            let ch = RowChange { uuid, old, new };
+            match tables.last_mut() {
+                Some((lt, v)) if *lt == t => v.push(ch),
+                _ => tables.push((t, vec![ch])),
+            }
+        }
+        ChangeSet { tables, comment: None }
+    }
+
+    /// Consecutive change sets composed into one (oldest first).
+    pub fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>) -> ChangeSet {
+        let mut n = NetChanges::default();
+        for cs in sets {
+            n.add(cs, |_| true, |_, _| true);
+        }
+        n.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::monitor::{Monitor, Version};
+    use ovsdb::{Database, DatabaseSchema};
+    use serde_json::{json, Value};
+
+    /// A database, a client's monitors on it, and what is held for them.
+    struct Lab {
+        db: Database,
+        held: NetChanges,
+        v1: Monitor,
+        v2: Monitor,
+    }
+
+    fn lab() -> Lab {
+        let schema = DatabaseSchema::from_json(&json!({
+            "name": "T", "version": "1.0.0",
+            "tables": {"R": {"isRoot": true, "columns": {
+                "name": {"type": "string"},
+                "tags": {"type": {"key": "string", "min": 0, "max": "unlimited"}},
+                "kv": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}}}}}
+        }))
+        .unwrap();
+        let schema = Arc::new(schema);
+        let req = json!({"R": {"columns": ["name", "tags", "kv"]}});
+        Lab {
+            db: Database::new(schema.clone()),
+            held: NetChanges::default(),
+            v1: Monitor::from_json(&schema, Version::V1, &req).unwrap(),
+            v2: Monitor::from_json(&schema, Version::V2, &req).unwrap(),
+        }
+    }
+
+    impl Lab {
+        /// Commits `ops`; held back unless `before` (the client saw it).
+        fn commit(&mut self, ops: Value, held: bool) -> Vec<Value> {
+            let (results, cs) = self.db.transact(ops.as_array().unwrap());
+            assert!(results.iter().all(|r| r.get("error").is_none()), "{results:?}");
+            if held {
+                let (mon, schema) = (&self.v2, self.db.schema().clone());
+                self.held.add(
+                    &cs.unwrap(),
+                    |t| mon.watches(t),
+                    |t, ch| mon.concerns(&schema, t, ch.old.as_deref(), ch.new.as_deref()),
+                );
+            }
+            results
+        }
+
+        fn insert(&mut self, row: Value, held: bool) -> String {
+            let r = self.commit(json!([{"op": "insert", "table": "R", "row": row}]), held);
+            r[0]["uuid"][1].as_str().unwrap().to_string()
+        }
+
+        fn update(&mut self, name: &str, row: Value) {
+            self.commit(json!([{"op": "update", "table": "R", "where": [["name", "==", name]], "row": row}]), true);
+        }
+
+        /// The merged update each monitor would send now: (update, update2).
+        fn updates(&self) -> (Option<Value>, Option<Value>) {
+            let cs = self.held.clone().take();
+            let s = self.db.schema();
+            (self.v1.update(s, &cs), self.v2.update(s, &cs))
+        }
+    }
+
+    #[test]
+    fn insert_then_delete_is_nothing() {
+        let mut l = lab();
+        l.insert(json!({"name": "a"}), true);
+        l.insert(json!({"name": "b"}), true);
+        assert_eq!(l.held.len(), 2);
+        l.commit(json!([{"op": "delete", "table": "R", "where": [["name", "==", "a"]]}]), true);
+        assert_eq!(l.held.len(), 1, "a row inserted then deleted is forgotten");
+        l.commit(json!([{"op": "delete", "table": "R", "where": []}]), true);
+        assert!(l.held.is_empty());
+        assert_eq!(l.updates(), (None, None));
+    }
+
+    #[test]
+    fn insert_then_modify_is_an_insert_of_the_latest_row() {
+        let mut l = lab();
+        let u = l.insert(json!({"name": "a", "tags": "x"}), true);
+        l.update("a", json!({"name": "b", "kv": ["map", [["k", "v"]]]}));
+        l.update("b", json!({"tags": ["set", ["y", "z"]]}));
+        let (v1, v2) = l.updates();
+        let row = json!({"name": "b", "tags": ["set", ["y", "z"]], "kv": ["map", [["k", "v"]]]});
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"insert": row}}})));
+        assert_eq!(v1, Some(json!({"R": {u: {"new": row}}})));
+    }
+
+    #[test]
+    fn modifies_are_one_diff_from_the_row_the_client_knows() {
+        let mut l = lab();
+        let u = l.insert(json!({"name": "a", "tags": "a", "kv": ["map", [["k", "1"], ["gone", "0"]]]}), false);
+        // Each step's own update2 diff of `tags` would be ["b"], then ["a"]:
+        // the net diff from {a} to {b} is the symmetric difference {a, b},
+        // computed from the two rows, not by joining the steps' diffs.
+        l.update("a", json!({"tags": ["set", ["a", "b"]], "kv": ["map", [["k", "2"]]]}));
+        l.update("a", json!({"name": "c", "tags": "b", "kv": ["map", [["k", "2"], ["j", "3"]]]}));
+        assert_eq!(l.held.len(), 1);
+        let (v1, v2) = l.updates();
+        // kv: gone removed (its old pair), j added, k changed (its new pair).
+        let diff =
+            json!({"name": "c", "tags": ["set", ["a", "b"]], "kv": ["map", [["gone", "0"], ["j", "3"], ["k", "2"]]]});
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"modify": diff}}})));
+        // update: the changed columns as the client knows them, the new row.
+        let old = json!({"name": "a", "tags": "a", "kv": ["map", [["gone", "0"], ["k", "1"]]]});
+        let new = json!({"name": "c", "tags": "b", "kv": ["map", [["j", "3"], ["k", "2"]]]});
+        assert_eq!(v1, Some(json!({"R": {u: {"old": old, "new": new}}})));
+    }
+
+    #[test]
+    fn changes_that_cancel_out_send_nothing() {
+        let mut l = lab();
+        l.insert(json!({"name": "a", "tags": "a", "kv": ["map", [["k", "1"]]]}), false);
+        l.update("a", json!({"tags": ["set", ["a", "b"]], "kv": ["map", []]}));
+        l.update("a", json!({"tags": "a", "kv": ["map", [["k", "1"]]]}));
+        // Joined step diffs ({b} then {b}) would be empty by luck here, but
+        // the map's would not: {k=1} then {k=1} toggles k twice.
+        assert_eq!(l.updates(), (None, None));
+    }
+
+    #[test]
+    fn modify_then_delete_is_a_delete_of_the_row_the_client_knows() {
+        let mut l = lab();
+        let u = l.insert(json!({"name": "a", "tags": "a"}), false);
+        l.update("a", json!({"name": "b", "tags": "b"}));
+        l.commit(json!([{"op": "delete", "table": "R", "where": []}]), true);
+        let (v1, v2) = l.updates();
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"delete": null}}})));
+        assert_eq!(v1, Some(json!({"R": {u: {"old": {"name": "a", "tags": "a", "kv": ["map", []]}}}})));
+    }
+
+    #[test]
+    fn rows_are_followed_in_and_out_of_the_conditions() {
+        let mut l = lab();
+        let s = l.db.schema().clone();
+        l.v2 =
+            Monitor::from_json(&s, Version::V2, &json!({"R": {"columns": ["name"], "where": [["name", "==", "in"]]}}))
+                .unwrap();
+        let out = l.insert(json!({"name": "out"}), true);
+        assert!(l.held.is_empty(), "a row the client does not watch is not held");
+        let was_in = l.insert(json!({"name": "in", "tags": "x"}), false);
+        // Enters the client's view, and the other one leaves it.
+        l.commit(
+            json!([{"op": "update", "table": "R", "where": [["tags", "==", ["set", []]]], "row": {"name": "in"}}]),
+            true,
+        );
+        l.commit(
+            json!([{"op": "update", "table": "R", "where": [["tags", "==", "x"]], "row": {"name": "gone"}}]),
+            true,
+        );
+        assert_eq!(l.held.len(), 2);
+        let (_, v2) = l.updates();
+        assert_eq!(v2, Some(json!({"R": {out: {"insert": {"name": "in"}}, was_in: {"delete": null}}})));
+    }
+
+    #[test]
+    fn merge_composes_change_sets() {
+        let mut l = lab();
+        let mut sets = Vec::new();
+        for ops in [
+            json!([{"op": "insert", "table": "R", "row": {"name": "a"}}]),
+            json!([{"op": "insert", "table": "R", "row": {"name": "b"}}]),
+            json!([{"op": "update", "table": "R", "where": [["name", "==", "a"]], "row": {"name": "c"}}]),
+            json!([{"op": "delete", "table": "R", "where": [["name", "==", "b"]]}]),
+        ] {
+            sets.push(l.db.transact(ops.as_array().unwrap()).1.unwrap());
+        }
+        let m = NetChanges::merge(sets.iter());
+        assert_eq!(m.n_rows(), 1);
+        let ch = &m.tables[0].1[0];
+        assert!(ch.old.is_none());
+        let name = l.db.schema().tables[0].column("name").unwrap();
+        assert_eq!(ch.new.as_ref().unwrap().values[name].to_json(), json!("c"));
+    }
+}

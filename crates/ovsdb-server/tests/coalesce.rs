@@ -1,0 +1,271 @@
+//! A client that is behind: the core holds back its monitors' updates as
+//! each row's net change and sends one merged update once it has caught up,
+//! while the other clients go on getting (and sharing) every update.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ovsdb::jsonrpc::Message;
+use ovsdb::schema::ColumnType;
+use ovsdb::{Database, DatabaseSchema, Datum};
+use ovsdb_server::{Action, Core};
+use serde_json::{json, Value};
+
+const NB: &str = "OVN_Northbound";
+
+fn core() -> Core {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/ovn-nb.ovsschema");
+    Core::in_memory(vec![Database::new(Arc::new(DatabaseSchema::from_file(&p).unwrap()))])
+}
+
+fn request(core: &mut Core, s: u64, method: &str, params: Value) -> Vec<(u64, Arc<Vec<u8>>)> {
+    let params = params.as_array().unwrap().clone();
+    core.handle_message(s, Message::Request { method: method.into(), params, id: json!(method) }, Instant::now());
+    sent(core)
+}
+
+fn sent(core: &mut Core) -> Vec<(u64, Arc<Vec<u8>>)> {
+    let mut out = Vec::new();
+    while let Some(a) = core.poll_action() {
+        if let Action::Send(to, bytes) = a {
+            out.push((to, bytes));
+        }
+    }
+    out
+}
+
+fn parse(b: &[u8]) -> Value {
+    serde_json::from_slice(b).unwrap()
+}
+
+/// A client's copy of Address_Set, built from what the server sent it:
+/// uuid -> column -> datum.
+#[derive(Default, Debug, PartialEq)]
+struct Copy(BTreeMap<String, BTreeMap<String, Datum>>);
+
+impl Copy {
+    /// Applies `<table-updates>` (v1) or `<table-updates2>`.
+    fn apply(&mut self, schema: &DatabaseSchema, updates: &Value, v1: bool) {
+        let (_, ts) = schema.table("Address_Set").unwrap();
+        let Some(rows) = updates.get("Address_Set").and_then(Value::as_object) else { return };
+        for (u, ru) in rows {
+            let (kind, body) = ru
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| !v1 || *k == "new")
+                .map_or(("delete", &Value::Null), |(k, v)| (k.as_str(), v));
+            let row = self.0.entry(u.clone()).or_default();
+            match kind {
+                "delete" => {
+                    self.0.remove(u);
+                    continue;
+                }
+                "modify" => {
+                    for (c, v) in body.as_object().unwrap() {
+                        let t = &ts.columns[ts.column(c).unwrap()].type_;
+                        if t.max > 1 {
+                            let dt = ColumnType { min: 0, max: u32::MAX, ..t.clone() };
+                            let diff = Datum::from_json(&dt, v, None).unwrap();
+                            let old = row.get(c).cloned().unwrap_or_else(|| Datum::default_for(t));
+                            row.insert(c.clone(), old.apply_diff(&diff));
+                        } else {
+                            row.insert(c.clone(), Datum::from_json(t, v, None).unwrap());
+                        }
+                    }
+                }
+                _ => {
+                    // initial, insert, new: the whole row (update2 leaves
+                    // out columns at their default).
+                    row.clear();
+                    for c in ["name", "addresses", "external_ids"] {
+                        let t = &ts.columns[ts.column(c).unwrap()].type_;
+                        let d = body
+                            .get(c)
+                            .map_or_else(|| Datum::default_for(t), |v| Datum::from_json(t, v, None).unwrap());
+                        row.insert(c.to_string(), d);
+                    }
+                }
+            }
+        }
+    }
+
+    fn of(core: &Core) -> Copy {
+        let db = core.database(NB).unwrap();
+        let (ts, table) = db.table_by_name("Address_Set").unwrap();
+        let mut c = Copy::default();
+        for r in table.rows.values() {
+            let cols =
+                ["name", "addresses", "external_ids"].map(|n| (n.to_string(), r.values[ts.column(n).unwrap()].clone()));
+            c.0.insert(r.uuid().to_string(), cols.into_iter().collect());
+        }
+        c
+    }
+}
+
+/// Transactions on a bounded set of rows: sets created, changed many times
+/// (names, set and map columns), and deleted.
+fn churn(core: &mut Core, writer: u64, rounds: usize) -> Vec<(u64, Arc<Vec<u8>>)> {
+    let mut out = Vec::new();
+    for i in 0..rounds {
+        let name = format!("as{}", i % 7);
+        let ops = match i % 5 {
+            0 => json!([{"op": "insert", "table": "Address_Set", "row": {"name": format!("tmp{i}")}},
+                        {"op": "delete", "table": "Address_Set", "where": [["name", "==", format!("tmp{}", i.wrapping_sub(5))]]}]),
+            1 => json!([{"op": "mutate", "table": "Address_Set", "where": [["name", "==", name]],
+                         "mutations": [["addresses", "insert", ["set", [format!("10.0.0.{}", i % 13), "10.1.1.1"]]]]}]),
+            2 => json!([{"op": "mutate", "table": "Address_Set", "where": [["name", "==", name]],
+                         "mutations": [["addresses", "delete", ["set", [format!("10.0.0.{}", (i + 6) % 13), "10.1.1.1"]]],
+                                       ["external_ids", "insert", ["map", [[format!("k{}", i % 3), format!("v{i}")]]]]]}]),
+            3 => json!([{"op": "mutate", "table": "Address_Set", "where": [["name", "==", name]],
+                         "mutations": [["external_ids", "delete", ["set", [format!("k{}", i % 2)]]]]}]),
+            _ => json!([{"op": "update", "table": "Address_Set", "where": [["name", "==", name]],
+                         "row": {"addresses": ["set", [format!("10.2.0.{}", i % 4)]]}}]),
+        };
+        let mut params = vec![json!(NB)];
+        params.extend(ops.as_array().unwrap().iter().cloned());
+        let got = request(core, writer, "transact", Value::Array(params));
+        for (s, b) in &got {
+            if *s == writer {
+                let r = parse(b);
+                assert!(r["result"].as_array().unwrap().iter().all(|x| x.get("error").is_none()), "{r}");
+            }
+        }
+        out.extend(got.into_iter().filter(|(s, _)| *s != writer));
+    }
+    out
+}
+
+fn seed(core: &mut Core, writer: u64) {
+    let ops: Vec<Value> = (0..7)
+        .map(|i| json!({"op": "insert", "table": "Address_Set", "row": {"name": format!("as{i}"), "addresses": "10.9.9.9"}}))
+        .collect();
+    let mut params = vec![json!(NB)];
+    params.extend(ops);
+    request(core, writer, "transact", Value::Array(params));
+}
+
+#[test]
+fn a_client_behind_gets_one_merged_update_and_ends_with_the_database() {
+    for method in ["monitor", "monitor_cond", "monitor_cond_since"] {
+        let mut core = core();
+        let schema = core.database(NB).unwrap().schema().clone();
+        core.handle_connect(100);
+        seed(&mut core, 100);
+        let req = json!({"Address_Set": [{"columns": ["name", "addresses", "external_ids"]}]});
+        let mut copies = HashMap::new();
+        // 1 and 2 keep up, 3 is behind.
+        for s in 1..=3u64 {
+            core.handle_connect(s);
+            let mut params = vec![json!(NB), json!("m"), req.clone()];
+            if method == "monitor_cond_since" {
+                params.push(json!("00000000-0000-0000-0000-000000000000"));
+            }
+            let r = request(&mut core, s, method, Value::Array(params));
+            let mut result = parse(&r[0].1)["result"].clone();
+            if method == "monitor_cond_since" {
+                result = result[2].take();
+            }
+            let mut c = Copy::default();
+            c.apply(&schema, &result, method == "monitor");
+            copies.insert(s, c);
+        }
+        assert_eq!(copies[&3], Copy::of(&core), "{method}: initial contents");
+        core.handle_behind(3);
+        let notes = churn(&mut core, 100, 1000);
+        let n_notes = |s: u64| notes.iter().filter(|(x, _)| *x == s).count();
+        assert_eq!(n_notes(3), 0, "{method}: an update was sent to the client that is behind");
+        // (Not all 1000 transactions change something: some mutations are
+        // no-ops.)
+        assert!(n_notes(1) > 500 && n_notes(1) == n_notes(2), "{method}: the reading clients get their updates");
+        // Fan-out unchanged: clients keeping up share the very same bytes.
+        let (ones, twos): (Vec<_>, Vec<_>) =
+            (notes.iter().filter(|(s, _)| *s == 1).collect(), notes.iter().filter(|(s, _)| *s == 2).collect());
+        assert!(
+            ones.iter().zip(&twos).all(|(a, b)| Arc::ptr_eq(&a.1, &b.1)),
+            "{method}: notification bytes not shared"
+        );
+        // What is held is bounded by the rows, not by the 1000 transactions.
+        let rows = Copy::of(&core).0.len();
+        assert!(core.held_rows(3) <= rows + 7, "{method}: {} rows held for {rows} in the table", core.held_rows(3));
+        assert!(core.held_rows(3) > 0);
+        for (s, b) in &notes {
+            let m = parse(b);
+            copies.get_mut(s).unwrap().apply(
+                &schema,
+                &m["params"][if method == "monitor_cond_since" { 2 } else { 1 }],
+                method == "monitor",
+            );
+        }
+        assert_eq!(copies[&1], Copy::of(&core), "{method}: a reading client's copy");
+
+        core.handle_caught_up(3);
+        let merged = sent(&mut core);
+        assert_eq!(merged.len(), 1, "{method}: one merged update");
+        assert_eq!(core.held_rows(3), 0);
+        let m = parse(&merged[0].1);
+        let want = match method {
+            "monitor" => "update",
+            "monitor_cond" => "update2",
+            _ => "update3",
+        };
+        assert_eq!(m["method"], want);
+        let body = &m["params"][if method == "monitor_cond_since" { 2 } else { 1 }];
+        copies.get_mut(&3).unwrap().apply(&schema, body, method == "monitor");
+        assert_eq!(copies[&3], Copy::of(&core), "{method}: the merged update brings the client up to date");
+        if method == "monitor_cond_since" {
+            // It names the last transaction: resuming from it finds nothing
+            // to send.
+            core.handle_connect(4);
+            let r = request(&mut core, 4, method, json!([NB, "m", req, m["params"][1]]));
+            assert_eq!(parse(&r[0].1)["result"], json!([true, m["params"][1], {}]));
+        }
+        // Caught up: updates flow again.
+        assert!(churn(&mut core, 100, 5).iter().any(|(s, _)| *s == 3), "{method}: no update after catching up");
+        assert!(sent(&mut core).is_empty());
+    }
+}
+
+#[test]
+fn condition_changes_and_cancels_while_behind() {
+    let mut core = core();
+    core.handle_connect(100);
+    seed(&mut core, 100);
+    core.handle_connect(1);
+    let only = |n: &str| json!({"Address_Set": [{"columns": ["name", "addresses"], "where": [["name", "==", n]]}]});
+    request(&mut core, 1, "monitor_cond", json!([NB, "a", only("as1")]));
+    request(&mut core, 1, "monitor_cond", json!([NB, "b", only("as2")]));
+    core.handle_behind(1);
+    request(
+        &mut core,
+        100,
+        "transact",
+        json!([NB, {"op": "update", "table": "Address_Set", "where": [], "row": {"addresses": "10.3.3.3"}}]),
+    );
+    assert_eq!(core.held_rows(1), 2, "each monitor holds its own row");
+    // A condition change first sends what is held, then the change.
+    let r = request(
+        &mut core,
+        1,
+        "monitor_cond_change",
+        json!(["a", "a", {"Address_Set": [{"where": [["name", "==", "as3"]]}]}]),
+    );
+    let msgs: Vec<Value> = r.iter().map(|(_, b)| parse(b)).collect();
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    assert_eq!(msgs[0]["method"], "update2");
+    let first = msgs[0]["params"][1]["Address_Set"].as_object().unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first.values().next().unwrap()["modify"]["addresses"], json!(["set", ["10.3.3.3", "10.9.9.9"]]));
+    let second = msgs[1]["params"][1]["Address_Set"].as_object().unwrap();
+    let kinds: Vec<&str> = second.values().map(|v| v.as_object().unwrap().keys().next().unwrap().as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "insert").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "delete").count(), 1);
+    assert_eq!(msgs[2]["result"], json!({}));
+    // A cancelled monitor's held changes are dropped.
+    request(&mut core, 1, "monitor_cancel", json!(["b"]));
+    assert_eq!(core.held_rows(1), 0);
+    core.handle_caught_up(1);
+    assert!(sent(&mut core).is_empty());
+}
