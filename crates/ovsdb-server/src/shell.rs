@@ -268,6 +268,23 @@ struct Conn {
 /// the PKI is configured).
 type SharedTls = Arc<Mutex<Option<Tls>>>;
 
+/// The PKI settings: private key, certificate, CA certificate (file
+/// names) and protocols.
+type PkiNames = [Option<String>; 4];
+
+/// What tells that a file changed: (device, inode, size, mtime in ns).
+type FileStamp = (u64, u64, u64, i64);
+
+fn file_stamp(path: &Option<String>) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path.as_ref()?).ok()?;
+    Some((m.dev(), m.ino(), m.size(), m.mtime().saturating_mul(1_000_000_000).saturating_add(m.mtime_nsec())))
+}
+
+/// How often the PKI files are checked for changes (certificates renewed
+/// in place take effect for new connections).
+const PKI_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The PKI, loaded: for accepting and for making TLS connections.
 #[derive(Clone)]
 struct Tls {
@@ -294,8 +311,8 @@ struct Shell {
     ssl: SslOptions,
     tls: SharedTls,
     /// The PKI settings last loaded (or tried): key, certificate, CA,
-    /// protocols.
-    tls_loaded: Option<[Option<String>; 4]>,
+    /// protocols; and the state of the three files then.
+    tls_loaded: Option<(PkiNames, [Option<FileStamp>; 3])>,
     /// The core's commit count when the configuration was last read.
     seen_commits: u64,
     /// Configuration problems already logged, so that each is logged once
@@ -327,11 +344,18 @@ impl Shell {
         tokio::pin!(shutdown);
         let mut status = tokio::time::interval(STATUS_INTERVAL);
         status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pki_check = tokio::time::interval(PKI_CHECK_INTERVAL);
+        pki_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.core.poll_timeout();
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = status.tick() => self.write_status(),
+                _ = pki_check.tick() => {
+                    if self.pki_files_changed() {
+                        self.reconfigure().await;
+                    }
+                }
                 ev = rx.recv() => match ev {
                     None => break,
                     Some(Event::Connected { id, writer, kill, remote, peer_id }) => {
@@ -500,7 +524,15 @@ impl Shell {
         }
     }
 
-    /// Loads the PKI files if their names changed.
+    /// Whether a PKI file loaded (or tried) has changed on disk since.
+    fn pki_files_changed(&self) -> bool {
+        let Some((names, stamps)) = &self.tls_loaded else { return false };
+        (0..3).any(|i| file_stamp(&names[i]) != stamps[i])
+    }
+
+    /// Loads the PKI files if their names or contents changed. New
+    /// contents that do not load (a renewal half done, say) leave the
+    /// previous credentials in use; new names that do not load leave none.
     fn reload_tls(&mut self) {
         let ssl = self.ssl.clone();
         let now = [
@@ -509,8 +541,13 @@ impl Shell {
             self.resolve("--ca-cert", &ssl.ca_cert),
             self.resolve("--ssl-protocols", &ssl.protocols),
         ];
-        if self.tls_loaded.as_ref() == Some(&now) {
+        let stamps = [file_stamp(&now[0]), file_stamp(&now[1]), file_stamp(&now[2])];
+        let same_names = self.tls_loaded.as_ref().is_some_and(|(names, _)| *names == now);
+        if same_names && self.tls_loaded.as_ref().is_some_and(|(_, st)| *st == stamps) {
             return;
+        }
+        if same_names {
+            tracing::info!("SSL: the private key, certificate or CA certificate file changed; reloading");
         }
         if let Some(c) = self.resolve("--ssl-ciphers", &ssl.ciphers) {
             tracing::info!("SSL ciphers \"{c}\" not applied: rovn uses rustls' own (strong) cipher suites");
@@ -543,6 +580,11 @@ impl Shell {
                         tracing::info!("SSL: loaded private key {key}, certificate {cert}, CA certificate {ca}");
                         Some(a)
                     }
+                    Err(e) if same_names && self.tls_ready() => {
+                        tracing::error!("SSL configuration unusable: {e}; still using the previous one");
+                        self.tls_loaded = Some((now, stamps));
+                        return;
+                    }
                     Err(e) => {
                         tracing::error!("SSL configuration unusable: {e}");
                         None
@@ -554,7 +596,7 @@ impl Shell {
         if let Ok(mut t) = self.tls.lock() {
             *t = acceptor;
         }
-        self.tls_loaded = Some(now);
+        self.tls_loaded = Some((now, stamps));
     }
 
     /// Whether `pssl:` remotes can serve clients.

@@ -581,3 +581,98 @@ fn rovn_client_speaks_ssl_to_both_servers() {
         assert!(r.err.contains("SSL handshake failed"), "{program}: {}", r.err);
     }
 }
+
+/// Puts `pki`'s server credentials (key, certificate, the CA of the
+/// chassis) at fixed names in `dir`, each replaced in one rename.
+fn install_server_pki(pki: &Pki, dir: &TempDir) {
+    for (from, to) in
+        [("sb-privkey.pem", "key.pem"), ("sb-cert.pem", "cert.pem"), ("pki/switchca/cacert.pem", "ca.pem")]
+    {
+        let tmp = dir.path(&format!("{to}.new"));
+        std::fs::copy(pki.file(from), &tmp).unwrap();
+        std::fs::rename(&tmp, dir.path(to)).unwrap();
+    }
+}
+
+/// Renewed certificates: when the files --private-key, --certificate and
+/// --ca-cert name change on disk, new connections use what they hold —
+/// a chassis of the old PKI is refused, one of the new gets in — without a
+/// restart, in the real ovsdb-server and in rovn's.
+#[test]
+fn pssl_uses_replaced_certificate_files_for_new_connections() {
+    if !have_tools() {
+        return;
+    }
+    let old_dir = TempDir::new("tls-reload-old");
+    let old = Pki::new(&old_dir, false);
+    let new_dir = TempDir::new("tls-reload-new");
+    let new = Pki::new(&new_dir, false);
+    for program in ["ovsdb-server", ROVN] {
+        let dir = TempDir::new("tls-reload");
+        install_server_pki(&old, &dir);
+        let port = free_port();
+        let args = vec![
+            format!("--private-key={}", dir.path("key.pem").display()).into(),
+            format!("--certificate={}", dir.path("cert.pem").display()).into(),
+            format!("--ca-cert={}", dir.path("ca.pem").display()).into(),
+            format!("--remote=pssl:{port}:127.0.0.1").into(),
+        ];
+        let srv = serve(program, "ovn-sb.ovsschema", &dir, args);
+        let target = format!("ssl:127.0.0.1:{port}");
+        wait_for("the pssl: listener", || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+        let list_dbs = |pki: &Pki| {
+            let mut a = pki.chassis("hv1");
+            a.extend(["--timeout=5".into(), "list-dbs".into(), target.clone()]);
+            ovsdb_client(&a).code == 0
+        };
+        assert!(list_dbs(&old), "{program}: the old PKI's chassis gets in");
+        assert!(!list_dbs(&new), "{program}: the new PKI's chassis is refused before the renewal");
+        install_server_pki(&new, &dir);
+        wait_for("the new certificates to be used", || (list_dbs(&new) && !list_dbs(&old)).then_some(()));
+        assert!(Daemon::alive(srv.pid()), "{program}");
+    }
+}
+
+/// An active `ssl:` remote: rovn connects to an ovsdb-client listening on
+/// pssl:, authenticating both ways; a listener whose certificate the CA
+/// did not sign is refused.
+#[test]
+fn active_ssl_remote_serves_a_listening_ovsdb_client() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("tls-active");
+    let pki = Pki::new(&dir, true);
+    let port = free_port();
+    let listen = |who: &str, timeout: &str| {
+        let log = dir.path(&format!("client-{who}.log"));
+        let _ = std::fs::remove_file(&log);
+        let child = Command::new("ovsdb-client")
+            .args(pki.chassis(who))
+            .args([format!("--timeout={timeout}"), format!("--log-file={}", log.display())])
+            .args(["list-dbs".to_string(), format!("pssl:{port}:127.0.0.1")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ovsdb-client");
+        wait_for("ovsdb-client to listen", || {
+            std::fs::read_to_string(&log).unwrap_or_default().contains("waiting for connection").then_some(())
+        });
+        child
+    };
+    let good = listen("hv1", "30");
+    let mut args = pki.server_args();
+    args.push(format!("--remote=ssl:127.0.0.1:{port}").into());
+    let srv = serve(ROVN, "ovn-sb.ovsschema", &dir, args);
+    let out = good.wait_with_output().unwrap();
+    assert!(out.status.success(), "list-dbs over the active ssl: remote: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OVN_Southbound\n_Server\n");
+    // A listener with a certificate from another CA: the server refuses it
+    // and keeps trying.
+    let evil = listen("evil", "6");
+    let out = evil.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the server must not serve a peer of another CA");
+    let log = std::fs::read_to_string(dir.path("server.log")).unwrap();
+    assert!(log.contains("SSL handshake failed"), "the refusal is logged:\n{log}");
+    assert!(Daemon::alive(srv.pid()));
+}
