@@ -43,8 +43,8 @@
 //! that bit through table 78. `trigger_event` carries its event type and
 //! options in `userdata`.
 //!
-//! Control plane protection: [`encode_metered`] takes the logical flow's
-//! `controller_meter`; each controller action it sends packets with
+//! Control plane protection: [`encode_in`] takes the logical flow's
+//! `controller_meter` ([`FlowContext`]); each controller action it sends packets with
 //! (nested ones through the `controller2` meter property) then carries
 //! `meter_id=N` for that Southbound meter, except `log`, which has its own.
 //!
@@ -59,12 +59,15 @@
 //! the register stack, into the registers their tables match (inport,
 //! outport, reg0/xxreg0, eth.src, eth.dst) and restore those afterwards.
 //!
-//! Not encoded yet (a clear [`Error::Unsupported`]): `sample` (ovn-controller
-//! 23.03 installs no OpenFlow action for it), `fwd_group(liveness=true)`
+//! `sample(...)` is OVS's `sample` action when the chassis has the
+//! collector set ([`FlowContext::sample_collectors`]), its observation
+//! domain carrying the datapath's key in the low 24 bits, and nothing
+//! otherwise (as ovn-controller 23.03 does).
+//!
+//! Not encoded yet (a clear [`Error::Unsupported`]): `fwd_group(liveness=true)`
 //! (its buckets depend on where the child ports are bound and on BFD),
-//! `learn` inside nested actions, `commit_lb_aff` without ports
-//! (ovn-controller 23.03 installs no flow for it), and `trigger_event` events
-//! other than `empty_lb_backends`.
+//! `learn` inside nested actions, and `commit_lb_aff` without ports
+//! (ovn-controller 23.03 installs no flow for it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -253,6 +256,8 @@ pub enum OfAction {
     /// `meter:N`: the OpenFlow 1.3+ meter instruction (first in the
     /// list; OpenFlow 1.0 dumps cannot show it).
     Meter(u32),
+    /// `sample(probability=P,collector_set_id=C,obs_domain_id=D,obs_point_id=O)`
+    Sample { probability: u16, collector_set: u32, obs_domain: u32, obs_point: u32 },
     /// `learn(table=T,idle_timeout=I,hard_timeout=H,delete_learned,SPECS)`:
     /// the specs (`NXM_OF_IP_SRC[]`, `nw_proto=6`, `load:0x1->...`) as
     /// `ovs-ofctl` prints them; a zero timeout is left out.
@@ -326,6 +331,10 @@ impl fmt::Display for OfAction {
             OfAction::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             OfAction::SetQueue(q) => write!(f, "set_queue:{q}"),
             OfAction::Meter(m) => write!(f, "meter:{m}"),
+            OfAction::Sample { probability, collector_set, obs_domain, obs_point } => write!(
+                f,
+                "sample(probability={probability},collector_set_id={collector_set},obs_domain_id={obs_domain},obs_point_id={obs_point})"
+            ),
             OfAction::Learn { table, idle_timeout, hard_timeout, specs } => {
                 write!(f, "learn(table={table},")?;
                 if *idle_timeout != 0 {
@@ -546,22 +555,32 @@ pub struct Encoder<'a> {
 
 /// Encodes `actions` (already checked) of a logical flow at `flow`.
 pub fn encode(enc: &mut Encoder<'_>, flow: Flow, actions: &[Action]) -> Result<OfActions> {
-    encode_metered(enc, flow, None, actions)
+    encode_in(enc, flow, &FlowContext::default(), actions)
 }
 
-/// [`encode`] for a logical flow whose `controller_meter` (control plane
-/// protection, the Northbound Copp table) is `controller_meter`: every
-/// controller action it sends packets with, nested ones included, is
-/// metered by that Southbound meter, except `log`, which has its own.
-pub fn encode_metered(
-    enc: &mut Encoder<'_>,
-    flow: Flow,
-    controller_meter: Option<&str>,
-    actions: &[Action],
-) -> Result<OfActions> {
+/// What else about a logical flow and the chassis it is encoded for
+/// shapes its OpenFlow actions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowContext<'a> {
+    /// The flow's `controller_meter` (control plane protection, the
+    /// Northbound Copp table): every controller action it sends packets
+    /// with, nested ones included, is metered by that Southbound meter,
+    /// except `log`, which has its own.
+    pub controller_meter: Option<&'a str>,
+    /// The tunnel key of the datapath the flow is encoded for: `sample`'s
+    /// observation domain carries it in its low 24 bits.
+    pub datapath_key: u32,
+    /// The ids of the chassis' OVS Flow_Sample_Collector_Set rows on the
+    /// integration bridge: `sample` to another collector set is nothing
+    /// (ovn-controller 23.03 leaves it out).
+    pub sample_collectors: &'a [u32],
+}
+
+/// [`encode`] with the flow's [`FlowContext`].
+pub fn encode_in(enc: &mut Encoder<'_>, flow: Flow, ctx: &FlowContext<'_>, actions: &[Action]) -> Result<OfActions> {
     let mut out = Vec::new();
-    let copp = controller_meter.filter(|m| !m.is_empty());
-    let mut e = Enc { enc, flow, of15: false, copp, copp_id: None };
+    let copp = ctx.controller_meter.filter(|m| !m.is_empty());
+    let mut e = Enc { enc, flow, of15: false, copp, copp_id: None, ctx: *ctx };
     for a in actions {
         match &a.kind {
             // An instruction: it goes before every action.
@@ -588,6 +607,7 @@ struct Enc<'e, 'a> {
     /// allocated.
     copp: Option<&'e str>,
     copp_id: Option<u32>,
+    ctx: FlowContext<'e>,
 }
 
 fn reg(n: u32) -> Subfield {
@@ -904,11 +924,17 @@ impl Enc<'_, '_> {
                 // its tunnel): not known to the encoder.
                 return Err(unsupported("fwd_group(liveness=true) depends on port locations and is not encoded yet"));
             }
-            ActionKind::Sample(_) => {
-                let text = crate::actions::print::print_action(a);
-                return Err(unsupported(format_args!(
-                    "`{text}` is not encoded yet (ovn-controller 23.03 installs no OpenFlow action for it)"
-                )));
+            ActionKind::Sample(sample) => {
+                // Only to a collector set the chassis has; the observation
+                // domain's low 24 bits are the datapath's key.
+                if self.ctx.sample_collectors.contains(&sample.collector_set) {
+                    out.push(OfAction::Sample {
+                        probability: sample.probability,
+                        collector_set: sample.collector_set,
+                        obs_domain: u32::from(sample.obs_domain) << 24 | (self.ctx.datapath_key & 0xff_ffff),
+                        obs_point: sample.obs_point,
+                    });
+                }
             }
         }
         Ok(())
@@ -1680,6 +1706,7 @@ mod of15 {
     const NXAST_DEC_TTL_CNT_IDS: u16 = 21;
     const NXAST_STACK_PUSH: u16 = 27;
     const NXAST_STACK_POP: u16 = 28;
+    const NXAST_SAMPLE: u16 = 29;
     const NXAST_CT: u16 = 35;
     const NXAST_NAT: u16 = 36;
     const NXAST_CONTROLLER2: u16 = 37;
@@ -1986,6 +2013,13 @@ mod of15 {
                     b.extend((ofs_nbits >> 6).to_be_bytes());
                     b.extend(h);
                     nicira(&mut out, NXAST_CHECK_PKT_LARGER, &b);
+                }
+                OfAction::Sample { probability, collector_set, obs_domain, obs_point } => {
+                    let mut b = probability.to_be_bytes().to_vec();
+                    b.extend(collector_set.to_be_bytes());
+                    b.extend(obs_domain.to_be_bytes());
+                    b.extend(obs_point.to_be_bytes());
+                    nicira(&mut out, NXAST_SAMPLE, &b);
                 }
                 OfAction::Push(s) => stack(&mut out, NXAST_STACK_PUSH, s)?,
                 OfAction::Pop(s) => stack(&mut out, NXAST_STACK_POP, s)?,

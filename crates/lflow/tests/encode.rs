@@ -4,7 +4,7 @@
 
 use lflow::actions::ast::Pipeline;
 use lflow::actions::parse_and_check;
-use lflow::encode::{encode, encode_metered, Encoder, Flow, Groups, Layout};
+use lflow::encode::{encode, encode_in, Encoder, Flow, FlowContext, Groups, Layout};
 use lflow::{Error, Symtab, Tables};
 
 fn tables() -> Tables {
@@ -361,7 +361,8 @@ fn metered(text: &str, table: u32, meter: Option<&str>, groups: &mut Groups) -> 
     let t = tables();
     let mut enc = Encoder { symtab: Symtab::ovn(), layout: Layout::default(), lookup: &t, groups };
     let flow = Flow { pipeline: Pipeline::Ingress, table, is_switch: false };
-    encode_metered(&mut enc, flow, meter, &actions).unwrap_or_else(|e| panic!("{text}: {e}")).to_string()
+    let ctx = FlowContext { controller_meter: meter, ..FlowContext::default() };
+    encode_in(&mut enc, flow, &ctx, &actions).unwrap_or_else(|e| panic!("{text}: {e}")).to_string()
 }
 
 /// Control plane protection: a flow's controller meter meters each of its
@@ -481,6 +482,37 @@ fn nested_conntrack_and_others() {
     let a = enc_at("icmp4 { ct_lb_mark(backends=10.0.0.1:80,10.0.0.2:80); };", Pipeline::Ingress, 10, true, &mut g);
     assert_eq!(a.unwrap(), userdata("0000000a00000000 00160008 00000001"));
     assert_eq!(g.texts().len(), 1);
+}
+
+/// `sample` to a collector set the chassis has (else nothing); the
+/// observation domain's low 24 bits are the datapath's key.
+#[test]
+fn sample() {
+    let text = "sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); next;";
+    let (actions, _) = parse_and_check(text, Symtab::ovn()).unwrap();
+    let t = tables();
+    let mut g = Groups::default();
+    let mut enc = Encoder { symtab: Symtab::ovn(), layout: Layout::default(), lookup: &t, groups: &mut g };
+    let flow = Flow { pipeline: Pipeline::Ingress, table: 10, is_switch: true };
+    let ctx = FlowContext { datapath_key: 1, sample_collectors: &[5], ..FlowContext::default() };
+    assert_eq!(
+        encode_in(&mut enc, flow, &ctx, &actions).unwrap().to_string(),
+        "sample(probability=100,collector_set_id=5,obs_domain_id=167772161,obs_point_id=20),resubmit(,19)"
+    );
+    let ctx = FlowContext { datapath_key: 1, sample_collectors: &[6], ..FlowContext::default() };
+    assert_eq!(encode_in(&mut enc, flow, &ctx, &actions).unwrap().to_string(), "resubmit(,19)");
+    // Nested: NXAST_SAMPLE.
+    let text = "icmp4 { sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); output; };";
+    let (actions, _) = parse_and_check(text, Symtab::ovn()).unwrap();
+    let ctx = FlowContext { datapath_key: 1, sample_collectors: &[5], ..FlowContext::default() };
+    assert_eq!(
+        encode_in(&mut enc, flow, &ctx, &actions).unwrap().to_string(),
+        userdata(concat!(
+            "0000000a00000000",
+            "ffff0018 00002320 001d 0064 00000005 0a000001 00000014",
+            "ffff0010 00002320 000e fff8 25 000000",
+        ))
+    );
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //! affinity (IPv4 on sw0 and lr1, IPv6/UDP on sw0), controller events for
 //! a VIP without backends, a QoS bandwidth limit (`set_meter`) and a
 //! control plane protection policy (NB Copp) on sw0 and lr0, whose flows
-//! carry a `controller_meter` that is encoded with them. Then
+//! carry a `controller_meter` that is encoded with them; br-int has an
+//! IPFIX Flow_Sample_Collector_Set (id 5) for `sample`. Then
 //! northd is paused and logical flows it does not write ([`RAW`]: nested
 //! conntrack/clone/dec_ttl/... inside controller actions, the older
 //! `ct_commit`, `bind_vport`, `fwd_group`, `sample`, `tftp_server`, FDB and
@@ -166,6 +167,26 @@ fn run_lab() -> Dumps {
             &format!("external_ids:iface-id=lp{n}"),
         ]);
     }
+    // An IPFIX collector set on br-int: ovn-controller encodes `sample` to
+    // it (and leaves out `sample` to other sets). Nothing is sampled.
+    vsctl(&[
+        "--",
+        "--id=@br",
+        "get",
+        "Bridge",
+        "br-int",
+        "--",
+        "--id=@i",
+        "create",
+        "IPFIX",
+        "targets=\"127.0.0.1:4739\"",
+        "--",
+        "create",
+        "Flow_Sample_Collector_Set",
+        &format!("id={SAMPLE_COLLECTOR}"),
+        "bridge=@br",
+        "ipfix=@i",
+    ]);
     nbctl(&["--wait=hv", "sync"]);
     for n in 1..=5 {
         let lp = format!("lp{n}");
@@ -243,6 +264,9 @@ const RAW: &[(&str, u32, &str)] = &[
     ("sw0", 10, "fwd_group(childports=\"lp1\", \"lp2\");"),
     ("sw0", 10, "sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); next;"),
     ("sw0", 10, "sample(probability=65535, obs_point=@cookie); next;"),
+    ("sw0", 10, "sample(probability=65535, collector_set=5); next;"),
+    ("lr0", 10, "sample(probability=10, collector_set=6, obs_point=1); next;"),
+    ("sw0", 10, "icmp4 { sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); output; };"),
     // Options.
     ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, tftp_server = 10.0.0.7); next;"),
     ("sw0", 10, "reg0[3] = put_dhcp_opts(offerip = 10.0.0.9, tftp_server = \"tftp.ovn.test\"); next;"),
@@ -285,17 +309,15 @@ const RAW: &[(&str, u32, &str)] = &[
     ("lr0", 10, "reg0[1] = lookup_nd_ip(inport, ip6.src); next;"),
 ];
 
+/// The id of the chassis' Flow_Sample_Collector_Set.
+const SAMPLE_COLLECTOR: u32 = 5;
+
 /// [`RAW`] flows rovn does not encode, with the reason.
 const UNENCODED: &[(&str, &str)] = &[
     (
         "fwd_group(liveness=true, childports=\"lp1\", \"lp2\");",
         "with liveness, upstream's buckets depend on where the child ports are bound and on BFD (here both are \
          local and it installs `drop`)",
-    ),
-    (
-        "sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); next;",
-        "ovn-controller 23.03 installs no OpenFlow action for it (the flow is just the `next`); rovn refuses it \
-         rather than drop the sampling silently",
     ),
     (
         "commit_lb_aff(vip = \"10.0.0.120\", backend = \"10.0.0.1\", proto = tcp, timeout = 30); next;",
@@ -809,7 +831,7 @@ fn encoded_actions_match_ovn_controller() {
 
 fn compare(d: &Dumps) {
     use lflow::actions::ast::Pipeline;
-    use lflow::encode::{encode_metered, Encoder, Flow, Groups, Layout};
+    use lflow::encode::{encode_in, Encoder, Flow, FlowContext, Groups, Layout};
 
     let mut tables = lflow::Tables::new();
     for r in rows(&d.ports).iter().chain(rows(&d.mcast).iter()) {
@@ -817,10 +839,12 @@ fn compare(d: &Dumps) {
         tables.add_port(name, r["tunnel_key"].as_u64().expect("tunnel_key") as u32);
     }
     let mut is_switch = BTreeMap::new();
+    let mut dp_key = BTreeMap::new();
     for r in rows(&d.datapaths) {
         let ids = r["external_ids"][1].as_array().expect("external_ids");
         let sw = ids.iter().any(|kv| kv[0] == "logical-switch");
         is_switch.insert(uuids(&r["_uuid"])[0].clone(), sw);
+        dp_key.insert(uuids(&r["_uuid"])[0].clone(), r["tunnel_key"].as_u64().expect("tunnel_key") as u32);
     }
     let groups_of: BTreeMap<String, Vec<String>> =
         rows(&d.dp_groups).iter().map(|r| (uuids(&r["_uuid"])[0].clone(), uuids(&r["datapaths"]))).collect();
@@ -928,7 +952,12 @@ fn compare(d: &Dumps) {
         let mut enc =
             Encoder { symtab: lflow::Symtab::ovn(), layout: Layout::default(), lookup: &tables, groups: &mut groups };
         let copp = r["controller_meter"].as_str();
-        let ours = match encode_metered(&mut enc, flow, copp, &actions) {
+        let ctx = FlowContext {
+            controller_meter: copp,
+            datapath_key: dps.first().map_or(0, |dp| dp_key[dp]),
+            sample_collectors: &[SAMPLE_COLLECTOR],
+        };
+        let ours = match encode_in(&mut enc, flow, &ctx, &actions) {
             Ok(a) => a.to_string(),
             Err(lflow::Error::Unsupported { message }) => {
                 eprintln!("unsupported: {text}: {message}\n   upstream: {}", installed.join("\n             "));
