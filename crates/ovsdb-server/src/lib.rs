@@ -37,5 +37,5 @@ pub mod unixctl;
 pub use crate::compaction::Policy as CompactionPolicy;
 pub use crate::core::{Action, Core, Peer, SessionId, SessionLocks};
 pub use crate::dbconfig::DbRef;
-pub use crate::remote::{Remote, Setting, Spec, SslOptions};
+pub use crate::remote::{Backoff, Remote, Setting, Spec, SslOptions};
 pub use crate::shell::Server;

@@ -134,6 +134,55 @@ impl std::fmt::Display for Remote {
     }
 }
 
+/// The wait before an active remote's next connection attempt (pure): it
+/// starts at `min`, doubles after each failed attempt or connection that
+/// did not last as long as the wait before it, up to `max`, and goes back
+/// to `min` after a connection that lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    current: Duration,
+    /// The first wait.
+    pub min: Duration,
+    /// The longest.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// Upstream's defaults: 1 s, doubling to 8 s.
+    pub const MIN: Duration = Duration::from_secs(1);
+    /// See [`Backoff::MIN`].
+    pub const MAX: Duration = Duration::from_secs(8);
+
+    /// No attempt made yet; `max` (a Connection row's max_backoff) is at
+    /// least `MIN`.
+    pub fn new(max: Option<Duration>) -> Backoff {
+        Backoff { current: Duration::ZERO, min: Backoff::MIN, max: max.unwrap_or(Backoff::MAX).max(Backoff::MIN) }
+    }
+
+    /// Changes the longest wait (the row changed).
+    pub fn set_max(&mut self, max: Option<Duration>) {
+        self.max = max.unwrap_or(Backoff::MAX).max(self.min);
+        self.current = self.current.min(self.max);
+    }
+
+    /// A connection attempt failed: the wait before the next.
+    pub fn failed(&mut self) -> Duration {
+        self.current = if self.current.is_zero() { self.min } else { (self.current * 2).min(self.max) };
+        self.current
+    }
+
+    /// A connection that had lasted `lasted` ended: the wait before the next.
+    pub fn closed(&mut self, lasted: Duration) -> Duration {
+        self.current = if lasted >= self.current { self.min } else { (self.current * 2).clamp(self.min, self.max) };
+        self.current
+    }
+
+    /// Whether the wait is as long as it gets.
+    pub fn at_max(&self) -> bool {
+        self.current >= self.max
+    }
+}
+
 /// A `--remote` as configured: a remote to listen on, or a `db:` reference
 /// to read remotes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +251,24 @@ pub struct SslOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_to_max_and_resets_after_a_lasting_connection() {
+        let s = Duration::from_secs;
+        let mut b = Backoff::new(None);
+        let waits: Vec<Duration> = (0..6).map(|_| b.failed()).collect();
+        assert_eq!(waits, [s(1), s(2), s(4), s(8), s(8), s(8)]);
+        assert!(b.at_max());
+        assert_eq!(b.closed(s(1)), s(16).min(s(8)), "a connection shorter than the wait: keep backing off");
+        assert_eq!(b.closed(s(60)), s(1), "a connection that lasted: start again");
+        assert_eq!(b.failed(), s(2));
+        let mut b = Backoff::new(Some(Duration::from_millis(100)));
+        assert_eq!((b.failed(), b.failed()), (s(1), s(1)), "max_backoff is at least 1 s");
+        let mut b = Backoff::new(Some(s(30)));
+        assert_eq!((0..7).map(|_| b.failed()).last(), Some(s(30)));
+        b.set_max(Some(s(2)));
+        assert_eq!(b.failed(), s(2));
+    }
 
     #[test]
     fn remotes_print_as_named() {

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::core::{Action, Core, Peer, SessionId};
 use crate::dbconfig::{self, DbRef, RemoteStatus};
 use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
-pub use crate::remote::{Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
+pub use crate::remote::{Backoff, Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
 use crate::unixctl::{self, Commands, Handler, Reply};
 
 /// Largest JSON-RPC message accepted from a client.
@@ -37,11 +37,6 @@ const STATUS_INTERVAL: Duration = Duration::from_millis(2500);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An outbound connection attempt must succeed within this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Waits between connection attempts of an active remote: the first, and
-/// the most (unless its Connection row's max_backoff says otherwise); it
-/// doubles after each failure (as upstream).
-const MIN_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 enum Event {
     Connected {
@@ -1140,17 +1135,14 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// An active remote: connects, serves the session until it ends, waits,
 /// and connects again, for as long as the remote is configured (the task is
-/// aborted when it is removed). The wait starts at [`MIN_BACKOFF`] and
-/// doubles after each failed attempt or short-lived connection, up to the
-/// remote's max_backoff ([`MAX_BACKOFF`] by default).
+/// aborted when it is removed), waiting between attempts as [`Backoff`]
+/// says.
 async fn connect_loop(peer: Outbound, options: Arc<Mutex<RemoteOptions>>) {
-    let mut backoff = Duration::ZERO;
+    let mut backoff = Backoff::new(None);
     let mut quiet = false;
     loop {
-        let (probe, max) = options
-            .lock()
-            .map(|o| (o.probe, o.max_backoff.unwrap_or(MAX_BACKOFF).max(MIN_BACKOFF)))
-            .unwrap_or((None, MAX_BACKOFF));
+        let (probe, max) = options.lock().map(|o| (o.probe, o.max_backoff)).unwrap_or((None, None));
+        backoff.set_max(max);
         peer.set(|st| st.state = "CONNECTING");
         if !quiet {
             tracing::info!("{}: connecting...", peer.name);
@@ -1175,26 +1167,25 @@ async fn connect_loop(peer: Outbound, options: Arc<Mutex<RemoteOptions>>) {
                     st.session = None;
                     st.disconnected_at = Some(now);
                 });
-                // A connection that lasted resets the backoff.
-                backoff = if now - since >= backoff { MIN_BACKOFF } else { (backoff * 2).clamp(MIN_BACKOFF, max) };
+                tokio::time::sleep(backoff.closed(now - since)).await;
             }
             Err(e) => {
                 peer.set(|st| st.state = "BACKOFF");
-                backoff = if backoff.is_zero() { MIN_BACKOFF } else { (backoff * 2).min(max) };
+                let wait = backoff.failed();
                 if !quiet {
                     tracing::info!("{}: connection attempt failed ({e})", peer.name);
-                    if backoff >= max {
+                    if backoff.at_max() {
                         tracing::info!(
                             "{}: continuing to reconnect in the background but suppressing further logging",
                             peer.name
                         );
                         quiet = true;
-                    } else if backoff > MIN_BACKOFF {
-                        tracing::info!("{}: waiting {} seconds before reconnect", peer.name, backoff.as_secs());
+                    } else if wait > backoff.min {
+                        tracing::info!("{}: waiting {} seconds before reconnect", peer.name, wait.as_secs());
                     }
                 }
+                tokio::time::sleep(wait).await;
             }
         }
-        tokio::time::sleep(backoff).await;
     }
 }

@@ -234,8 +234,17 @@ struct Monitor(Child);
 
 impl Monitor {
     fn start(target: &str, db: &str) -> Monitor {
+        Monitor::run(&["monitor", target, db, "NB_Global"])
+    }
+
+    /// `ovsdb-client lock`: holds the lock until killed.
+    fn lock(target: &str, name: &str) -> Monitor {
+        Monitor::run(&["lock", target, name])
+    }
+
+    fn run(args: &[&str]) -> Monitor {
         let c = Command::new("ovsdb-client")
-            .args(["monitor", target, db, "NB_Global"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -283,7 +292,9 @@ fn set_connection_opens_and_closes_listeners_like_upstream() {
         let m1 = Monitor::start(&tcp, "OVN_Northbound");
         wait_for("is_connected", || connection_status(&admin, port).starts_with("true").then_some(()));
         steps.push(connection_status(&admin, port));
-        let m2 = Monitor::start(&tcp, "OVN_Northbound");
+        // A client holding a lock: a passive remote's status names no locks
+        // (only an active remote's does: tests/active_remotes.rs).
+        let m2 = Monitor::lock(&tcp, "l");
         wait_for("n_connections", || connection_status(&admin, port).contains("n_connections=2").then_some(()));
         steps.push(connection_status(&admin, port));
         drop((m1, m2));
