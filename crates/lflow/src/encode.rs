@@ -53,8 +53,10 @@
 //!
 //! The older `ct_commit(ct_mark=M, ct_label=L)` is `ct_commit { }` with
 //! those (masked) writes. `bind_vport(V, P)` carries V's tunnel key (P copied
-//! into inport); `fwd_group` (without liveness) is a dp_hash select group with a
-//! bucket per child port, nothing when a child port is unknown. The
+//! into inport); `fwd_group` is a dp_hash select group with a bucket per child port
+//! (with liveness, each watching the tunnel to the port's chassis,
+//! [`FlowContext::remote_ports`]), nothing when a child port is unknown
+//! or, with liveness, bound to this chassis. The
 //! FDB and MAC-binding actions on other fields and ports copy them, through
 //! the register stack, into the registers their tables match (inport,
 //! outport, reg0/xxreg0, eth.src, eth.dst) and restore those afterwards.
@@ -64,10 +66,9 @@
 //! domain carrying the datapath's key in the low 24 bits, and nothing
 //! otherwise (as ovn-controller 23.03 does).
 //!
-//! Not encoded yet (a clear [`Error::Unsupported`]): `fwd_group(liveness=true)`
-//! (its buckets depend on where the child ports are bound and on BFD),
-//! `learn` inside nested actions, and `commit_lb_aff` without ports
-//! (ovn-controller 23.03 installs no flow for it).
+//! Not encoded yet (a clear [`Error::Unsupported`]): `learn` inside nested
+//! actions, and `commit_lb_aff` without ports (ovn-controller 23.03
+//! installs no flow for it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -574,6 +575,9 @@ pub struct FlowContext<'a> {
     /// integration bridge: `sample` to another collector set is nothing
     /// (ovn-controller 23.03 leaves it out).
     pub sample_collectors: &'a [u32],
+    /// Logical ports bound to other chassis, with the OpenFlow port of the
+    /// tunnel to their chassis: `fwd_group(liveness=true)` watches them.
+    pub remote_ports: &'a [(&'a str, u32)],
 }
 
 /// [`encode`] with the flow's [`FlowContext`].
@@ -901,28 +905,37 @@ impl Enc<'_, '_> {
                 self.commit_lb_aff(vip, backend, *proto, *timeout, out)?
             }
             ActionKind::SetMeter { .. } => return Err(unsupported("set_meter() inside nested actions")),
-            ActionKind::FwdGroup { liveness: false, ports } => {
+            ActionKind::FwdGroup { liveness, ports } => {
                 // A dp_hash select group with a bucket per child port that
                 // writes the port's key into outport's low 16 bits and
-                // outputs.
-                // An unknown child port makes it nothing at all, as
-                // upstream has it.
-                let Some(keys) = ports.iter().map(|p| self.enc.lookup.port_key(p)).collect::<Option<Vec<u32>>>() else {
-                    return Ok(());
-                };
+                // outputs. With liveness, each bucket watches the tunnel to
+                // the port's chassis, and a child port bound here (no
+                // tunnel) makes it nothing, as upstream has it; so does an
+                // unknown child port.
+                let mut buckets = Vec::new();
+                for p in ports {
+                    let Some(key) = self.enc.lookup.port_key(p) else {
+                        return Ok(());
+                    };
+                    let watch = match liveness {
+                        false => None,
+                        true => match self.ctx.remote_ports.iter().find(|(name, _)| name == p) {
+                            Some(&(_, ofport)) => Some(ofport),
+                            None => return Ok(()),
+                        },
+                    };
+                    buckets.push((key, watch));
+                }
                 let mut text = "type=select,selection_method=dp_hash".to_string();
-                for (i, key) in keys.into_iter().enumerate() {
+                for (i, (key, watch)) in buckets.into_iter().enumerate() {
                     let set = OfAction::SetField { field: field("reg15"), value: u128::from(key), mask: 0xffff };
-                    text +=
-                        &format!(",bucket=bucket_id:{i},actions={set},{}", OfAction::Resubmit(layout.remote_output));
+                    text += &format!(",bucket=bucket_id:{i}");
+                    if let Some(w) = watch {
+                        text += &format!(",watch_port:{w}");
+                    }
+                    text += &format!(",actions={set},{}", OfAction::Resubmit(layout.remote_output));
                 }
                 out.push(OfAction::Group(self.enc.groups.id(&text)));
-            }
-            ActionKind::FwdGroup { liveness: true, .. } => {
-                // Upstream's buckets then depend on where each child port
-                // is bound and on BFD (a bucket per remote port watching
-                // its tunnel): not known to the encoder.
-                return Err(unsupported("fwd_group(liveness=true) depends on port locations and is not encoded yet"));
             }
             ActionKind::Sample(sample) => {
                 // Only to a collector set the chassis has; the observation

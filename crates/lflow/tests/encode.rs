@@ -593,8 +593,21 @@ fn vports_and_forwarding_groups() {
         g.texts()[&1],
         "type=select,selection_method=dp_hash,bucket=bucket_id:0,actions=set_field:0x1/0xffff->reg15,resubmit(,37),bucket=bucket_id:1,actions=set_field:0x4/0xffff->reg15,resubmit(,37)"
     );
-    let e = enc_at("fwd_group(liveness=true, childports=\"lp1\");", Pipeline::Ingress, 10, true, &mut g);
-    assert!(matches!(e, Err(Error::Unsupported { .. })), "{e:?}");
+    // With liveness, each bucket watches the tunnel to the port's chassis;
+    // a port bound here makes it nothing.
+    let (actions, _) =
+        parse_and_check("fwd_group(liveness=true, childports=\"lp1\", \"sw0-lr0\");", Symtab::ovn()).unwrap();
+    let t = tables();
+    let mut enc = Encoder { symtab: Symtab::ovn(), layout: Layout::default(), lookup: &t, groups: &mut g };
+    let flow = Flow { pipeline: Pipeline::Ingress, table: 10, is_switch: true };
+    let ctx = FlowContext { remote_ports: &[("lp1", 6), ("sw0-lr0", 7)], ..FlowContext::default() };
+    assert_eq!(encode_in(&mut enc, flow, &ctx, &actions).unwrap().to_string(), "group:2");
+    let ctx = FlowContext { remote_ports: &[("lp1", 6)], ..FlowContext::default() };
+    assert_eq!(encode_in(&mut enc, flow, &ctx, &actions).unwrap().to_string(), "drop");
+    assert_eq!(
+        g.texts()[&2],
+        "type=select,selection_method=dp_hash,bucket=bucket_id:0,watch_port:6,actions=set_field:0x1/0xffff->reg15,resubmit(,37),bucket=bucket_id:1,watch_port:7,actions=set_field:0x4/0xffff->reg15,resubmit(,37)"
+    );
 }
 
 /// Every action list northd 23.03 wrote for the fixture topology encodes,

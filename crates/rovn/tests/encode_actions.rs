@@ -17,7 +17,9 @@
 //! affinity (IPv4 on sw0 and lr1, IPv6/UDP on sw0), controller events for
 //! a VIP without backends, a QoS bandwidth limit (`set_meter`) and a
 //! control plane protection policy (NB Copp) on sw0 and lr0, whose flows
-//! carry a `controller_meter` that is encoded with them; br-int has an
+//! carry a `controller_meter` that is encoded with them; sw0's lp6 is
+//! bound to a chassis hv2 that exists only in the Southbound (hv1 has a
+//! tunnel to it); br-int has an
 //! IPFIX Flow_Sample_Collector_Set (id 5) for `sample`. Then
 //! northd is paused and logical flows it does not write ([`RAW`]: nested
 //! conntrack/clone/dec_ttl/... inside controller actions, the older
@@ -79,6 +81,8 @@ struct Dumps {
     meters: String,
     sb_meters: serde_json::Value,
     sb_bands: serde_json::Value,
+    /// Ports bound to the other chassis with hv1's tunnel ofport to it.
+    remote_ports: Vec<(String, u32)>,
 }
 
 fn run_lab() -> Dumps {
@@ -207,6 +211,7 @@ fn run_lab() -> Dumps {
         run_ok("ip", &all)
     };
     let br = format!("unix:{}", rundir.join("br-int.mgmt").display());
+    let tunnel = vsctl(&["--bare", "--columns=ofport", "find", "Interface", "type=geneve"]);
     Dumps {
         lflows: sbjson(
             "Logical_Flow",
@@ -222,6 +227,7 @@ fn run_lab() -> Dumps {
         meters: ofctl(&["-O", "OpenFlow15", "dump-meters", &br]),
         sb_meters: sbjson("Meter", "name,unit,bands"),
         sb_bands: sbjson("Meter_Band", "_uuid,action,rate,burst_size"),
+        remote_ports: vec![(REMOTE_PORT.to_string(), tunnel.trim().parse().expect("tunnel ofport"))],
     }
 }
 
@@ -262,6 +268,10 @@ const RAW: &[(&str, u32, &str)] = &[
     ("sw0", 10, "bind_vport(\"lp2\", inport); next;"),
     ("sw0", 10, "fwd_group(liveness=true, childports=\"lp1\", \"lp2\");"),
     ("sw0", 10, "fwd_group(childports=\"lp1\", \"lp2\");"),
+    // With liveness: lp6 is bound to hv2, lp1 here.
+    ("sw0", 10, "fwd_group(liveness=true, childports=\"lp6\", \"lp1\");"),
+    ("sw0", 10, "fwd_group(liveness=true, childports=\"lp6\");"),
+    ("sw0", 10, "fwd_group(childports=\"lp6\", \"lp1\");"),
     ("sw0", 10, "sample(probability=100, collector_set=5, obs_domain=10, obs_point=20); next;"),
     ("sw0", 10, "sample(probability=65535, obs_point=@cookie); next;"),
     ("sw0", 10, "sample(probability=65535, collector_set=5); next;"),
@@ -309,16 +319,14 @@ const RAW: &[(&str, u32, &str)] = &[
     ("lr0", 10, "reg0[1] = lookup_nd_ip(inport, ip6.src); next;"),
 ];
 
+/// The port of sw0 bound to the (Southbound-only) chassis hv2.
+const REMOTE_PORT: &str = "lp6";
+
 /// The id of the chassis' Flow_Sample_Collector_Set.
 const SAMPLE_COLLECTOR: u32 = 5;
 
 /// [`RAW`] flows rovn does not encode, with the reason.
 const UNENCODED: &[(&str, &str)] = &[
-    (
-        "fwd_group(liveness=true, childports=\"lp1\", \"lp2\");",
-        "with liveness, upstream's buckets depend on where the child ports are bound and on BFD (here both are \
-         local and it installs `drop`)",
-    ),
     (
         "commit_lb_aff(vip = \"10.0.0.120\", backend = \"10.0.0.1\", proto = tcp, timeout = 30); next;",
         "without ports, ovn-controller 23.03 installs no flow for it",
@@ -336,6 +344,10 @@ const UNENCODED: &[(&str, &str)] = &[
 fn raw_flows(lab: &Lab, sb: &str, northd_ctl: &Path) {
     run_ok("ovn-appctl", &["-t", &northd_ctl.display().to_string(), "pause"]);
     let sbctl = |args: &[&str]| ctl("ovn-sbctl", sb, args);
+    // A chassis that exists only in the Southbound, and a port bound to
+    // it: hv1 makes a tunnel to it (fwd_group liveness watches it).
+    sbctl(&["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    sbctl(&["lsp-bind", REMOTE_PORT, "hv2"]);
     for (i, (dp, table, actions)) in RAW.iter().enumerate() {
         let uuid =
             sbctl(&["--bare", "--columns=_uuid", "find", "Datapath_Binding", &format!("external_ids:name={dp}")]);
@@ -555,6 +567,7 @@ fn controller_topology(nbctl: &dyn Fn(&[&str]) -> String) {
         "ipv6_ra_configs:route_info=HIGH-fd20::/64,LOW-fd30:0:0:1::/48,MEDIUM-fd40::1:0:0:0/80",
     ]);
     nbctl(&["lsp-add", "sw0", "lp5", "--", "lsp-set-addresses", "lp5", "unknown"]);
+    nbctl(&["lsp-add", "sw0", "lp6", "--", "lsp-set-addresses", "lp6", "00:00:00:00:00:06 10.0.0.6"]);
     let dns = nbctl(&["create", "DNS", "records={\"vm1.ovn.test\"=\"10.0.0.1 fd00::1\"}"]);
     nbctl(&["add", "Logical_Switch", "sw0", "dns_records", dns.trim()]);
     nbctl(&["meter-add", "acl-meter", "drop", "10", "pktps"]);
@@ -861,6 +874,7 @@ fn compare(d: &Dumps) {
     let theirs_meters = upstream_meters(&d.meters);
     let meter_texts = sb_meters(&d.sb_meters, &d.sb_bands);
 
+    let remote: Vec<(&str, u32)> = d.remote_ports.iter().map(|(p, o)| (p.as_str(), *o)).collect();
     let mut groups = Groups::default();
     // The raw flows still to be compared identical (or known to differ).
     let mut raw_same: Vec<&str> = RAW.iter().map(|r| r.2).filter(|t| !UNENCODED.iter().any(|(u, _)| u == t)).collect();
@@ -956,6 +970,7 @@ fn compare(d: &Dumps) {
             controller_meter: copp,
             datapath_key: dps.first().map_or(0, |dp| dp_key[dp]),
             sample_collectors: &[SAMPLE_COLLECTOR],
+            remote_ports: &remote,
         };
         let ours = match encode_in(&mut enc, flow, &ctx, &actions) {
             Ok(a) => a.to_string(),
