@@ -804,10 +804,11 @@ fn sb_meters(meters: &serde_json::Value, bands: &serde_json::Value) -> BTreeMap<
 }
 
 /// Why upstream loses a `ct_commit` that follows a controller action.
-const CT_COMMIT_AFTER_CONTROLLER: &str = "ovn-controller 23.03 installs neither a ct_commit that follows a \
-    controller action (log of any verdict, dns_lookup) nor the writes between them: `log; reg1 = 5; ct_commit; \
-    next` is installed as `controller,resubmit` (`log; reg1 = 5; ct_next` and ct_commit before log or reject are \
-    kept); the connection is then never committed, which rovn does not copy";
+const CT_COMMIT_AFTER_CONTROLLER: &str = "ovn-controller 23.03 loses a ct_commit that follows a controller \
+    action (log of any verdict, dns_lookup) together with every action between them: `log; reg1 = 5; \
+    ct_commit; next` is installed as `controller,resubmit` (`log; reg1 = 5; ct_next` and ct_commit before log \
+    or reject are kept). OVS keeps such flows intact when they are added with ovs-ofctl add-flow, so the loss \
+    is in ovn-controller's encoding; the connection is then never committed, which rovn does not copy";
 
 /// Differences rovn knowingly has, as (logical actions, reason).
 const KNOWN: &[(&str, &str)] = &[
