@@ -174,7 +174,7 @@ pub struct ListenerStatus {
 pub struct ActiveStatus {
     /// Connected now.
     pub connected: bool,
-    /// `BACKOFF`, `CONNECTING` or `ACTIVE`.
+    /// `BACKOFF`, `CONNECTING`, `ACTIVE` or `IDLE` (a probe is out).
     pub state: &'static str,
     /// Whole seconds since the connection was last made, if ever.
     pub sec_since_connect: Option<u64>,

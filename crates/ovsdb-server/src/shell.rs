@@ -212,12 +212,15 @@ struct RemoteOptions {
 /// Where an active remote's connection stands (what its status reports).
 #[derive(Debug, Clone)]
 struct ActiveState {
-    /// `CONNECTING`, `ACTIVE` or `BACKOFF`.
+    /// `CONNECTING`, `ACTIVE` or `BACKOFF` (`ACTIVE` reads `IDLE` while
+    /// `idle` is set).
     state: &'static str,
     /// The session of the current connection.
     session: Option<SessionId>,
     connected_at: Option<Instant>,
     disconnected_at: Option<Instant>,
+    /// Set while an inactivity probe waits for its answer: `IDLE`.
+    idle: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One remote: listening, or connecting out (`active`).
@@ -734,7 +737,11 @@ impl Shell {
                     let since = |t: Option<Instant>| t.map(|t| now.saturating_duration_since(t).as_secs());
                     RemoteStatus::Active(dbconfig::ActiveStatus {
                         connected: session.is_some(),
-                        state: a.state,
+                        state: if a.state == "ACTIVE" && a.idle.load(std::sync::atomic::Ordering::Relaxed) {
+                            "IDLE"
+                        } else {
+                            a.state
+                        },
                         sec_since_connect: since(a.connected_at),
                         sec_since_disconnect: since(a.disconnected_at),
                         locks: session.map(|s| self.core.session_locks(s)).unwrap_or_default(),
@@ -777,11 +784,13 @@ impl Shell {
                     session: None,
                     connected_at: None,
                     disconnected_at: None,
+                    idle: Arc::default(),
                 }));
                 active = Some(state.clone());
+                let idle = state.lock().map(|st| st.idle.clone()).unwrap_or_default();
                 let events = (events, drained);
                 let peer =
-                    Outbound { remote: r.clone(), name: name.clone(), tls: self.tls.clone(), events, ids, state };
+                    Outbound { remote: r.clone(), name: name.clone(), tls: self.tls.clone(), events, ids, state, idle };
                 tokio::spawn(connect_loop(peer, options.clone()))
             }
             Remote::Unix(p) => {
@@ -971,7 +980,7 @@ fn spawn_session<S>(
     probe: Option<Duration>,
     remote: String,
     peer_id: Option<String>,
-    done: Option<oneshot::Sender<()>>,
+    outbound: Option<OutboundSession>,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -987,7 +996,8 @@ fn spawn_session<S>(
     tokio::spawn(async move {
         // Dropped when the session ends, however it ends: tells an active
         // remote's task to reconnect.
-        let _done = done;
+        let idle = outbound.as_ref().map(|o| o.idle.clone());
+        let _outbound = outbound;
         let (kill_tx, mut kill) = oneshot::channel::<()>();
         let prober = wtx.clone();
         if events.send(Event::Connected { id, writer: wtx, kill: kill_tx, remote, peer_id }).await.is_err() {
@@ -1001,6 +1011,9 @@ fn spawn_session<S>(
         // the connection.
         let mut probing = false;
         let why = loop {
+            if let Some(idle) = &idle {
+                idle.store(probing, std::sync::atomic::Ordering::Relaxed);
+            }
             if prober.full() {
                 // Replies would pile up behind what the client has not
                 // read: read no more requests until it catches up. Sending
@@ -1069,6 +1082,14 @@ fn spawn_session<S>(
     });
 }
 
+/// What a session of an active remote shares with the remote's task.
+struct OutboundSession {
+    /// Held by the session, dropped when it ends (never read).
+    _done: oneshot::Sender<()>,
+    /// Set while an inactivity probe waits for its answer.
+    idle: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// What an active remote's task needs.
 struct Outbound {
     remote: Remote,
@@ -1077,6 +1098,8 @@ struct Outbound {
     events: Channels,
     ids: Arc<std::sync::atomic::AtomicU64>,
     state: Arc<Mutex<ActiveState>>,
+    /// The current session's [`OutboundSession::idle`].
+    idle: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Outbound {
@@ -1095,13 +1118,29 @@ impl Outbound {
             Remote::ConnectUnix(p) => {
                 let s = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(p)).await.map_err(timed)?;
                 let s = s.map_err(|e| io_reason(&e))?;
-                spawn_session(s, id, events, probe, name, None, Some(done));
+                spawn_session(
+                    s,
+                    id,
+                    events,
+                    probe,
+                    name,
+                    None,
+                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
+                );
             }
             Remote::ConnectTcp(addr) => {
                 let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await.map_err(timed)?;
                 let s = s.map_err(|e| io_reason(&e))?;
                 let _ = s.set_nodelay(true);
-                spawn_session(s, id, events, probe, name, None, Some(done));
+                spawn_session(
+                    s,
+                    id,
+                    events,
+                    probe,
+                    name,
+                    None,
+                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
+                );
             }
             Remote::ConnectSsl(addr) => {
                 let connector = self.tls.lock().ok().and_then(|t| t.as_ref().map(|t| t.connector.clone()));
@@ -1116,7 +1155,15 @@ impl Outbound {
                     .map_err(|e| format!("SSL handshake failed: {e}"))?;
                 let peer_id =
                     tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| rovn_tls::common_name(c));
-                spawn_session(tls, id, events, probe, name, peer_id, Some(done));
+                spawn_session(
+                    tls,
+                    id,
+                    events,
+                    probe,
+                    name,
+                    peer_id,
+                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
+                );
             }
             Remote::Unix(_) | Remote::Tcp(_) | Remote::Ssl(_) => return Err("not an active remote".into()),
         }
@@ -1156,6 +1203,7 @@ async fn connect_loop(peer: Outbound, options: Arc<Mutex<RemoteOptions>>) {
                 quiet = false;
                 peer.set(|st| {
                     st.state = "ACTIVE";
+                    st.idle.store(false, std::sync::atomic::Ordering::Relaxed);
                     st.session = Some(id);
                     st.connected_at = Some(since);
                 });

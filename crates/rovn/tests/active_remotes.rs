@@ -326,3 +326,48 @@ fn active_connection_status_and_locks_like_upstream() {
     });
     assert_eq!(seen[1], seen[0], "rovn (right) reports an active remote as ovsdb-server (left) does");
 }
+
+/// An active remote's client that never answers: the server probes it
+/// after the row's inactivity_probe (status IDLE meanwhile), then drops it
+/// and backs off, as the real ovsdb-server does.
+#[test]
+fn active_remote_probes_a_silent_client_like_upstream() {
+    if !have_tools() {
+        return;
+    }
+    let run = |program: &str| {
+        let dir = TempDir::new("active-idle");
+        let _d = serve(program, &dir, &["--remote=db:OVN_Northbound,NB_Global,connections".to_string()]);
+        let admin = format!("unix:{}", dir.path("admin.sock").display());
+        ok(ctl("ovn-nbctl", &admin, &["init"]), "init");
+        let path = dir.path("silent.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let target = format!("target=\"unix:{}\"", path.display());
+        let args = ["--", "--id=@c", "create", "Connection", &target, "inactivity_probe=5000", "max_backoff=1000"];
+        let args: Vec<&str> = args.into_iter().chain(["--", "set", "NB_Global", ".", "connections=@c"]).collect();
+        ok(ctl("ovn-nbctl", &admin, &args), "create Connection");
+        // One connection only: later attempts find nobody listening.
+        let mut conn = accept(&listener);
+        drop(listener);
+        std::fs::remove_file(&path).unwrap();
+        let mut steps = Vec::new();
+        let mut step = |what: &str, f: &dyn Fn(&str) -> bool| {
+            let s = wait_for(what, || Some(status(&admin)).filter(|s| f(s)));
+            steps.push(format!("{what}: {s}"));
+        };
+        step("connected", &|s| s.contains("state=ACTIVE"));
+        step("probed", &|s| s.contains("state=IDLE"));
+        step("dropped", &|s| s.contains("is_connected=false") && s.contains("state=BACKOFF"));
+        // What the silent client received: the probe.
+        let mut got = String::new();
+        conn.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let _ = std::io::Read::read_to_string(&mut conn, &mut got);
+        assert_eq!(got, r#"{"id":"echo","method":"echo","params":[]}"#, "{program}");
+        steps
+    };
+    let seen: Vec<Vec<String>> = std::thread::scope(|sc| {
+        let threads: Vec<_> = ["ovsdb-server", ROVN].map(|p| sc.spawn(move || run(p))).into_iter().collect();
+        threads.into_iter().map(|t| t.join().expect("a server's steps")).collect()
+    });
+    assert_eq!(seen[1], seen[0], "rovn (right) probes as ovsdb-server (left) does");
+}
