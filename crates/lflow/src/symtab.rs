@@ -150,7 +150,10 @@ impl Expansions {
 }
 
 // ---------------------------------------------------------------------------
-// The data. `nominal` marks fields OVN only tests for equality.
+// The data. `nominal` marks fields OVN only tests for equality: those
+// whose OpenFlow field is not maskable (ovs-fields(7)), as upstream's
+// parser refuses `ip.ttl > 5` or `icmp4.type[0]` (observed with
+// ovn-trace 23.03; tests/annotate.rs).
 
 /// (symbol, ovs-fields name, OXM/NXM name, width, nominal, prerequisites)
 type FieldRow = (
@@ -183,9 +186,9 @@ const FIELDS: &[FieldRow] = &[
         true,
         Some("ip"),
     ),
-    ("ip.dscp", "ip_dscp", "OXM_OF_IP_DSCP", 6, false, Some("ip")),
-    ("ip.ecn", "nw_ecn", "OXM_OF_IP_ECN", 2, false, Some("ip")),
-    ("ip.ttl", "nw_ttl", "NXM_NX_IP_TTL", 8, false, Some("ip")),
+    ("ip.dscp", "ip_dscp", "OXM_OF_IP_DSCP", 6, true, Some("ip")),
+    ("ip.ecn", "nw_ecn", "OXM_OF_IP_ECN", 2, true, Some("ip")),
+    ("ip.ttl", "nw_ttl", "NXM_NX_IP_TTL", 8, true, Some("ip")),
     ("ip.frag", "ip_frag", "NXM_NX_IP_FRAG", 2, false, Some("ip")),
     (
         "ip4.src",
@@ -208,7 +211,7 @@ const FIELDS: &[FieldRow] = &[
         "icmp_type",
         "OXM_OF_ICMPV4_TYPE",
         8,
-        false,
+        true,
         Some("icmp4"),
     ),
     (
@@ -216,7 +219,7 @@ const FIELDS: &[FieldRow] = &[
         "icmp_code",
         "OXM_OF_ICMPV4_CODE",
         8,
-        false,
+        true,
         Some("icmp4"),
     ),
     (
@@ -259,7 +262,7 @@ const FIELDS: &[FieldRow] = &[
         true,
         Some("icmp6"),
     ),
-    ("arp.op", "arp_op", "OXM_OF_ARP_OP", 16, false, Some("arp")),
+    ("arp.op", "arp_op", "OXM_OF_ARP_OP", 16, true, Some("arp")),
     (
         "arp.spa",
         "arp_spa",
@@ -298,7 +301,7 @@ const FIELDS: &[FieldRow] = &[
         "arp_op",
         "OXM_OF_ARP_OP",
         16,
-        false,
+        true,
         Some("rarp"),
     ),
     (
