@@ -880,7 +880,9 @@ impl Shell {
             }
             "ovsdb-server/add-remote" => match Spec::parse(&args[0]) {
                 Ok(spec) => {
-                    let name = spec.to_string();
+                    // Listed as given (as upstream), e.g. `tcp:IP` without
+                    // its default port.
+                    let name = args[0].clone();
                     let opened = match &spec {
                         Spec::Listen(r) => self.open(r.clone(), self.default_options(r), Vec::new()).await,
                         Spec::Db(_) => Ok(()),
@@ -897,7 +899,9 @@ impl Shell {
                 Err(e) => Err(e),
             },
             "ovsdb-server/remove-remote" => {
-                let name = Spec::parse(&args[0]).map(|r| r.to_string()).unwrap_or_else(|_| args[0].clone());
+                // As given, or as rovn prints it.
+                let normal = Spec::parse(&args[0]).map(|r| r.to_string()).unwrap_or_else(|_| args[0].clone());
+                let name = if self.specs.contains_key(&args[0]) { args[0].clone() } else { normal };
                 match self.specs.remove(&name) {
                     Some(_) => {
                         self.reconfigure().await;

@@ -92,6 +92,16 @@ const SCRIPT: &[&[&str]] = &[
     &["ovsdb-server/list-remotes"],
     &["ovsdb-server/remove-remote", "punix:DIR/extra.sock"],
     &["ovsdb-server/list-remotes"],
+    // Active remotes (nobody listens there: loopback port 1, a missing
+    // socket), listed as given.
+    &["ovsdb-server/add-remote", "tcp:127.0.0.1:1"],
+    &["ovsdb-server/add-remote", "unix:DIR/nowhere.sock"],
+    &["ovsdb-server/add-remote", "tcp:127.0.0.1:1"],
+    &["ovsdb-server/list-remotes"],
+    &["ovsdb-server/remove-remote", "tcp:127.0.0.1:1"],
+    &["ovsdb-server/remove-remote", "unix:DIR/nowhere.sock"],
+    &["ovsdb-server/remove-remote", "unix:DIR/nowhere.sock"],
+    &["ovsdb-server/list-remotes"],
     &["ovsdb-server/add-remote"],
     &["ovsdb-server/list-dbs", "x"],
     &["nosuch"],
