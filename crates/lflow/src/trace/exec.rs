@@ -392,9 +392,26 @@ fn format_from(src: &FieldRef, value: u128) -> String {
     let register =
         ["reg", "xreg", "xxreg"].iter().any(|r| src.name.strip_prefix(r).is_some_and(|n| n.parse::<u32>().is_ok()));
     if shown.parse::<u128>().is_ok() && (register || !whole) {
-        format!("{value:#x}")
+        hex(value)
     } else {
         shown
+    }
+}
+
+/// A value taken from or given back to the `push`/`pop` stack.
+fn show_stacked(v: &Stacked) -> String {
+    match v {
+        Stacked::Int(v) => hex(*v),
+        Stacked::Port(name) => format!("\"{name}\""),
+    }
+}
+
+/// Hex as ovn-trace prints register values: `0`, `0xa000001`.
+fn hex(v: u128) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
     }
 }
 
@@ -405,9 +422,10 @@ fn show_field(f: &FieldRef) -> String {
 }
 
 impl<'a> Tracer<'a> {
+    /// An error line; minimal traces show it too (as ovn-trace's do).
     fn error(&mut self, text: impl Into<String>) -> Node {
         self.errors += 1;
-        line(LineKind::Error, text, false)
+        line(LineKind::Error, text, true)
     }
 
     /// Match or action text as shown: with friendly port names if asked.
@@ -571,10 +589,14 @@ impl<'a> Tracer<'a> {
                     own.push(n);
                 }
             }
+            // Minimal traces show what the stack took and gave back.
             ActionKind::Push(f) => {
                 own.push(action_line(text));
                 match self.read(f, p) {
-                    Ok(v) => self.stack.push(v),
+                    Ok(v) => {
+                        own.push(modify(format!("push({}) -> {}", show_field(f), show_stacked(&v))));
+                        self.stack.push(v)
+                    }
                     Err(e) => {
                         let n = self.error(e);
                         own.push(n);
@@ -585,9 +607,13 @@ impl<'a> Tracer<'a> {
                 own.push(action_line(text));
                 match self.stack.pop() {
                     Some(v) => {
-                        if let Err(e) = self.write(f, v, p, own) {
-                            let n = self.error(e);
-                            own.push(n);
+                        let shown = format!("pop({}) <- {}", show_field(f), show_stacked(&v));
+                        match self.write(f, v, p, &mut Vec::new()) {
+                            Ok(()) => own.push(modify(shown)),
+                            Err(e) => {
+                                let n = self.error(e);
+                                own.push(n);
+                            }
                         }
                     }
                     None => {
@@ -692,7 +718,10 @@ impl<'a> Tracer<'a> {
                 } else {
                     format_value("ip4.src", true, self.get("reg1", p))
                 };
-                own.push(note(format!("nat(src={vip})")));
+                // ovn-trace names the VIP when there is one.
+                if self.get(if p.field("eth_type") == 0x86dd { "xxreg1" } else { "reg1" }, p) != 0 {
+                    own.push(note(format!("nat(src={vip})")));
+                }
             }
             ActionKind::Nested { kind, body } => {
                 own.push(action_line(text));
@@ -733,32 +762,34 @@ impl<'a> Tracer<'a> {
             }
             ActionKind::Log(l) => {
                 own.push(action_line(text));
-                own.push(comment(format!(
-                    "LOG: ACL name={}, direction={}, verdict={}, severity={}",
+                // As ovn-trace: an empty block naming the packet logged.
+                let header = format!(
+                    "LOG: ACL name={}, direction={}, verdict={}, severity={}, packet=\"{}\"",
                     l.name.as_deref().unwrap_or("<unnamed>"),
                     match cx.pipeline {
                         Pipeline::Ingress => "IN",
                         Pipeline::Egress => "OUT",
                     },
                     l.verdict.as_str(),
-                    l.severity.as_str()
-                )));
+                    l.severity.as_str(),
+                    p.to_openflow(&self.net.lookup(cx.dp))
+                );
+                own.push(Node::Block { header, children: Vec::new() });
             }
             ActionKind::SetQueue(_)
             | ActionKind::SetMeter { .. }
             | ActionKind::Sample(_)
             | ActionKind::CommitEcmpNh { .. }
             | ActionKind::CommitLbAff { .. } => own.push(action_line(text)),
-            ActionKind::TriggerEvent { event, .. } => {
-                own.push(action_line(text));
-                own.push(comment(format!("event {event} would be reported to the controller")));
-            }
+            // Events go to the controller; ovn-trace says nothing more.
+            ActionKind::TriggerEvent { .. } => own.push(action_line(text)),
             ActionKind::Igmp
             | ActionKind::BindVport { .. }
             | ActionKind::HandleSvcCheck(_)
             | ActionKind::HandleDhcpv6Reply => {
+                // The packet goes to the controller; as in ovn-trace, the
+                // trace ends there without a word.
                 own.push(action_line(text));
-                own.push(comment("the packet would be sent to the controller"));
                 return Go::Stop;
             }
             // Upstream ovn-trace 23.03 stops here without choosing a
@@ -1050,10 +1081,9 @@ impl<'a> Tracer<'a> {
         let r: Result<(), String> = (|| {
             let bit = |b: bool| Stacked::Int(b as u128);
             match func {
-                Func::CheckPktLarger(_) => {
-                    own.push(comment("assuming the packet is not larger (its size is not simulated)"));
-                    self.write(dst, bit(false), p, own)
-                }
+                // The packet's size is not simulated: not larger (ovn-trace
+                // assumes the same, silently).
+                Func::CheckPktLarger(_) => self.write(dst, bit(false), p, own),
                 Func::Check(c) => {
                     let v = match c {
                         Check::InPortSec => {
@@ -1079,8 +1109,10 @@ impl<'a> Tracer<'a> {
                                 });
                             dnat && is_ip(p) && src == dst && vip
                         }
+                        // As ovn-trace: reported, and no answer.
                         Check::DnsLookup => {
-                            own.push(comment("DNS lookups are not simulated: assuming no answer"));
+                            let n = self.error("dns_lookup action not implemented");
+                            own.push(n);
                             false
                         }
                         Check::LbHairpinReply | Check::EcmpNhMac | Check::EcmpNh | Check::LbAff => false,

@@ -177,12 +177,7 @@ impl Network {
 
     /// Adds a datapath; returns its index.
     pub fn add_datapath(&mut self, name: &str, key: u32, is_router: bool) -> usize {
-        self.datapaths.push(Datapath {
-            name: name.to_string(),
-            key,
-            is_router,
-            ..Datapath::default()
-        });
+        self.datapaths.push(Datapath { name: name.to_string(), key, is_router, ..Datapath::default() });
         self.datapaths.len() - 1
     }
 
@@ -199,48 +194,55 @@ impl Network {
             "ingress" => Pipeline::Ingress,
             "egress" => Pipeline::Egress,
             other => {
-                self.warnings
-                    .push(format!("flow {}: unknown pipeline {other:?}", spec.uuid));
+                self.warnings.push(format!("flow {}: unknown pipeline {other:?}", spec.uuid));
                 return;
             }
         };
         let Ok(table) = u32::try_from(spec.table) else {
-            self.warnings
-                .push(format!("flow {}: bad table {}", spec.uuid, spec.table));
+            self.warnings.push(format!("flow {}: bad table {}", spec.uuid, spec.table));
             return;
         };
         if table > 255 {
-            self.warnings
-                .push(format!("flow {}: table {table} out of range", spec.uuid));
+            self.warnings.push(format!("flow {}: table {table} out of range", spec.uuid));
             return;
         }
         let matcher = match parse_and_annotate(&spec.match_text, symtab) {
             Ok(m) => m,
             Err(e) => {
-                self.warnings.push(format!(
-                    "{}: parsing expression failed ({})",
-                    spec.match_text,
-                    e.message()
-                ));
+                self.warnings.push(format!("{}: parsing expression failed ({})", spec.match_text, e.message()));
                 return;
             }
         };
-        let actions = match parse_actions(&spec.actions_text)
-            .and_then(|a| check_actions(&a, symtab, &CheckOptions { n_tables: 255 }).map(|_| a))
+        let (actions, prereqs) = match parse_actions(&spec.actions_text)
+            .and_then(|a| check_actions(&a, symtab, &CheckOptions { n_tables: 255 }).map(|c| (a, c.prereqs)))
         {
             Ok(a) => a,
             Err(e) => {
-                self.warnings.push(format!(
-                    "{}: parsing actions failed ({})",
-                    spec.actions_text,
-                    e.message()
-                ));
+                self.warnings.push(format!("{}: parsing actions failed ({})", spec.actions_text, e.message()));
                 return;
             }
         };
+        // The actions' prerequisites (ovn-sb(5)) join the match: a flow
+        // with `tcp_reset` only matches TCP packets, as in ovn-controller
+        // and ovn-trace.
+        let matcher = if prereqs.is_empty() {
+            matcher
+        } else {
+            let text = std::iter::once(spec.match_text.as_str())
+                .chain(prereqs.iter().map(String::as_str))
+                .map(|t| format!("({t})"))
+                .collect::<Vec<_>>()
+                .join(" && ");
+            match parse_and_annotate(&text, symtab) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warnings.push(format!("{}: parsing expression failed ({})", text, e.message()));
+                    return;
+                }
+            }
+        };
         let Some(d) = self.datapaths.get_mut(dp) else {
-            self.warnings
-                .push(format!("flow {}: no datapath {dp}", spec.uuid));
+            self.warnings.push(format!("flow {}: no datapath {dp}", spec.uuid));
             return;
         };
         let tables = match pipeline {
@@ -297,24 +299,15 @@ impl Network {
 
     /// The MAC bound to `ip` on `port`, if any.
     pub fn mac_binding(&self, port: &str, ip: u128, ipv6: bool) -> Option<u128> {
-        self.mac_bindings
-            .iter()
-            .find(|b| b.port == port && b.ip == ip && b.ipv6 == ipv6)
-            .map(|b| b.mac)
+        self.mac_bindings.iter().find(|b| b.port == port && b.ip == ip && b.ipv6 == ipv6).map(|b| b.mac)
     }
 
     /// The logical port of datapath `dp` (an index) that the FDB has for
     /// `mac`, if any.
     pub fn fdb_port(&self, dp: usize, mac: u128) -> Option<&str> {
         let d = self.datapaths.get(dp)?;
-        let e = self
-            .fdb
-            .iter()
-            .find(|e| e.dp_key == d.key && e.mac == mac)?;
-        self.ports
-            .values()
-            .find(|p| p.datapath == dp && p.key == e.port_key)
-            .map(|p| p.name.as_str())
+        let e = self.fdb.iter().find(|e| e.dp_key == d.key && e.mac == mac)?;
+        self.ports.values().find(|p| p.datapath == dp && p.key == e.port_key).map(|p| p.name.as_str())
     }
 
     /// The name to show for port `name`.
@@ -388,10 +381,7 @@ impl Network {
     /// `is_chassis_resident` holds for every known port (a trace simulates
     /// the logical network, as if every port were local).
     pub fn lookup(&self, dp: usize) -> DpLookup<'_> {
-        DpLookup {
-            net: self,
-            key: self.datapaths.get(dp).map_or(0, |d| d.key),
-        }
+        DpLookup { net: self, key: self.datapaths.get(dp).map_or(0, |d| d.key) }
     }
 }
 
@@ -407,10 +397,7 @@ impl Lookup for DpLookup<'_> {
     }
 
     fn port_group(&self, name: &str) -> Option<&[String]> {
-        self.net
-            .tables
-            .port_group(&format!("{}_{name}", self.key))
-            .or_else(|| self.net.tables.port_group(name))
+        self.net.tables.port_group(&format!("{}_{name}", self.key)).or_else(|| self.net.tables.port_group(name))
     }
 
     fn port_key(&self, name: &str) -> Option<u32> {

@@ -329,6 +329,12 @@ pub const KNOWN: &[Known] = &[
         apply: |t| mask_between(t, "/* MAC lookup for ", " found in FDB. */"),
     },
     Known {
+        name: "pop value",
+        why: "ovn-trace's minimal trace shows `pop(F) <- V` with V read from \
+              uninitialized memory; rovn shows the value popped",
+        apply: |t| mask_between(t, "pop(", ";"),
+    },
+    Known {
         name: "put_dhcpv6_opts comment",
         why: "ovn-trace comments put_dhcpv6_opts with its DHCPv4 sentence (`We assume \
               that this packet is DHCPDISCOVER or DHCPREQUEST.`); rovn says DHCPv6",
