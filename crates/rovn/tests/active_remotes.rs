@@ -122,6 +122,14 @@ fn active_unix_remote_serves_a_listening_client_and_reconnects() {
         .output()
         .unwrap());
     assert_eq!(ok(r, "ovsdb-client list-dbs punix:"), "OVN_Northbound\n_Server\n");
+    // So does ovn-nbctl (its --db may be passive too).
+    let passive = format!("punix:{}", path.display());
+    ok(ctl("ovn-nbctl", &passive, &["--timeout=30", "ls-add", "three"]), "ovn-nbctl --db=punix: ls-add");
+    let admin = format!("unix:{}", dir.path("admin.sock").display());
+    let names = ok(ctl("ovn-nbctl", &admin, &["--bare", "--columns=name", "list", "Logical_Switch"]), "list");
+    let mut names: Vec<&str> = names.split_whitespace().collect();
+    names.sort();
+    assert_eq!(names, ["one", "three", "two"]);
     assert!(Daemon::alive(d.pid()));
 }
 
