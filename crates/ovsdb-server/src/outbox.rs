@@ -13,11 +13,19 @@
 //!   many requests whose replies are large), a message is refused once
 //!   more than the hard bound is waiting before it, and the client is then
 //!   disconnected ([`Refused::Stuck`]).
+//!
+//! On a plain socket (unix or TCP, [`direct_outbox`]) a message is written
+//! straight away by whoever sends it when nothing is waiting: no task
+//! switch, and the poll loop hears of the socket's room to write only
+//! while something waits.
 
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::sync::{mpsc, Notify};
 
 /// The hard bound: a message is refused when more than this many bytes wait
@@ -41,6 +49,9 @@ pub const RESUME_MESSAGES: usize = 256;
 /// Most bytes gathered into one write from queued messages.
 const BATCH: usize = 256 << 10;
 
+/// Most messages in one vectored write (Linux's IOV_MAX is 1024).
+const MAX_IOV: usize = 256;
+
 struct Shared {
     /// Bytes queued and not yet taken by the writer.
     queued: AtomicUsize,
@@ -57,6 +68,12 @@ struct Shared {
     /// Wakes a reader waiting for the queue to drain (when `waiting`).
     drained: Notify,
     waiting: AtomicBool,
+    /// Messages queued or still being written by the writer: a direct
+    /// write may go out only when there are none, to keep the order.
+    unfinished: AtomicUsize,
+    /// For a plain socket: a descriptor of it of its own, for direct
+    /// writes (closed once the senders and the writer are gone).
+    direct: Option<OwnedFd>,
 }
 
 impl Shared {
@@ -100,6 +117,18 @@ pub struct Writer {
 /// `max_bytes` wait (besides the message being written); `on_drained` is
 /// called when a client found [`Outbox::behind`] has caught up.
 pub fn outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained) -> (Outbox, Writer) {
+    new_outbox(max_messages, max_bytes, on_drained, None)
+}
+
+/// Like [`outbox`], for a plain stream socket `sock` (nonblocking, a
+/// descriptor of its own: the session reads from another): messages are
+/// written to it at once when nothing waits, and [`Writer::run_direct`]
+/// writes what had to wait.
+pub fn direct_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, sock: OwnedFd) -> (Outbox, Writer) {
+    new_outbox(max_messages, max_bytes, on_drained, Some(sock))
+}
+
+fn new_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, direct: Option<OwnedFd>) -> (Outbox, Writer) {
     let (tx, rx) = mpsc::channel(max_messages);
     let shared = Arc::new(Shared {
         queued: AtomicUsize::new(0),
@@ -109,6 +138,8 @@ pub fn outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained) -> (
         abort: Notify::new(),
         drained: Notify::new(),
         waiting: AtomicBool::new(false),
+        unfinished: AtomicUsize::new(0),
+        direct,
     });
     (Outbox { tx, shared: shared.clone(), max_bytes }, Writer { rx, shared, on_drained })
 }
@@ -117,7 +148,41 @@ impl Outbox {
     /// Queues `bytes`; if the client is stuck, tells the writer to stop
     /// and says so.
     pub fn push(&self, bytes: Arc<Vec<u8>>) -> Result<(), Refused> {
+        self.push_all(std::slice::from_ref(&bytes))
+    }
+
+    /// Sends `msgs` in order: on an idle plain socket, as much as it takes
+    /// is written at once; the rest is queued (see [`Outbox::push`]).
+    pub fn push_all(&self, msgs: &[Arc<Vec<u8>>]) -> Result<(), Refused> {
+        let mut rest = msgs;
+        if let Some(fd) = &self.shared.direct {
+            if self.shared.unfinished.load(Ordering::SeqCst) == 0 {
+                match write_some(fd.as_raw_fd(), msgs, 0) {
+                    Ok((done, offset)) => {
+                        let sent: usize = msgs[..done].iter().map(|m| m.len()).sum::<usize>() + offset;
+                        self.shared.taken.fetch_add(sent as u64, Ordering::SeqCst);
+                        rest = &msgs[done..];
+                        if offset > 0 {
+                            // The socket took part of a message.
+                            self.queue(Arc::new(msgs[done][offset..].to_vec()))?;
+                            rest = &msgs[done + 1..];
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    // The session's reader hears of it too and ends it.
+                    Err(_) => return Err(Refused::Closed),
+                }
+            }
+        }
+        for m in rest {
+            self.queue(m.clone())?;
+        }
+        Ok(())
+    }
+
+    fn queue(&self, bytes: Arc<Vec<u8>>) -> Result<(), Refused> {
         let len = bytes.len();
+        self.shared.unfinished.fetch_add(1, Ordering::SeqCst);
         // Counted before sending, so that the writer never takes away more
         // than was added.
         let before = self.shared.queued.fetch_add(len, Ordering::SeqCst);
@@ -136,6 +201,7 @@ impl Outbox {
             Some(r) => {
                 self.shared.queued.fetch_sub(len, Ordering::SeqCst);
                 self.shared.messages.fetch_sub(1, Ordering::SeqCst);
+                self.shared.unfinished.fetch_sub(1, Ordering::SeqCst);
                 if r == Refused::Stuck {
                     self.shared.abort.notify_one();
                 }
@@ -223,12 +289,14 @@ impl Writer {
             };
             let Some(m) = next else { break };
             self.took(&m);
+            let mut n = 1;
             // What else is queued already goes in the same write: a client
             // that pipelines requests gets its replies in one go.
             let mut batch: Option<Vec<u8>> = None;
             while batch.as_ref().map_or(m.len(), Vec::len) < BATCH {
                 let Ok(more) = self.rx.try_recv() else { break };
                 self.took(&more);
+                n += 1;
                 batch.get_or_insert_with(|| m.to_vec()).extend_from_slice(&more);
             }
             self.check_drained();
@@ -240,9 +308,135 @@ impl Writer {
             if !written {
                 return;
             }
+            self.shared.unfinished.fetch_sub(n, Ordering::SeqCst);
         }
         let _ = out.shutdown().await;
     }
+
+    /// Writes what waits in a [`direct_outbox`] until every sender is gone
+    /// (then shuts the socket down for writing), writing fails, or the
+    /// client is found stuck. The socket is registered for room to write
+    /// only while a write waits for it.
+    pub async fn run_direct(mut self) {
+        let Some(fd) = self.shared.direct.as_ref().map(AsRawFd::as_raw_fd) else {
+            return;
+        };
+        loop {
+            let next = tokio::select! {
+                m = self.rx.recv() => m,
+                _ = self.shared.abort.notified() => return,
+            };
+            let Some(m) = next else { break };
+            self.took(&m);
+            let mut size = m.len();
+            let mut batch = vec![m];
+            while size < BATCH && batch.len() < MAX_IOV {
+                let Ok(more) = self.rx.try_recv() else { break };
+                self.took(&more);
+                size += more.len();
+                batch.push(more);
+            }
+            self.check_drained();
+            let mut room: Option<AsyncFd<Raw>> = None;
+            let (mut done, mut offset) = (0, 0);
+            while done < batch.len() {
+                match write_some(fd, &batch[done..], offset) {
+                    Ok((d, o)) => {
+                        (done, offset) = (done + d, o);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+                if room.is_none() {
+                    // SAFETY: `fd` is this outbox's own descriptor, open
+                    // as long as the writer holds the outbox (longer than
+                    // `room`).
+                    match unsafe { AsyncFd::register_with_interest(Raw(fd), Interest::WRITABLE) } {
+                        Ok(r) => room = Some(r),
+                        Err(_) => return,
+                    }
+                }
+                let Some(r) = &room else { return };
+                tokio::select! {
+                    g = r.writable() => match g {
+                        Ok(mut g) => g.clear_ready(),
+                        Err(_) => return,
+                    },
+                    _ = self.shared.abort.notified() => return,
+                }
+            }
+            self.shared.unfinished.fetch_sub(batch.len(), Ordering::SeqCst);
+        }
+        // SAFETY: shuts down the writing side of a socket this outbox holds
+        // a descriptor of; the reader's side stays.
+        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+    }
+}
+
+/// A descriptor registered with the poll loop without being owned.
+struct Raw(RawFd);
+
+impl AsRawFd for Raw {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// Writes `msgs` to the nonblocking socket `fd`, from `offset` bytes into
+/// the first, until all is written or the socket is full. Returns where it
+/// stopped: (messages written whole, bytes written of the next);
+/// `WouldBlock` if nothing at all could be written.
+fn write_some(fd: RawFd, msgs: &[Arc<Vec<u8>>], mut offset: usize) -> io::Result<(usize, usize)> {
+    let mut done = 0;
+    let mut wrote = false;
+    loop {
+        // Nothing to write of empty messages.
+        while done < msgs.len() && msgs[done].len() == offset {
+            (done, offset) = (done + 1, 0);
+        }
+        if done == msgs.len() {
+            break;
+        }
+        let slices: Vec<io::IoSlice> = msgs[done..]
+            .iter()
+            .take(MAX_IOV)
+            .enumerate()
+            .map(|(i, m)| io::IoSlice::new(if i == 0 { &m[offset..] } else { &m[..] }))
+            .collect();
+        // SAFETY: an all-zero msghdr is valid (no name, no control data).
+        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice has iovec's layout on Unix.
+        hdr.msg_iov = slices.as_ptr() as *mut libc::iovec;
+        hdr.msg_iovlen = slices.len() as _;
+        // SAFETY: `hdr` points at `slices`, which borrow live buffers, for
+        // the duration of the call; `fd` is open. MSG_NOSIGNAL: a peer that
+        // has gone is an error, not a SIGPIPE.
+        let n = unsafe { libc::sendmsg(fd, &hdr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock if wrote => break,
+                _ => return Err(e),
+            }
+        }
+        wrote = true;
+        let mut n = n as usize;
+        while n > 0 {
+            let left = msgs[done].len() - offset;
+            if n >= left {
+                (n, done, offset) = (n - left, done + 1, 0);
+            } else {
+                (n, offset) = (0, offset + n);
+            }
+        }
+        if offset > 0 {
+            // The socket took part of a message: it is full.
+            break;
+        }
+    }
+    Ok((done, offset))
 }
 
 #[cfg(test)]
@@ -256,6 +450,67 @@ mod tests {
 
     fn msg(n: usize) -> Arc<Vec<u8>> {
         Arc::new(vec![b'x'; n])
+    }
+
+    /// A direct outbox on one end of a socket pair, and the other end.
+    fn direct_pair() -> (Outbox, Writer, std::os::unix::net::UnixStream) {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let (out, w) = direct_outbox(100_000, usize::MAX, nop(), OwnedFd::from(a));
+        (out, w, b)
+    }
+
+    #[test]
+    fn direct_writes_and_what_waits_arrive_whole_and_in_order() {
+        rt().block_on(async {
+            let (out, w, b) = direct_pair();
+            let task = tokio::spawn(w.run_direct());
+            // Far more than the socket holds, nobody reading: the first
+            // messages go out at once, the rest waits, in single pushes and
+            // in batches.
+            let mut want = Vec::new();
+            let mut batch = Vec::new();
+            for i in 0..3000u32 {
+                let m = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat((i as usize * 37) % 3000)).into_bytes();
+                want.extend_from_slice(&m);
+                if i % 3 == 0 {
+                    assert_eq!(out.push_all(&batch), Ok(()));
+                    batch.clear();
+                    assert_eq!(out.push(Arc::new(m)), Ok(()));
+                } else {
+                    batch.push(Arc::new(m));
+                    if batch.len() == 5 {
+                        assert_eq!(out.push_all(&batch), Ok(()));
+                        batch.clear();
+                    }
+                }
+            }
+            assert_eq!(out.push_all(&batch), Ok(()));
+            assert!(out.backlog() > 0, "the socket took everything: the test shows nothing");
+            drop(out);
+            let got = tokio::task::spawn_blocking(move || {
+                let mut b = b;
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut b, &mut v).unwrap();
+                v
+            })
+            .await
+            .unwrap();
+            // The writer shut the socket down after the last message.
+            task.await.unwrap();
+            assert_eq!(got.len(), want.len());
+            assert!(got == want, "bytes out of order");
+        });
+    }
+
+    #[test]
+    fn a_direct_write_to_a_closed_peer_is_refused() {
+        rt().block_on(async {
+            let (out, w, b) = direct_pair();
+            let _task = tokio::spawn(w.run_direct());
+            drop(b);
+            assert_eq!(out.push(msg(10)), Err(Refused::Closed));
+        });
     }
 
     #[test]

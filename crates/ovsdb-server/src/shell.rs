@@ -3,19 +3,22 @@
 //! the control socket, and the task that owns the core.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::core::{Action, Core, Peer, SessionId};
 use crate::dbconfig::{self, DbRef, RemoteStatus};
-use crate::outbox::{outbox, Outbox, Refused, MAX_BACKLOG};
+use crate::outbox::{direct_outbox, outbox, Outbox, Refused, MAX_BACKLOG};
 pub use crate::remote::{Backoff, Remote, Setting, Spec, SslOptions, TCP_PROBE_INTERVAL};
 use crate::unixctl::{self, Commands, Handler, Reply};
 
@@ -28,6 +31,8 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 const OUT_QUEUE: usize = 8192;
 /// Read buffer of a connection: its first size, and the most it grows to.
 const READ_BUF_MIN: usize = 512;
+/// Most connection events handled before their answers are sent.
+const EVENT_BATCH: usize = 64;
 const READ_BUF_MAX: usize = 64 << 10;
 /// The probe the server sends, as upstream words it.
 const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
@@ -354,29 +359,17 @@ impl Shell {
                         self.reconfigure().await;
                     }
                 }
-                ev = rx.recv() => match ev {
-                    None => break,
-                    Some(Event::Connected { id, writer, kill, remote, peer_id }) => {
-                        // A remote removed meanwhile: drop the connection.
-                        if let Some(l) = self.listeners.get(&remote) {
-                            let o = l.options();
-                            let peer = Peer { id: peer_id, role: o.role, read_only: o.read_only };
-                            self.conns.insert(id, Conn { writer, _kill: kill, remote });
-                            self.core.handle_connect_as(id, peer);
-                        }
+                ev = rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.handle_event(ev);
+                    // What else has arrived is handled before the answers go
+                    // out, so that they go out together: one write per
+                    // client for a burst of pipelined requests.
+                    for _ in 1..EVENT_BATCH {
+                        let Ok(ev) = rx.try_recv() else { break };
+                        self.handle_event(ev);
                     }
-                    Some(Event::Message(s, m)) => {
-                        if self.conns.contains_key(&s) {
-                            self.core.handle_message(s, m, Instant::now());
-                        }
-                    }
-                    Some(Event::Closed(s, why)) => {
-                        if let Some(why) = why {
-                            tracing::info!(session = s, "closing connection: {why}");
-                        }
-                        self.disconnect(s);
-                    }
-                },
+                }
                 Some(s) = drained.recv() => {
                     if self.conns.contains_key(&s) {
                         tracing::debug!(session = s, "client caught up: sending its held-back updates");
@@ -411,28 +404,74 @@ impl Shell {
         }
     }
 
-    /// Carries out what the core asked for.
+    fn handle_event(&mut self, ev: Event) {
+        match ev {
+            Event::Connected { id, writer, kill, remote, peer_id } => {
+                // A remote removed meanwhile: drop the connection.
+                if let Some(l) = self.listeners.get(&remote) {
+                    let o = l.options();
+                    let peer = Peer { id: peer_id, role: o.role, read_only: o.read_only };
+                    self.conns.insert(id, Conn { writer, _kill: kill, remote });
+                    self.core.handle_connect_as(id, peer);
+                }
+            }
+            Event::Message(s, m) => {
+                if self.conns.contains_key(&s) {
+                    self.core.handle_message(s, m, Instant::now());
+                }
+            }
+            Event::Closed(s, why) => {
+                if let Some(why) = why {
+                    tracing::info!(session = s, "closing connection: {why}");
+                }
+                self.disconnect(s);
+            }
+        }
+    }
+
+    /// Carries out what the core asked for: each client's messages go out
+    /// together, in order.
     fn flush(&mut self) {
+        let mut order = Vec::new();
+        let mut out: HashMap<SessionId, Vec<Arc<Vec<u8>>>> = HashMap::new();
         while let Some(a) = self.core.poll_action() {
             match a {
-                Action::Send(s, bytes) => {
-                    let Some(c) = self.conns.get(&s) else { continue };
-                    match c.writer.push(bytes) {
-                        // From now on its monitor updates wait, merged, until
-                        // the writer reports the catch-up.
-                        Ok(()) if c.writer.behind() => self.core.handle_behind(s),
-                        Ok(()) => {}
-                        Err(why) => {
-                            if why == Refused::Stuck {
-                                let backlog = c.writer.backlog();
-                                let why = "client is not reading the replies to its requests; disconnecting it";
-                                tracing::warn!(session = s, backlog, "{why}");
-                            }
-                            self.disconnect(s);
-                        }
+                Action::Send(s, bytes) => out
+                    .entry(s)
+                    .or_insert_with(|| {
+                        order.push(s);
+                        Vec::new()
+                    })
+                    .push(bytes),
+                Action::Close(s) => {
+                    if let Some(msgs) = out.remove(&s) {
+                        self.send(s, &msgs);
                     }
+                    self.disconnect(s);
                 }
-                Action::Close(s) => self.disconnect(s),
+            }
+        }
+        for s in order {
+            if let Some(msgs) = out.remove(&s) {
+                self.send(s, &msgs);
+            }
+        }
+    }
+
+    fn send(&mut self, s: SessionId, msgs: &[Arc<Vec<u8>>]) {
+        let Some(c) = self.conns.get(&s) else { return };
+        match c.writer.push_all(msgs) {
+            // From now on its monitor updates wait, merged, until the
+            // writer reports the catch-up.
+            Ok(()) if c.writer.behind() => self.core.handle_behind(s),
+            Ok(()) => {}
+            Err(why) => {
+                if why == Refused::Stuck {
+                    let backlog = c.writer.backlog();
+                    let why = "client is not reading the replies to its requests; disconnecting it";
+                    tracing::warn!(session = s, backlog, "{why}");
+                }
+                self.disconnect(s);
             }
         }
     }
@@ -804,7 +843,7 @@ impl Shell {
                             Ok((s, _)) => {
                                 let id = ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 spawn_session(
-                                    s,
+                                    SessionIo::unix(s),
                                     id,
                                     (events.clone(), drained.clone()),
                                     probe(),
@@ -836,7 +875,7 @@ impl Shell {
                                 match &tls {
                                     None => {
                                         let channels = (events.clone(), drained.clone());
-                                        spawn_session(s, id, channels, probe(), remote.clone(), None, None)
+                                        spawn_session(SessionIo::tcp(s), id, channels, probe(), remote.clone(), None, None)
                                     }
                                     Some(tls) => {
                                         let acceptor =
@@ -967,7 +1006,7 @@ async fn handshake(
         Ok(Ok(tls)) => {
             let peer_id = rovn_tls::peer_id(tls.get_ref().1);
             tracing::debug!(session = id, %peer, peer_id = peer_id.as_deref().unwrap_or(""), "SSL connection");
-            spawn_session(tls, id, events, probe, remote, peer_id, None);
+            spawn_session(SessionIo::stream(tls), id, events, probe, remote, peer_id, None);
         }
         Ok(Err(e)) => tracing::warn!(%peer, "{remote}: SSL handshake failed: {e}"),
         Err(_) => tracing::warn!(%peer, "{remote}: SSL handshake timed out"),
@@ -977,26 +1016,127 @@ async fn handshake(
 /// Where a connection's tasks report: its events, and its catch-ups.
 type Channels = (mpsc::Sender<Event>, mpsc::UnboundedSender<SessionId>);
 
-fn spawn_session<S>(
-    stream: S,
+/// A connection as a session uses it: where it reads, and how it writes.
+struct SessionIo {
+    reader: Pin<Box<dyn AsyncRead + Send>>,
+    writer: SessionWriter,
+}
+
+enum SessionWriter {
+    /// A plain socket's own descriptor, written directly (`direct_outbox`).
+    Direct(OwnedFd),
+    /// A stream (TLS) written by the writer task alone.
+    Stream(Pin<Box<dyn AsyncWrite + Send>>),
+}
+
+impl SessionIo {
+    /// Any stream: read and written through tokio.
+    fn stream<S: AsyncRead + AsyncWrite + Send + 'static>(s: S) -> SessionIo {
+        let (rd, wr) = tokio::io::split(s);
+        SessionIo { reader: Box::pin(rd), writer: SessionWriter::Stream(Box::pin(wr)) }
+    }
+
+    /// A plain socket: read through the poll loop, which wakes the session
+    /// only for input, and written directly.
+    fn plain<T>(sock: T) -> std::io::Result<SessionIo>
+    where
+        T: AsFd + AsRawFd + Send + Sync + Unpin + 'static,
+        for<'a> &'a T: std::io::Read,
+    {
+        let own = sock.as_fd().try_clone_to_owned()?;
+        // SAFETY: `sock` owns its descriptor, open as long as the AsyncFd
+        // holds it.
+        let afd = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) };
+        let reader = FdReader(afd.map_err(|e| e.into_parts().1)?);
+        Ok(SessionIo { reader: Box::pin(reader), writer: SessionWriter::Direct(own) })
+    }
+
+    fn unix(s: UnixStream) -> SessionIo {
+        match s.into_std() {
+            Ok(std) => SessionIo::plain(std).unwrap_or_else(|e| broken(e)),
+            Err(e) => broken(e),
+        }
+    }
+
+    fn tcp(s: TcpStream) -> SessionIo {
+        match s.into_std() {
+            Ok(std) => SessionIo::plain(std).unwrap_or_else(|e| broken(e)),
+            Err(e) => broken(e),
+        }
+    }
+}
+
+/// A session on a socket that could not be set up (out of descriptors):
+/// it reads the error and ends at once.
+fn broken(e: std::io::Error) -> SessionIo {
+    struct Failed(Option<std::io::Error>);
+    impl AsyncRead for Failed {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let e = self.0.take().unwrap_or_else(|| std::io::Error::other("connection setup failed"));
+            std::task::Poll::Ready(Err(e))
+        }
+    }
+    SessionIo { reader: Box::pin(Failed(Some(e))), writer: SessionWriter::Stream(Box::pin(tokio::io::sink())) }
+}
+
+/// Reads a nonblocking socket registered for input only.
+struct FdReader<T: AsRawFd>(AsyncFd<T>);
+
+impl<T> AsyncRead for FdReader<T>
+where
+    T: AsRawFd + Unpin,
+    for<'a> &'a T: std::io::Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::io::Read;
+        loop {
+            let mut guard = std::task::ready!(self.0.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match guard.try_io(|inner| inner.get_ref().read(unfilled)) {
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return std::task::Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+fn spawn_session(
+    io: SessionIo,
     id: SessionId,
     (events, drained): Channels,
     probe: Option<Duration>,
     remote: String,
     peer_id: Option<String>,
     outbound: Option<OutboundSession>,
-) where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (mut rd, wr) = tokio::io::split(stream);
-    let (wtx, writer) = outbox(
-        OUT_QUEUE,
-        MAX_BACKLOG,
-        Box::new(move || {
-            let _ = drained.send(id);
-        }),
-    );
-    tokio::spawn(writer.run(wr));
+) {
+    let on_drained: crate::outbox::OnDrained = Box::new(move || {
+        let _ = drained.send(id);
+    });
+    let mut rd = io.reader;
+    let wtx = match io.writer {
+        SessionWriter::Direct(fd) => {
+            let (wtx, writer) = direct_outbox(OUT_QUEUE, MAX_BACKLOG, on_drained, fd);
+            tokio::spawn(writer.run_direct());
+            wtx
+        }
+        SessionWriter::Stream(wr) => {
+            let (wtx, writer) = outbox(OUT_QUEUE, MAX_BACKLOG, on_drained);
+            tokio::spawn(writer.run(wr));
+            wtx
+        }
+    };
     tokio::spawn(async move {
         // Dropped when the session ends, however it ends: tells an active
         // remote's task to reconnect.
@@ -1123,7 +1263,7 @@ impl Outbound {
                 let s = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(p)).await.map_err(timed)?;
                 let s = s.map_err(|e| io_reason(&e))?;
                 spawn_session(
-                    s,
+                    SessionIo::unix(s),
                     id,
                     events,
                     probe,
@@ -1137,7 +1277,7 @@ impl Outbound {
                 let s = s.map_err(|e| io_reason(&e))?;
                 let _ = s.set_nodelay(true);
                 spawn_session(
-                    s,
+                    SessionIo::tcp(s),
                     id,
                     events,
                     probe,
@@ -1160,7 +1300,7 @@ impl Outbound {
                 let peer_id =
                     tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| rovn_tls::common_name(c));
                 spawn_session(
-                    tls,
+                    SessionIo::stream(tls),
                     id,
                     events,
                     probe,
