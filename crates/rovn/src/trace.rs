@@ -422,6 +422,21 @@ fn build_network(t: &SbTables) -> Result<Network> {
         .iter()
         .filter_map(|row| Some((uuid_of(col(row, "_uuid"))?, uuids(col(row, "datapaths")))))
         .collect();
+    // Address sets and port groups before the flows: a flow naming a
+    // missing one is left out.
+    for row in &t.address_sets {
+        let name = string(row, "name");
+        let addrs = strings(col(row, "addresses"));
+        let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+        if let Err(e) = net.tables.add_address_set(&name, &refs) {
+            net.warnings.push(format!("address set {name}: {e}"));
+        }
+    }
+    for row in &t.port_groups {
+        let ports = strings(col(row, "ports"));
+        let refs: Vec<&str> = ports.iter().map(String::as_str).collect();
+        net.tables.add_port_group(&string(row, "name"), &refs);
+    }
     // Flows in a stable order, so that equal-priority ties are broken the
     // same way on every run: by UUID, highest first, which is what
     // upstream ovn-trace 23.03 picks among overlapping flows of equal
@@ -496,19 +511,6 @@ fn build_network(t: &SbTables) -> Result<Network> {
             dp_key,
             port_key,
         });
-    }
-    for row in &t.address_sets {
-        let name = string(row, "name");
-        let addrs = strings(col(row, "addresses"));
-        let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
-        if let Err(e) = net.tables.add_address_set(&name, &refs) {
-            net.warnings.push(format!("address set {name}: {e}"));
-        }
-    }
-    for row in &t.port_groups {
-        let ports = strings(col(row, "ports"));
-        let refs: Vec<&str> = ports.iter().map(String::as_str).collect();
-        net.tables.add_port_group(&string(row, "name"), &refs);
     }
     for row in &t.load_balancers {
         if let Some(Value::Array(pairs)) = col(row, "vips").as_array().and_then(|a| a.get(1)) {

@@ -239,6 +239,12 @@ const ACTIONS: &[&str] = &[
     "commit_ecmp_nh(ipv6 = false, proto = tcp); next;",
     "reg0[0] = chk_lb_aff(); next;",
     "eth.dst <-> eth.src; reg1 = ip4.src; ip4.dst = reg1; udp.src = udp.dst; next;",
+    "outport = \"nosuch\"; output;",
+    "outport = \"vmd1\"; output;",
+    "outport = \"vmd1\"; flags.loopback = 1; output;",
+    "ct_lb_mark(backends=10.9.0.12:80);",
+    "ct_dnat_in_czone(10.9.0.50);",
+    "ct_commit_nat;",
 ];
 
 /// Hand-written flows (northd paused) on `swd`: the conntrack rules for
@@ -293,6 +299,7 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
     // ovn-sb(5) gives igmp the prerequisite igmp, which the match gains;
     // ovn-trace 23.03 does not add it (divergence, checked below).
     b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 49", "igmp;", "test");
+    b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 48", "ct_lb_mark(backends=10.9.0.12:80,10.9.0.13:80);", "test");
     // select(): the chosen member goes on from the next table in its own
     // block, the flow's other actions without it (--select-id chooses).
     b.add_flow(
@@ -318,10 +325,14 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
             b.compare(&format!("udp.dst == {port}"), &opts, &udp(D1, "00:00:00:00:09:02", port, 64), &mut failures);
         }
     }
-    for i in 0..ACTIONS.len() {
+    for (port, actions) in (50..).zip(ACTIONS) {
         n += 1;
-        let port = 50 + i as u16;
-        b.compare(ACTIONS[i], &[], &udp(D1, "00:00:00:00:09:02", port, 64), &mut failures);
+        b.compare(actions, &[], &udp(D1, "00:00:00:00:09:02", port, 64), &mut failures);
+    }
+    for dst in ["--lb-dst=10.9.0.13:80", "--lb-dst=10.9.0.12:80"] {
+        n += 1;
+        let flow = udp(D1, "00:00:00:00:09:02", 48, 64);
+        b.compare(&format!("ct_lb_mark {dst}"), &["--ct=new", dst], &flow, &mut failures);
     }
     for id in ["--select-id=5", "--select-id=6"] {
         n += 1;
@@ -440,6 +451,8 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
     for (m, _) in matches {
         b.add_flow(&swd, "ingress", 3, 10, m, "next;", "levels");
     }
+    // And past the last table (28): both tools leave the flow out.
+    b.add_flow(&swd, "ingress", 0, 65535, "udp.dst == 41", "next(200);", "test");
     let flow = udp(D1, "00:00:00:00:09:02", 41, 64);
     let refused = |err: &str| -> std::collections::BTreeSet<String> {
         err.lines()
@@ -454,6 +467,14 @@ fn nat_actions_and_ttl_on_hand_written_flows() {
     assert_eq!(refused(&theirs.err), want, "upstream:\n{}", theirs.err);
     let ours = b.rovn(&["--minimal", &flow]);
     assert_eq!(refused(&ours.err), want, "rovn:\n{}", ours.err);
+    // The flow naming a missing address set is left out too.
+    for err in [&theirs.err, &ours.err] {
+        assert!(err.contains("next(200);: parsing actions failed"), "{err}");
+        assert!(err.contains(&format!("{bad_set}: parsing expression failed")), "{err}");
+    }
+    let mut failures = Vec::new();
+    b.compare("levels and next(200)", &[], &flow, &mut failures);
+    assert!(failures.is_empty(), "{failures:#?}");
     assert!(
         ours.err.contains(
             "ip.ttl > 5: parsing expression failed (only == and != operators may be used with nominal field `ip.ttl`)"

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::actions::ast::{Action, Pipeline};
 use crate::actions::{check_actions, parse_actions, CheckOptions};
 use crate::annotate::{parse_and_annotate, Match};
-use crate::lexer::Constant;
+use crate::lexer::{tokenize, Constant, Token};
 use crate::lookup::{Lookup, Tables};
 use crate::symtab::Symtab;
 
@@ -213,8 +213,17 @@ impl Network {
                 return;
             }
         };
+        // A flow naming an address set or port group that does not exist
+        // is left out, as ovn-trace leaves it out (its parser needs them).
+        // The caller adds address sets and port groups first.
+        if let Some(missing) = self.missing_set(dp, &spec.match_text) {
+            self.warnings.push(format!("{}: parsing expression failed ({missing})", spec.match_text));
+            return;
+        }
+        // 29 tables per pipeline: `next(200);` is refused, as ovn-trace
+        // refuses it.
         let (actions, prereqs) = match parse_actions(&spec.actions_text)
-            .and_then(|a| check_actions(&a, symtab, &CheckOptions { n_tables: 255 }).map(|c| (a, c.prereqs)))
+            .and_then(|a| check_actions(&a, symtab, &CheckOptions::default()).map(|c| (a, c.prereqs)))
         {
             Ok(a) => a,
             Err(e) => {
@@ -267,6 +276,24 @@ impl Network {
         // Highest priority first; among equals, the order flows came in.
         let at = list.partition_point(|f| f.priority >= flow.priority);
         list.insert(at, flow);
+    }
+
+    /// The first address set or port group `match_text` names that the
+    /// tables lack (for datapath `dp`), as a message.
+    fn missing_set(&self, dp: usize, match_text: &str) -> Option<String> {
+        let key = self.datapaths.get(dp)?.key;
+        tokenize(match_text).ok()?.into_iter().find_map(|t| match t.token {
+            Token::AddressSet(name) if self.tables.address_set(&name).is_none() => {
+                Some(format!("no address set named `${name}`"))
+            }
+            Token::PortGroup(name)
+                if self.tables.port_group(&format!("{key}_{name}")).is_none()
+                    && self.tables.port_group(&name).is_none() =>
+            {
+                Some(format!("no port group named `@{name}`"))
+            }
+            _ => None,
+        })
     }
 
     /// Adds multicast group `name` with member ports to datapath `dp`.
