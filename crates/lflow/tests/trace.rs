@@ -435,3 +435,125 @@ fn router_solicitation_becomes_an_advertisement() {
     assert_eq!(outputs(&t), ["vm2"], "{}", render::detailed(&t.nodes));
     assert_eq!(t.deliveries[0].packet.get(Symtab::ovn(), "icmp6.type").unwrap(), 134);
 }
+
+/// ovn-trace's layout (observed with ovn-trace 23.03; the differential in
+/// crates/rovn/tests compares it on northd's flows): a block in the middle
+/// of a flow's actions nests, one at the end goes on at the table's level;
+/// multicast members indent, but for an omitted one that comes last (not
+/// here: vm1 is first); summary and minimal forms to match.
+#[test]
+fn layout_of_the_three_forms() {
+    let net = network(&[
+        "sw0|ingress|0|100|1|clone { outport = \"vm2\"; output; }; outport = \"_MC_flood\"; output;",
+        "sw0|egress|0|100|outport == \"vm2\"|ct_next;",
+        "sw0|egress|1|0|1|next;",
+        "sw0|egress|2|0|1|output;",
+        "sw0|egress|0|0|1|drop;",
+    ]);
+    let t = run(&net, "sw0", "inport == \"vm1\" && eth.src == 00:00:00:00:00:01 && eth.dst == ff:ff:ff:ff:ff:ff && ip4.src == 10.0.0.11 && ip4.dst == 10.0.0.255 && ip.ttl == 64 && udp.dst == 9", &Options::default());
+    assert_eq!(outputs(&t), ["vm2", "vm2"]);
+    let uuid = |i: u32| format!("{i:08x}");
+    assert_eq!(
+        render::detailed(&t.nodes),
+        format!(
+            r#"
+ingress(dp="sw0", inport="vm1")
+-------------------------------
+ 0. 1, priority 100, uuid {u0}
+    clone {{ outport = "vm2"; output; }};
+
+    clone
+    -----
+            outport = "vm2";
+            output;
+
+        egress(dp="sw0", inport="vm1", outport="vm2")
+        ---------------------------------------------
+         0. outport == "vm2", priority 100, uuid {u1}
+            ct_next;
+
+        ct_next(ct_state=est|trk /* default (use --ct to customize) */)
+        ---------------------------------------------------------------
+         2. 1, priority 0, uuid {u3}
+            output;
+            /* output to "vm2", type "" */
+    outport = "_MC_flood";
+    output;
+
+multicast(dp="sw0", mcgroup="_MC_flood")
+----------------------------------------
+
+    egress(dp="sw0", inport="vm1", outport="vm1")
+    ---------------------------------------------
+            /* omitting output because inport == outport && !flags.loopback */
+
+    egress(dp="sw0", inport="vm1", outport="vm2")
+    ---------------------------------------------
+         0. outport == "vm2", priority 100, uuid {u1}
+            ct_next;
+
+        ct_next(ct_state=est|trk /* default (use --ct to customize) */)
+        ---------------------------------------------------------------
+         2. 1, priority 0, uuid {u3}
+            output;
+            /* output to "vm2", type "" */
+
+    egress(dp="sw0", inport="vm1", outport="sw0-lr0")
+    -------------------------------------------------
+         0. 1, priority 0, uuid {u4}
+            drop;
+"#,
+            u0 = uuid(0),
+            u1 = uuid(1),
+            u3 = uuid(3),
+            u4 = uuid(4)
+        )
+    );
+    assert_eq!(
+        render::summary(&t.nodes),
+        r#"ingress(dp="sw0", inport="vm1") {
+    clone { outport = "vm2"; output; };
+    clone {
+        outport = "vm2";
+        output;
+        egress(dp="sw0", inport="vm1", outport="vm2") {
+            ct_next;
+            ct_next(ct_state=est|trk /* default (use --ct to customize) */) {
+                output;
+                /* output to "vm2", type "" */;
+            };
+        };
+    };
+    outport = "_MC_flood";
+    output;
+    multicast(dp="sw0", mcgroup="_MC_flood") {
+        egress(dp="sw0", inport="vm1", outport="vm1") {
+            /* omitting output because inport == outport && !flags.loopback */;
+        };
+        egress(dp="sw0", inport="vm1", outport="vm2") {
+            ct_next;
+            ct_next(ct_state=est|trk /* default (use --ct to customize) */) {
+                output;
+                /* output to "vm2", type "" */;
+            };
+        };
+        egress(dp="sw0", inport="vm1", outport="sw0-lr0") {
+            drop;
+        };
+    };
+};
+"#
+    );
+    assert_eq!(
+        render::minimal(&t.nodes),
+        r#"clone {
+    ct_next(ct_state=est|trk /* default (use --ct to customize) */) {
+        output("vm2");
+    };
+};
+ct_next(ct_state=est|trk /* default (use --ct to customize) */) {
+    output("vm2");
+};
+"#
+    );
+}
