@@ -1100,8 +1100,15 @@ where
         loop {
             let mut guard = std::task::ready!(self.0.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
+            let room = unfilled.len();
             match guard.try_io(|inner| inner.get_ref().read(unfilled)) {
                 Ok(Ok(n)) => {
+                    if n > 0 && n < room {
+                        // A short read took all there was: wait for more
+                        // rather than finding out with another read (input
+                        // that arrived meanwhile keeps the socket ready).
+                        guard.clear_ready();
+                    }
                     buf.advance(n);
                     return std::task::Poll::Ready(Ok(()));
                 }

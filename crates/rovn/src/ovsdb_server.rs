@@ -267,15 +267,20 @@ pub fn main(args: &[String]) -> i32 {
     for (name, usage, min, max, handler) in crate::logging::commands() {
         server = server.command(name, usage, min, max, handler);
     }
+    // The server runs as a task like its connections' tasks, not as the
+    // runtime's root future: a connection's task waking it then costs no
+    // extra turn of the poll loop.
+    let serve = server.run_with(crate::daemon::termination(), move || {
+        tracing::info!(databases = ?dbs, "rovn ovsdb-server {} ready", env!("CARGO_PKG_VERSION"));
+        if let Some(p) = ready_pipe {
+            p.signal_ready();
+        }
+    });
     let result = rt.block_on(async move {
-        server
-            .run_with(crate::daemon::termination(), move || {
-                tracing::info!(databases = ?dbs, "rovn ovsdb-server {} ready", env!("CARGO_PKG_VERSION"));
-                if let Some(p) = ready_pipe {
-                    p.signal_ready();
-                }
-            })
-            .await
+        match tokio::spawn(serve).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(format!("the server task failed: {e}"))),
+        }
     });
     drop(pidfile);
     match result {
