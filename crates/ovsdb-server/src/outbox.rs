@@ -8,7 +8,9 @@
 //!   [`RESUME_BYTES`] / [`RESUME_MESSAGES`], and the core then sends one
 //!   merged update ([`Outbox::behind`], the `on_drained` callback);
 //! - the connection's reader stops reading requests while the client is
-//!   behind ([`Outbox::writable`]), so that replies do not pile up either;
+//!   behind ([`Outbox::writable`]), so that replies do not pile up either
+//!   (checked before each read from the socket: the requests one read
+//!   brought in, up to 64 KiB of them, are still answered);
 //! - as a last resort against what is already read (a client pipelining
 //!   many requests whose replies are large), a message is refused once
 //!   more than the hard bound is waiting before it, and the client is then
