@@ -119,6 +119,8 @@ struct Rpc {
     inbuf: Vec<u8>,
     start: usize,
     out: Vec<u8>,
+    /// Where reads land (not zeroed again for each read).
+    rbuf: Vec<u8>,
 }
 
 /// What the timed paths read of a message: its id or method, and whether
@@ -152,7 +154,7 @@ struct LeanOp {
 impl Rpc {
     fn connect(path: &Path) -> Rpc {
         let sock = UnixStream::connect(path).unwrap_or_else(|e| panic!("connect {}: {e}", path.display()));
-        Rpc { sock, next_id: 0, inbuf: Vec::new(), start: 0, out: Vec::new() }
+        Rpc { sock, next_id: 0, inbuf: Vec::new(), start: 0, out: Vec::new(), rbuf: vec![0; 64 << 10] }
     }
 
     /// Sends a request whose params are JSON text; returns its id.
@@ -191,11 +193,9 @@ impl Rpc {
                 self.inbuf.clear();
                 self.start = 0;
             }
-            let len = self.inbuf.len();
-            self.inbuf.resize(len + 64 * 1024, 0);
-            let n = self.sock.read(&mut self.inbuf[len..]).expect("read");
-            self.inbuf.truncate(len + n);
+            let n = self.sock.read(&mut self.rbuf).expect("read");
             assert!(n > 0, "server closed the connection");
+            self.inbuf.extend_from_slice(&self.rbuf[..n]);
         }
     }
 
