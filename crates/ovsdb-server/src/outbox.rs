@@ -24,7 +24,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
@@ -94,6 +94,10 @@ pub struct Outbox {
     tx: mpsc::Sender<Arc<Vec<u8>>>,
     shared: Arc<Shared>,
     max_bytes: usize,
+    /// A direct outbox's writer, until something first has to wait: most
+    /// clients never fill their socket, and an idle task per client is
+    /// memory for nothing.
+    idle_writer: Option<Arc<Mutex<Option<Writer>>>>,
 }
 
 /// Why a message was not queued.
@@ -124,10 +128,13 @@ pub fn outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained) -> (
 
 /// Like [`outbox`], for a plain stream socket `sock` (nonblocking, a
 /// descriptor of its own: the session reads from another): messages are
-/// written to it at once when nothing waits, and [`Writer::run_direct`]
-/// writes what had to wait.
-pub fn direct_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, sock: OwnedFd) -> (Outbox, Writer) {
-    new_outbox(max_messages, max_bytes, on_drained, Some(sock))
+/// written to it at once when nothing waits; a writer task, started the
+/// first time a message has to wait, writes what waits. Must be used
+/// inside a tokio runtime.
+pub fn direct_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, sock: OwnedFd) -> Outbox {
+    let (mut out, w) = new_outbox(max_messages, max_bytes, on_drained, Some(sock));
+    out.idle_writer = Some(Arc::new(Mutex::new(Some(w))));
+    out
 }
 
 fn new_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, direct: Option<OwnedFd>) -> (Outbox, Writer) {
@@ -143,7 +150,7 @@ fn new_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, dire
         unfinished: AtomicUsize::new(0),
         direct,
     });
-    (Outbox { tx, shared: shared.clone(), max_bytes }, Writer { rx, shared, on_drained })
+    (Outbox { tx, shared: shared.clone(), max_bytes, idle_writer: None }, Writer { rx, shared, on_drained })
 }
 
 impl Outbox {
@@ -183,6 +190,11 @@ impl Outbox {
     }
 
     fn queue(&self, bytes: Arc<Vec<u8>>) -> Result<(), Refused> {
+        if let Some(idle) = &self.idle_writer {
+            if let Some(w) = idle.lock().ok().and_then(|mut w| w.take()) {
+                tokio::spawn(w.run_direct());
+            }
+        }
         let len = bytes.len();
         self.shared.unfinished.fetch_add(1, Ordering::SeqCst);
         // Counted before sending, so that the writer never takes away more
@@ -455,18 +467,16 @@ mod tests {
     }
 
     /// A direct outbox on one end of a socket pair, and the other end.
-    fn direct_pair() -> (Outbox, Writer, std::os::unix::net::UnixStream) {
+    fn direct_pair() -> (Outbox, std::os::unix::net::UnixStream) {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
-        let (out, w) = direct_outbox(100_000, usize::MAX, nop(), OwnedFd::from(a));
-        (out, w, b)
+        (direct_outbox(100_000, usize::MAX, nop(), OwnedFd::from(a)), b)
     }
 
     #[test]
     fn direct_writes_and_what_waits_arrive_whole_and_in_order() {
         rt().block_on(async {
-            let (out, w, b) = direct_pair();
-            let task = tokio::spawn(w.run_direct());
+            let (out, b) = direct_pair();
             // Far more than the socket holds, nobody reading: the first
             // messages go out at once, the rest waits, in single pushes and
             // in batches.
@@ -498,8 +508,7 @@ mod tests {
             })
             .await
             .unwrap();
-            // The writer shut the socket down after the last message.
-            task.await.unwrap();
+            // The socket was closed after the last message.
             assert_eq!(got.len(), want.len());
             assert!(got == want, "bytes out of order");
         });
@@ -508,8 +517,7 @@ mod tests {
     #[test]
     fn a_direct_write_to_a_closed_peer_is_refused() {
         rt().block_on(async {
-            let (out, w, b) = direct_pair();
-            let _task = tokio::spawn(w.run_direct());
+            let (out, b) = direct_pair();
             drop(b);
             assert_eq!(out.push(msg(10)), Err(Refused::Closed));
         });

@@ -1134,9 +1134,7 @@ fn spawn_session(
     let mut rd = io.reader;
     let wtx = match io.writer {
         SessionWriter::Direct(fd) => {
-            let (wtx, writer) = direct_outbox(OUT_QUEUE, MAX_BACKLOG, on_drained, fd);
-            tokio::spawn(writer.run_direct());
-            wtx
+            direct_outbox(OUT_QUEUE, MAX_BACKLOG, on_drained, fd)
         }
         SessionWriter::Stream(wr) => {
             let (wtx, writer) = outbox(OUT_QUEUE, MAX_BACKLOG, on_drained);
