@@ -9,12 +9,11 @@
 //!   merged update ([`Outbox::behind`], the `on_drained` callback);
 //! - the connection's reader stops reading requests while the client is
 //!   behind ([`Outbox::writable`]), so that replies do not pile up either
-//!   (checked before each read from the socket: the requests one read
-//!   brought in, up to 64 KiB of them, are still answered);
-//! - as a last resort against what is already read (a client pipelining
-//!   many requests whose replies are large), a message is refused once
-//!   more than the hard bound is waiting before it, and the client is then
-//!   disconnected ([`Refused::Stuck`]).
+//!   (checked every few requests, even within one read from the socket);
+//! - as a last resort against replies already owed (a few requests whose
+//!   replies are huge), a message is refused once more than the hard bound
+//!   is waiting before it, and the client is then disconnected
+//!   ([`Refused::Stuck`]).
 //!
 //! On a plain socket (unix or TCP, [`direct_outbox`]) a message is written
 //! straight away by whoever sends it when nothing is waiting: no task

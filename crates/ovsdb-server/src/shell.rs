@@ -29,6 +29,9 @@ pub const MAX_MESSAGE: usize = 64 << 20;
 /// are held back, and requests no longer read, far earlier (see
 /// [`crate::outbox`]).
 const OUT_QUEUE: usize = 8192;
+/// Requests handed to the core before the reader lets it run (and checks
+/// whether the client has fallen behind on the replies).
+const DISPATCH_BATCH: usize = 8;
 /// Read buffer of a connection: its first size, and the most it grows to.
 const READ_BUF_MIN: usize = 512;
 /// Most connection events handled before their answers are sent.
@@ -1185,6 +1188,33 @@ fn spawn_session(
                 }
                 continue;
             }
+            // Requests already read go to the core a few at a time: its
+            // replies then show in the outbox (and pause the reading above)
+            // before more are taken, even from one large read.
+            let mut dispatched = 0;
+            let mut bad = None;
+            while dispatched < DISPATCH_BATCH {
+                match framer.next_message() {
+                    None => break,
+                    Some(Ok(m)) => {
+                        if events.send(Event::Message(id, m)).await.is_err() {
+                            return;
+                        }
+                        dispatched += 1;
+                    }
+                    Some(Err(e)) => {
+                        bad = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            if bad.is_some() {
+                break bad;
+            }
+            if dispatched == DISPATCH_BATCH {
+                tokio::task::yield_now().await;
+                continue;
+            }
             let n = tokio::select! {
                 // The main task dropped the connection.
                 _ = &mut kill => return,
@@ -1207,23 +1237,6 @@ fn spawn_session(
             framer.push(&buf[..n]);
             if n == buf.len() && buf.len() < READ_BUF_MAX {
                 buf.resize(buf.len() * 2, 0);
-            }
-            let mut bad = None;
-            while let Some(m) = framer.next_message() {
-                match m {
-                    Ok(m) => {
-                        if events.send(Event::Message(id, m)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        bad = Some(e.to_string());
-                        break;
-                    }
-                }
-            }
-            if bad.is_some() {
-                break bad;
             }
         };
         drop(prober);

@@ -402,3 +402,53 @@ fn a_python_idl_stopped_during_a_burst_ends_with_a_correct_replica() {
     assert!(!log.contains("disconnecting"), "the stopped client was disconnected:\n{log}");
     assert!(server.alive(), "server died: {log}");
 }
+
+#[test]
+fn a_client_pipelining_requests_it_does_not_read_the_replies_of_is_paused_not_dropped() {
+    let server = Served::start(ROVN, "ovn-nb.ovsschema");
+    let pid = server.daemon.as_ref().expect("running").pid();
+    let mut w = Rpc::connect(&server.sock);
+    let blob = "x".repeat(1 << 20);
+    let row = json!({"name": "big", "external_ids": ["map", [["blob", blob]]]});
+    w.transact(NB, json!([{"op": "insert", "table": "Address_Set", "row": row}]));
+    let base = status_kib(pid, "VmRSS:");
+    // 300 selects of the 1 MiB row, sent at once (one read for the server),
+    // and no reply read until all are sent: 300 MiB of replies.
+    const N: usize = 300;
+    let mut c = UnixStream::connect(&server.sock).expect("connect");
+    let mut reqs = Vec::new();
+    for i in 0..N {
+        let params = vec![json!(NB), json!({"op": "select", "table": "Address_Set", "where": []})];
+        reqs.extend(Message::Request { method: "transact".into(), params, id: json!(i) }.to_bytes());
+    }
+    let mut tx = c.try_clone().unwrap();
+    let sender = std::thread::spawn(move || tx.write_all(&reqs).is_ok());
+    // The server stops taking requests while the replies wait; give it the
+    // time to take (and answer) all it would.
+    std::thread::sleep(Duration::from_secs(2));
+    let peak = status_kib(pid, "VmHWM:");
+    // Then every reply comes, in order, on the same connection.
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut framer = Framer::new(usize::MAX);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut next = 0;
+    while next < N {
+        let n = c.read(&mut buf).expect("replies");
+        assert!(n > 0, "the server closed the connection after {next} replies\n{}", server.log());
+        framer.push(&buf[..n]);
+        while let Some(m) = framer.next_message() {
+            match m.expect("a well-formed message") {
+                Message::Reply { id, result } => {
+                    assert_eq!(id, json!(next));
+                    assert_eq!(result[0]["rows"].as_array().map(Vec::len), Some(1));
+                    next += 1;
+                }
+                m => panic!("unexpected {m:?}"),
+            }
+        }
+    }
+    assert!(sender.join().unwrap(), "the requests could not all be sent");
+    eprintln!("{N} MiB of replies to pipelined requests: server RSS {} MiB before, peak {} MiB", base >> 10, peak >> 10);
+    assert!(peak.saturating_sub(base) < GROWTH_LIMIT_MIB << 10, "server RSS grew from {} to {} MiB", base >> 10, peak >> 10);
+    assert!(!server.log().contains("disconnecting"), "{}", server.log());
+}
