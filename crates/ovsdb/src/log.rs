@@ -660,6 +660,20 @@ struct Compacting {
     tail_records: u64,
 }
 
+impl Drop for Log {
+    /// A compaction still writing its snapshot does not outlive the log:
+    /// a log opened again on the same file (a server restarted within the
+    /// process) would start its own and write the same scratch file at the
+    /// same time. Waits for the snapshot's thread and removes its file; the
+    /// log itself is as it was.
+    fn drop(&mut self) {
+        if let Some(c) = self.compacting.take() {
+            let _ = c.thread.join();
+            let _ = std::fs::remove_file(tmp_path(&self.path));
+        }
+    }
+}
+
 fn log_err(path: &Path, msg: impl Into<String>) -> Error {
     Error::Log { path: path.display().to_string(), msg: msg.into() }
 }

@@ -294,4 +294,17 @@ fn background_compaction_keeps_appends_made_meanwhile() {
     log.compact(&db3, None).unwrap();
     assert_eq!(log.n_records(), 2);
     assert_eq!(contents(&Log::read(&path).unwrap().0), contents(&db));
+
+    // A log closed while it compacts: its snapshot's thread is done and
+    // its scratch file gone before the file can be opened again (a second
+    // compaction would otherwise write the same scratch file meanwhile).
+    log.start_compaction(&db3, None).unwrap();
+    drop(log);
+    // (A thread left running would write it within this time.)
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!tmp.exists(), "the scratch file outlived its log");
+    let (log, db4, report) = Log::open(&path).unwrap();
+    assert_eq!(report.dropped, None);
+    assert_eq!(contents(&db4), contents(&db));
+    assert_eq!(log.n_records(), 2);
 }
