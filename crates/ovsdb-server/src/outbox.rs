@@ -296,24 +296,18 @@ impl Writer {
     /// shuts `out` down), writing fails, or the client is found stuck.
     pub async fn run<W: AsyncWrite + Unpin>(mut self, mut out: W) {
         loop {
-            let next = tokio::select! {
-                m = self.rx.recv() => m,
-                _ = self.shared.abort.notified() => return,
+            let batch = match self.next_batch().await {
+                Next::Batch(b) => b,
+                Next::Done => break,
+                Next::Abort => return,
             };
-            let Some(m) = next else { break };
-            self.took(&m);
-            let mut n = 1;
-            // What else is queued already goes in the same write: a client
-            // that pipelines requests gets its replies in one go.
-            let mut batch: Option<Vec<u8>> = None;
-            while batch.as_ref().map_or(m.len(), Vec::len) < BATCH {
-                let Ok(more) = self.rx.try_recv() else { break };
-                self.took(&more);
-                n += 1;
-                batch.get_or_insert_with(|| m.to_vec()).extend_from_slice(&more);
-            }
-            self.check_drained();
-            let bytes = batch.as_deref().unwrap_or(&m);
+            let gathered: Vec<u8>;
+            let bytes: &[u8] = if batch.len() == 1 {
+                &batch[0]
+            } else {
+                gathered = batch.iter().flat_map(|m| m.as_slice()).copied().collect();
+                &gathered
+            };
             let written = tokio::select! {
                 r = out.write_all(bytes) => r.is_ok(),
                 _ = self.shared.abort.notified() => return,
@@ -321,9 +315,31 @@ impl Writer {
             if !written {
                 return;
             }
-            self.shared.unfinished.fetch_sub(n, Ordering::SeqCst);
+            self.shared.unfinished.fetch_sub(batch.len(), Ordering::SeqCst);
         }
         let _ = out.shutdown().await;
+    }
+
+    /// The next message and what else is queued behind it already, taken
+    /// off the queue: a client that pipelines requests gets its replies in
+    /// one write.
+    async fn next_batch(&mut self) -> Next {
+        let next = tokio::select! {
+            m = self.rx.recv() => m,
+            _ = self.shared.abort.notified() => return Next::Abort,
+        };
+        let Some(m) = next else { return Next::Done };
+        self.took(&m);
+        let mut size = m.len();
+        let mut batch = vec![m];
+        while size < BATCH && batch.len() < MAX_IOV {
+            let Ok(more) = self.rx.try_recv() else { break };
+            self.took(&more);
+            size += more.len();
+            batch.push(more);
+        }
+        self.check_drained();
+        Next::Batch(batch)
     }
 
     /// Writes what waits in a [`direct_outbox`] until every sender is gone
@@ -335,21 +351,11 @@ impl Writer {
             return;
         };
         loop {
-            let next = tokio::select! {
-                m = self.rx.recv() => m,
-                _ = self.shared.abort.notified() => return,
+            let batch = match self.next_batch().await {
+                Next::Batch(b) => b,
+                Next::Done => break,
+                Next::Abort => return,
             };
-            let Some(m) = next else { break };
-            self.took(&m);
-            let mut size = m.len();
-            let mut batch = vec![m];
-            while size < BATCH && batch.len() < MAX_IOV {
-                let Ok(more) = self.rx.try_recv() else { break };
-                self.took(&more);
-                size += more.len();
-                batch.push(more);
-            }
-            self.check_drained();
             let mut room: Option<AsyncFd<Raw>> = None;
             let (mut done, mut offset) = (0, 0);
             while done < batch.len() {
@@ -385,6 +391,16 @@ impl Writer {
         // a descriptor of; the reader's side stays.
         unsafe { libc::shutdown(fd, libc::SHUT_WR) };
     }
+}
+
+/// What the writer takes off the queue.
+enum Next {
+    /// Messages to write, in order.
+    Batch(Vec<Arc<Vec<u8>>>),
+    /// Every sender is gone and the queue is empty.
+    Done,
+    /// The client is stuck: stop without writing.
+    Abort,
 }
 
 /// A descriptor registered with the poll loop without being owned.

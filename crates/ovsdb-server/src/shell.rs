@@ -1056,14 +1056,14 @@ impl SessionIo {
 
     fn unix(s: UnixStream) -> SessionIo {
         match s.into_std() {
-            Ok(std) => SessionIo::plain(std).unwrap_or_else(|e| broken(e)),
+            Ok(std) => SessionIo::plain(std).unwrap_or_else(broken),
             Err(e) => broken(e),
         }
     }
 
     fn tcp(s: TcpStream) -> SessionIo {
         match s.into_std() {
-            Ok(std) => SessionIo::plain(std).unwrap_or_else(|e| broken(e)),
+            Ok(std) => SessionIo::plain(std).unwrap_or_else(broken),
             Err(e) => broken(e),
         }
     }
@@ -1276,33 +1276,18 @@ impl Outbound {
     async fn connect(&self, id: SessionId, probe: Option<Duration>, done: oneshot::Sender<()>) -> Result<(), String> {
         let (events, name) = (self.events.clone(), self.name.clone());
         let timed = |_| "connection timed out".to_string();
+        let outbound = OutboundSession { _done: done, idle: self.idle.clone() };
+        let start = move |io, peer_id| spawn_session(io, id, events, probe, name, peer_id, Some(outbound));
         match &self.remote {
             Remote::ConnectUnix(p) => {
                 let s = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(p)).await.map_err(timed)?;
-                let s = s.map_err(|e| io_reason(&e))?;
-                spawn_session(
-                    SessionIo::unix(s),
-                    id,
-                    events,
-                    probe,
-                    name,
-                    None,
-                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
-                );
+                start(SessionIo::unix(s.map_err(|e| io_reason(&e))?), None);
             }
             Remote::ConnectTcp(addr) => {
                 let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await.map_err(timed)?;
                 let s = s.map_err(|e| io_reason(&e))?;
                 let _ = s.set_nodelay(true);
-                spawn_session(
-                    SessionIo::tcp(s),
-                    id,
-                    events,
-                    probe,
-                    name,
-                    None,
-                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
-                );
+                start(SessionIo::tcp(s), None);
             }
             Remote::ConnectSsl(addr) => {
                 let connector = self.tls.lock().ok().and_then(|t| t.as_ref().map(|t| t.connector.clone()));
@@ -1317,15 +1302,7 @@ impl Outbound {
                     .map_err(|e| format!("SSL handshake failed: {e}"))?;
                 let peer_id =
                     tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| rovn_tls::common_name(c));
-                spawn_session(
-                    SessionIo::stream(tls),
-                    id,
-                    events,
-                    probe,
-                    name,
-                    peer_id,
-                    Some(OutboundSession { _done: done, idle: self.idle.clone() }),
-                );
+                start(SessionIo::stream(tls), peer_id);
             }
             Remote::Unix(_) | Remote::Tcp(_) | Remote::Ssl(_) => return Err("not an active remote".into()),
         }
