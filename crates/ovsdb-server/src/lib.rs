@@ -20,10 +20,13 @@
 //! - [`coalesce`]: the monitor updates held back for a client that is
 //!   behind, as each row's net change (bounded by the rows it watches, not
 //!   by the number of transactions), sent as one update once it caught up.
+//! - [`busy_poll`]: after answering requests the main task keeps polling
+//!   for the next for a while, adaptively, instead of sleeping at once.
 //! - [`unixctl`]: the control socket `ovs-appctl` talks to; the shell runs
 //!   its commands (remotes, compaction, memory) and the program adds its own
 //!   (logging).
 
+pub mod busy_poll;
 pub mod coalesce;
 pub mod compaction;
 pub mod core;

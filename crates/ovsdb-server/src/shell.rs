@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::busy_poll::BusyPoll;
 use crate::core::{Action, Core, Peer, SessionId};
 use crate::dbconfig::{self, DbRef, RemoteStatus};
 use crate::outbox::{direct_outbox, outbox, Outbox, Refused, MAX_BACKLOG};
@@ -68,7 +69,12 @@ pub struct Server {
     unixctl: Option<PathBuf>,
     commands: Commands,
     probe: Option<Option<Duration>>,
+    busy_poll: Duration,
 }
+
+/// The longest the server busy-polls for the next request by default (see
+/// [`crate::busy_poll`]).
+pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(100);
 
 impl Server {
     /// A server for `core` listening on `remotes`.
@@ -96,7 +102,15 @@ impl Server {
             unixctl: None,
             commands,
             probe: None,
+            busy_poll: DEFAULT_BUSY_POLL,
         }
+    }
+
+    /// Busy-polls for at most `max` after answering requests, adaptively
+    /// (zero: never).
+    pub fn busy_poll(mut self, max: Duration) -> Server {
+        self.busy_poll = max;
+        self
     }
 
     /// Also listens where `db:DB,TABLE,COLUMN` says, following its changes.
@@ -192,7 +206,7 @@ impl Server {
         };
         if result.is_ok() {
             ready();
-            shell.serve(shutdown, &mut rx, &mut drained_rx, &mut ctl_rx).await;
+            shell.serve(shutdown, &mut rx, &mut drained_rx, &mut ctl_rx, BusyPoll::new(self.busy_poll)).await;
         }
         if let Some(t) = ctl_task {
             t.abort();
@@ -346,6 +360,7 @@ impl Shell {
         rx: &mut mpsc::Receiver<Event>,
         drained: &mut mpsc::UnboundedReceiver<SessionId>,
         ctl: &mut mpsc::Receiver<unixctl::Event>,
+        mut poll: BusyPoll,
     ) {
         tokio::pin!(shutdown);
         let mut status = tokio::time::interval(STATUS_INTERVAL);
@@ -354,6 +369,8 @@ impl Shell {
         pki_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.core.poll_timeout();
+            let spinning = poll.spin(Instant::now());
+            let mut requests = false;
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = status.tick() => self.write_status(),
@@ -364,6 +381,8 @@ impl Shell {
                 }
                 ev = rx.recv() => {
                     let Some(ev) = ev else { break };
+                    requests = true;
+                    poll.request(Instant::now());
                     self.handle_event(ev);
                     // What else has arrived is handled before the answers go
                     // out, so that they go out together: one write per
@@ -394,6 +413,9 @@ impl Shell {
                     }
                 },
                 _ = sleep_until(deadline), if deadline.is_some() => self.core.handle_timeout(Instant::now()),
+                // Busy polling: this turn of the loop lets the runtime look
+                // for ready sockets without sleeping.
+                _ = tokio::task::yield_now(), if spinning => std::thread::yield_now(),
             }
             self.flush();
             self.answer_compactions();
@@ -403,6 +425,9 @@ impl Shell {
                 } else {
                     self.seen_commits = self.core.commits();
                 }
+            }
+            if requests {
+                poll.idle(Instant::now());
             }
         }
     }

@@ -31,6 +31,10 @@ Options:
                          $OVS_RUNDIR/ovsdb-server.PID.ctl; `none`: no socket)
   -v, --verbose[=SPEC]   log levels as ovsdb-server(1) SPECs, e.g. dbg,
                          ovsdb_server:file:dbg (no SPEC: everything at dbg)
+  --busy-poll=USEC       after answering requests, look for the next one for
+                         up to USEC microseconds before sleeping (adaptive:
+                         only while clients come back that quickly; 0: never;
+                         default 100)
   -h, --help             show this help
 ";
 
@@ -47,6 +51,7 @@ struct Options {
     verbose: Vec<String>,
     /// `None` for `--unixctl=none`; `Some(None)` for the default path.
     unixctl: Option<Option<PathBuf>>,
+    busy_poll: std::time::Duration,
 }
 
 fn env_dir(var: &str, default: &str) -> PathBuf {
@@ -79,6 +84,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         no_chdir: false,
         verbose: Vec::new(),
         unixctl: Some(None),
+        busy_poll: ovsdb_server::shell::DEFAULT_BUSY_POLL,
     };
     let mut i = 0;
     while i < args.len() {
@@ -142,6 +148,15 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--unixctl" => {
                 let v = value("--unixctl")?;
                 o.unixctl = if v == "none" { None } else { Some(Some(in_rundir(&v))) };
+            }
+            "--busy-poll" => {
+                let v = value(name)?;
+                let us: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n <= 1_000_000)
+                    .ok_or_else(|| format!("--busy-poll={v}: expected microseconds, 0 to 1000000"))?;
+                o.busy_poll = std::time::Duration::from_micros(us);
             }
             "-v" | "--verbose" => o.verbose.push(inline.unwrap_or_default()),
             _ if name.starts_with("-v") => o.verbose.push(name[2..].to_string()),
@@ -250,7 +265,7 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     let dbs: Vec<String> = core.db_names();
-    let mut server = Server::new(core, o.remotes).ssl(o.ssl);
+    let mut server = Server::new(core, o.remotes).ssl(o.ssl).busy_poll(o.busy_poll);
     for r in o.db_remotes {
         server = server.db_remote(r);
     }

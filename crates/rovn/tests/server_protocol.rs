@@ -364,3 +364,34 @@ fn raise_own_fd_limit(n: u64) {
         }
     }
 }
+
+/// CPU time a process has used so far, from its schedstat.
+fn cpu_time(pid: i32) -> Duration {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).expect("schedstat");
+    Duration::from_nanos(s.split_whitespace().next().and_then(|x| x.parse().ok()).expect("schedstat time"))
+}
+
+#[test]
+fn busy_polling_stops_when_the_clients_do() {
+    // A bad setting is refused with the reason.
+    let r = common::exec(ROVN, ["ovsdb-server", "--busy-poll=soon"]);
+    assert_eq!(r.code, 1);
+    assert!(r.err.contains("--busy-poll=soon: expected microseconds"), "{}", r.err);
+
+    // A client sending request after request makes the server poll for
+    // the next one (that is the point); once it stops, so does the server.
+    let served = Served::start(ROVN, "ovn-nb.ovsschema");
+    let pid = served.daemon.as_ref().expect("running").pid();
+    let mut c = Rpc::connect(&served.sock);
+    for i in 0..2000 {
+        assert_eq!(c.ok("echo", json!([i])), json!([i]));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let before = cpu_time(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    let used = cpu_time(pid) - before;
+    // Spinning through the half second would take all of it; an idle
+    // server takes next to nothing.
+    assert!(used < Duration::from_millis(100), "the idle server used {used:?} of CPU in 500 ms");
+    assert_eq!(c.ok("echo", json!(["still here"])), json!(["still here"]));
+}
