@@ -397,7 +397,9 @@ impl Core {
 
     /// What `memory/show` reports: (name, count) pairs in name order —
     /// atoms and cells in every database, weak references, monitors, and
-    /// sessions (only when there are some, as upstream).
+    /// sessions (only when there are some, as upstream); and, while some
+    /// client is behind, the rows held back for it (`held-rows`, a rovn
+    /// item: upstream never holds updates back).
     pub fn memory_usage(&self) -> Vec<(&'static str, u64)> {
         let (mut atoms, mut cells, mut weak) = (0u64, 0u64, 0u64);
         for d in &self.dbs {
@@ -411,7 +413,12 @@ impl Core {
             }
         }
         let monitors = self.sessions.values().map(|s| s.monitors.len() as u64).sum();
-        let mut out = vec![("atoms", atoms), ("cells", cells), ("monitors", monitors), ("n-weak-refs", weak)];
+        let held: u64 = self.sessions.keys().map(|&s| self.held_rows(s) as u64).sum();
+        let mut out = vec![("atoms", atoms), ("cells", cells)];
+        if held > 0 {
+            out.push(("held-rows", held));
+        }
+        out.extend([("monitors", monitors), ("n-weak-refs", weak)]);
         if !self.sessions.is_empty() {
             out.push(("sessions", self.sessions.len() as u64));
         }

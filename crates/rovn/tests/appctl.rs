@@ -338,3 +338,92 @@ fn manual_compaction_lets_transactions_commit_meanwhile() {
     assert_eq!(round.trim(), "\"3\"");
     drop(d);
 }
+
+/// The `held-rows:N` item of memory/show: while a client is behind, the
+/// rows whose updates are held back for it, counted per row and not per
+/// transaction (two rows rewritten many times: 2); gone once it has read.
+#[test]
+fn memory_show_counts_the_rows_held_for_a_client_that_is_behind() {
+    if !have_tools() {
+        return;
+    }
+    let dir = TempDir::new("appctl-held");
+    let d = serve_nb(ROVN, &dir);
+    let sock = dir.path("nb.sock");
+    let memory = || ok(d.appctl(&["memory/show"]), "memory/show");
+    let held =
+        |m: &str| m.split_whitespace().find_map(|i| i.strip_prefix("held-rows:")).map(|n| n.parse::<u64>().unwrap());
+    let mut w = common::rpc::Rpc::connect(&sock);
+    w.transact(
+        "OVN_Northbound",
+        json!([{"op": "insert", "table": "Address_Set", "row": {"name": "a"}},
+                                        {"op": "insert", "table": "Address_Set", "row": {"name": "b"}}]),
+    );
+    // A client that monitors Address_Set and then reads nothing.
+    let mut slow = UnixStream::connect(&sock).unwrap();
+    let monitor = json!({"id": "m", "method": "monitor", "params": ["OVN_Northbound", "m", {"Address_Set": {}}]});
+    slow.write_all(monitor.to_string().as_bytes()).unwrap();
+    let mut framer = ovsdb::jsonrpc::Framer::new(usize::MAX);
+    let mut buf = vec![0u8; 1 << 20];
+    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    while framer.next_value().is_none() {
+        let n = slow.read(&mut buf).expect("the monitor's reply");
+        framer.push(&buf[..n]);
+    }
+    assert_eq!(held(&memory()), None, "nothing is held while the client keeps up:\n{}", memory());
+    // 256 KiB updates to the two rows in turn, until the client is behind
+    // (4 MiB waiting for it, give or take the socket buffers), then 40 more.
+    let blob = "x".repeat(256 << 10);
+    let update = |w: &mut common::rpc::Rpc, i: usize| {
+        let name = ["a", "b"][i % 2];
+        w.transact(
+            "OVN_Northbound",
+            json!([{"op": "update", "table": "Address_Set",
+            "where": [["name", "==", name]],
+            "row": {"external_ids": ["map", [["blob", blob], ["n", i.to_string()]]]}}]),
+        );
+    };
+    let mut i = 0;
+    while held(&memory()).is_none() {
+        assert!(i < 400, "100 MiB written and the client is still not behind:\n{}", memory());
+        for _ in 0..8 {
+            update(&mut w, i);
+            i += 1;
+        }
+    }
+    for _ in 0..40 {
+        update(&mut w, i);
+        i += 1;
+    }
+    let m = memory();
+    assert_eq!(held(&m), Some(2), "{m}");
+    assert!(m.contains("sessions:2") && m.contains("cells:") && m.contains("monitors:1"), "{m}");
+    // The client reads again: it gets the last update, and nothing is held.
+    let t = Instant::now();
+    let mut last_seen = false;
+    slow.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    loop {
+        match slow.read(&mut buf) {
+            Ok(0) => panic!("the server closed the slow client's connection"),
+            Ok(n) => {
+                framer.push(&buf[..n]);
+                while let Some(v) = framer.next_value() {
+                    let v = v.unwrap();
+                    let rows = v["params"][1]["Address_Set"].as_object().into_iter().flat_map(|r| r.values());
+                    last_seen |= rows.into_iter().any(|r| {
+                        r["new"]["external_ids"][1]
+                            .as_array()
+                            .is_some_and(|kv| kv.iter().any(|p| *p == json!(["n", (i - 1).to_string()])))
+                    });
+                }
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                if last_seen && held(&memory()).is_none() {
+                    break;
+                }
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "last update seen: {last_seen}; {}", memory());
+    }
+}
