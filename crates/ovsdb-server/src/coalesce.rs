@@ -11,15 +11,46 @@
 //! intermediate diffs), modified then deleted is a delete. So what is held
 //! is bounded by the rows the monitor covers, whatever the number of
 //! transactions; and the rows are shared (`Arc`) with the database.
+//!
+//! A monitor whose `select` leaves out `insert` or `modify` is told what
+//! its client would have been told net, one update at a time: without
+//! `insert`, a row that appears (inserted, or entering the conditions) is
+//! not sent, but its later changes are, as a modify from the row as it
+//! appeared, and its deletion as a delete (ovsdb-server 3.1 sends those for
+//! rows it never announced); without `modify`, an inserted row is sent as it
+//! was inserted, not as it became.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ovsdb::{ChangeSet, Row, RowChange, Uuid};
+use ovsdb::monitor::{Monitor, Select};
+use ovsdb::{ChangeSet, DatabaseSchema, Row, RowChange, Uuid};
 
 /// A row then and now (`None`: absent).
 type Span = (Option<Arc<Row>>, Option<Arc<Row>>);
+
+/// What a client's monitor shows of the database, as far as the changes
+/// held for it go.
+pub trait View {
+    /// The kinds of change reported for table `t`; `None` if not watched.
+    fn select(&self, t: usize) -> Option<Select>;
+    /// Whether `row` of table `t` is within the client's conditions.
+    fn covers(&self, t: usize, row: &Row) -> bool;
+}
+
+/// A monitor on a database of `schema`, as a [`View`].
+pub struct MonitorView<'a>(pub &'a Monitor, pub &'a DatabaseSchema);
+
+impl View for MonitorView<'_> {
+    fn select(&self, t: usize) -> Option<Select> {
+        self.0.select(t)
+    }
+
+    fn covers(&self, t: usize, row: &Row) -> bool {
+        self.0.covers(self.1, t, row)
+    }
+}
 
 /// The net change of each row since some point, per (table, row).
 #[derive(Debug, Default, Clone)]
@@ -28,29 +59,48 @@ pub struct NetChanges {
 }
 
 impl NetChanges {
-    /// Adds a committed change set. Rows not seen yet are only kept if
-    /// `keep` says they may concern the client (a table it watches, a row
-    /// matching its conditions before or after); rows already kept are
+    /// Adds a committed change set, as `view` sees it. Rows not seen yet
+    /// are only kept if they may concern the client (a table it watches, a
+    /// row within its conditions before or after); rows already kept are
     /// followed whatever they become.
-    pub fn add(&mut self, cs: &ChangeSet, watched: impl Fn(usize) -> bool, keep: impl Fn(usize, &RowChange) -> bool) {
+    pub fn add(&mut self, cs: &ChangeSet, view: &impl View) {
         for (t, changes) in &cs.tables {
-            if !watched(*t) {
-                continue;
-            }
+            let Some(sel) = view.select(*t) else { continue };
+            // Only a monitor that leaves out inserts or modifies needs to
+            // know which states of a row its client would have seen.
+            let partial = !(sel.insert && sel.modify);
+            let covers = |r: &Option<Arc<Row>>| r.as_deref().is_some_and(|r| view.covers(*t, r));
             for ch in changes {
                 match self.rows.entry((*t, ch.uuid)) {
                     Entry::Occupied(mut e) => {
-                        if e.get().0.is_none() && ch.new.is_none() {
+                        let (old, new) = e.get_mut();
+                        if old.is_none() && ch.new.is_none() {
                             // Inserted then deleted: the client never knew it.
                             e.remove();
-                        } else {
-                            e.get_mut().1 = ch.new.clone();
+                            continue;
                         }
+                        if partial {
+                            let (was, is) = (covers(new), covers(&ch.new));
+                            if was && is && !sel.modify {
+                                // Not told: the row stays as the client has it.
+                                continue;
+                            }
+                            if !was && is && !sel.insert && !covers(old) {
+                                // Appears unannounced: what follows is told
+                                // as changes from this row.
+                                *old = ch.new.clone();
+                            }
+                        }
+                        *new = ch.new.clone();
                     }
                     Entry::Vacant(e) => {
-                        if keep(*t, ch) {
-                            e.insert((ch.old.clone(), ch.new.clone()));
+                        let (was, is) = (covers(&ch.old), covers(&ch.new));
+                        if !(was || is) {
+                            continue;
                         }
+                        let appears_unannounced = partial && !was && is && !sel.insert;
+                        let old = if appears_unannounced { ch.new.clone() } else { ch.old.clone() };
+                        e.insert((old, ch.new.clone()));
                     }
                 }
             }
@@ -84,11 +134,12 @@ impl NetChanges {
         ChangeSet { tables, comment: None }
     }
 
-    /// Consecutive change sets composed into one (oldest first).
-    pub fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>) -> ChangeSet {
+    /// Consecutive change sets (oldest first) composed into one, as
+    /// `view` sees them.
+    pub fn merge<'a>(sets: impl Iterator<Item = &'a ChangeSet>, view: &impl View) -> ChangeSet {
         let mut n = NetChanges::default();
         for cs in sets {
-            n.add(cs, |_| true, |_, _| true);
+            n.add(cs, view);
         }
         n.take()
     }
@@ -110,6 +161,11 @@ mod tests {
     }
 
     fn lab() -> Lab {
+        lab_select(json!({}))
+    }
+
+    /// A lab whose monitors report only the kinds of change `select` names.
+    fn lab_select(select: Value) -> Lab {
         let schema = DatabaseSchema::from_json(&json!({
             "name": "T", "version": "1.0.0",
             "tables": {"R": {"isRoot": true, "columns": {
@@ -119,7 +175,7 @@ mod tests {
         }))
         .unwrap();
         let schema = Arc::new(schema);
-        let req = json!({"R": {"columns": ["name", "tags", "kv"]}});
+        let req = json!({"R": {"columns": ["name", "tags", "kv"], "select": select}});
         Lab {
             db: Database::new(schema.clone()),
             held: NetChanges::default(),
@@ -134,12 +190,8 @@ mod tests {
             let (results, cs) = self.db.transact(ops.as_array().unwrap());
             assert!(results.iter().all(|r| r.get("error").is_none()), "{results:?}");
             if held {
-                let (mon, schema) = (&self.v2, self.db.schema().clone());
-                self.held.add(
-                    &cs.unwrap(),
-                    |t| mon.watches(t),
-                    |t, ch| mon.concerns(&schema, t, ch.old.as_deref(), ch.new.as_deref()),
-                );
+                let schema = self.db.schema().clone();
+                self.held.add(&cs.unwrap(), &MonitorView(&self.v2, &schema));
             }
             results
         }
@@ -253,6 +305,76 @@ mod tests {
         assert_eq!(v2, Some(json!({"R": {out: {"insert": {"name": "in"}}, was_in: {"delete": null}}})));
     }
 
+    /// What ovsdb-server 3.1 sends a monitor with `select` {"initial":
+    /// false, "insert": false, "modify": true, "delete": true} (seen by
+    /// experiment): nothing for the insert, then for each modify an update2
+    /// "modify" of the changed columns (update: "old" with them as they
+    /// were, "new" with the row), and a "delete" when the row goes. Held,
+    /// those compose into one modify from the row as inserted.
+    #[test]
+    fn without_insert_a_row_inserted_then_modified_is_a_modify_from_the_row_as_inserted() {
+        let sel = json!({"initial": false, "insert": false, "modify": true, "delete": true});
+        let mut l = lab_select(sel.clone());
+        let u = l.insert(json!({"name": "a", "tags": "x"}), true);
+        assert_eq!(l.updates(), (None, None), "an insert alone is not sent");
+        l.update("a", json!({"name": "b", "kv": ["map", [["k", "v"]]]}));
+        l.update("b", json!({"tags": ["set", ["y", "z"]]}));
+        let (v1, v2) = l.updates();
+        let diff = json!({"name": "b", "tags": ["set", ["x", "y", "z"]], "kv": ["map", [["k", "v"]]]});
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"modify": diff}}})));
+        let old = json!({"name": "a", "tags": "x", "kv": ["map", []]});
+        let new = json!({"name": "b", "tags": ["set", ["y", "z"]], "kv": ["map", [["k", "v"]]]});
+        assert_eq!(v1, Some(json!({"R": {u.clone(): {"old": old, "new": new}}})));
+        // Changed back to the row as inserted: nothing to tell.
+        l.update("b", json!({"name": "a", "tags": "x", "kv": ["map", []]}));
+        assert_eq!(l.updates(), (None, None));
+
+        // Inserted (and modified) then deleted: a delete, as ovsdb-server
+        // sends for a row whose insert it did not report.
+        let mut l = lab_select(sel);
+        let u = l.insert(json!({"name": "a", "tags": "x"}), true);
+        l.commit(json!([{"op": "delete", "table": "R", "where": []}]), true);
+        let (v1, v2) = l.updates();
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"delete": null}}})));
+        assert_eq!(v1, Some(json!({"R": {u: {"old": {"name": "a", "tags": "x", "kv": ["map", []]}}}})));
+        let u = l.insert(json!({"name": "c"}), true);
+        l.update("c", json!({"name": "d"}));
+        l.commit(json!([{"op": "delete", "table": "R", "where": []}]), true);
+        assert_eq!(l.updates().1.unwrap()["R"][u], json!({"delete": null}));
+    }
+
+    #[test]
+    fn without_insert_a_row_entering_the_conditions_is_told_from_there() {
+        let mut l = lab_select(json!({"insert": false}));
+        let s = l.db.schema().clone();
+        let req =
+            json!({"R": {"columns": ["name", "tags"], "where": [["name", "==", "in"]], "select": {"insert": false}}});
+        l.v2 = Monitor::from_json(&s, Version::V2, &req).unwrap();
+        let u = l.insert(json!({"name": "out", "tags": "x"}), true);
+        assert!(l.held.is_empty());
+        l.update("out", json!({"name": "in"}));
+        assert_eq!(l.updates().1, None, "entering the conditions counts as an insert, not selected");
+        l.update("in", json!({"tags": "y"}));
+        assert_eq!(l.updates().1, Some(json!({"R": {u: {"modify": {"tags": ["set", ["x", "y"]]}}}})));
+    }
+
+    #[test]
+    fn without_modify_a_row_inserted_then_modified_is_inserted_as_it_was() {
+        let mut l = lab_select(json!({"modify": false}));
+        let u = l.insert(json!({"name": "a", "tags": "x"}), true);
+        l.update("a", json!({"name": "b", "tags": "y"}));
+        let (v1, v2) = l.updates();
+        assert_eq!(v2, Some(json!({"R": {u.clone(): {"insert": {"name": "a", "tags": "x"}}}})));
+        assert_eq!(v1, Some(json!({"R": {u.clone(): {"new": {"name": "a", "tags": "x", "kv": ["map", []]}}}})));
+        // A row the client has: modifies are not told, a delete is.
+        let mut l = lab_select(json!({"modify": false}));
+        let u = l.insert(json!({"name": "a"}), false);
+        l.update("a", json!({"name": "b"}));
+        assert_eq!(l.updates(), (None, None));
+        l.commit(json!([{"op": "delete", "table": "R", "where": []}]), true);
+        assert_eq!(l.updates().1, Some(json!({"R": {u: {"delete": null}}})));
+    }
+
     #[test]
     fn merge_composes_change_sets() {
         let mut l = lab();
@@ -265,7 +387,8 @@ mod tests {
         ] {
             sets.push(l.db.transact(ops.as_array().unwrap()).1.unwrap());
         }
-        let m = NetChanges::merge(sets.iter());
+        let s = l.db.schema().clone();
+        let m = NetChanges::merge(sets.iter(), &MonitorView(&l.v2, &s));
         assert_eq!(m.n_rows(), 1);
         let ch = &m.tables[0].1[0];
         assert!(ch.old.is_none());

@@ -14,7 +14,7 @@ use ovsdb::monitor::{Monitor, Version};
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, TxnContext, Uuid};
 use serde_json::{json, Value};
 
-use crate::coalesce::NetChanges;
+use crate::coalesce::{MonitorView, NetChanges};
 use crate::{compaction, rbac};
 
 /// A client connection, as numbered by the shell.
@@ -52,6 +52,9 @@ struct Db {
     atoms: u64,
     /// Id of the last transaction (a fresh one at startup).
     last_txn: Uuid,
+    /// The transaction just before the oldest one in `history` (the state
+    /// history starts from): a client that has it can resume too.
+    history_base: Uuid,
     read_only: bool,
     /// Growth of the log since its last compaction.
     compaction: compaction::State,
@@ -222,6 +225,7 @@ impl Core {
         self.by_name.insert(name.clone(), self.dbs.len());
         let compaction = compaction::State::new(log.as_ref().map_or(0, Log::len), self.now);
         let db_tables = db.schema().tables.len();
+        let startup_txn = Uuid::random();
         let atoms = (0..db.schema().tables.len()).flat_map(|t| db.table(t).rows.values()).map(|r| row_atoms(r)).sum();
         self.dbs.push(Db {
             name,
@@ -230,7 +234,8 @@ impl Core {
             history: VecDeque::new(),
             history_atoms: 0,
             atoms,
-            last_txn: Uuid::random(),
+            last_txn: startup_txn,
+            history_base: startup_txn,
             read_only,
             compaction,
             changed: vec![0; db_tables],
@@ -855,8 +860,9 @@ impl Core {
         db.history.push_back((txn, cs.clone(), old + new));
         db.history_atoms += old + new;
         while db.history.len() > HISTORY || (db.history.len() > 1 && db.history_atoms > db.atoms.max(HISTORY_FLOOR)) {
-            if let Some((_, _, n)) = db.history.pop_front() {
+            if let Some((t, _, n)) = db.history.pop_front() {
                 db.history_atoms -= n;
+                db.history_base = t;
             }
         }
         let schema = db.db.schema().clone();
@@ -872,12 +878,7 @@ impl Core {
             if ss.behind {
                 // Not sent now: remembered as each row's net change.
                 for m in ss.monitors.values_mut().filter(|m| m.db == d) {
-                    let mon = &m.monitor;
-                    m.held.add(
-                        &cs,
-                        |t| mon.watches(t),
-                        |t, ch| mon.concerns(&schema, t, ch.old.as_deref(), ch.new.as_deref()),
-                    );
+                    m.held.add(&cs, &MonitorView(&m.monitor, &schema));
                 }
                 continue;
             }
@@ -972,11 +973,21 @@ impl Core {
         let result = match version {
             Version::V1 | Version::V2 => monitor.initial(&db.db),
             Version::V3 => {
-                let pos = since.and_then(|t| db.history.iter().position(|(x, _, _)| *x == t));
-                match (since, pos) {
+                // How many of the oldest transactions the client has.
+                let had = since.and_then(|t| {
+                    if t == db.history_base {
+                        Some(0)
+                    } else {
+                        db.history.iter().position(|(x, _, _)| *x == t).map(|p| p + 1)
+                    }
+                });
+                match (since, had) {
                     (Some(t), _) if t == db.last_txn => json!([true, db.last_txn.to_string(), {}]),
-                    (_, Some(p)) => {
-                        let merged = NetChanges::merge(db.history.iter().skip(p + 1).map(|(_, c, _)| &**c));
+                    (_, Some(had)) => {
+                        let merged = NetChanges::merge(
+                            db.history.iter().skip(had).map(|(_, c, _)| &**c),
+                            &MonitorView(&monitor, db.db.schema()),
+                        );
                         let up = monitor.update(db.db.schema(), &merged).unwrap_or(json!({}));
                         json!([true, db.last_txn.to_string(), up])
                     }

@@ -269,3 +269,76 @@ fn condition_changes_and_cancels_while_behind() {
     core.handle_caught_up(1);
     assert!(sent(&mut core).is_empty());
 }
+
+/// A monitor without `insert` in its `select` (ovn-controller-like clients
+/// that only follow changes): ovsdb-server 3.1 sends nothing for an insert
+/// and then a "modify" per change of the row it never announced. A client
+/// that was behind gets those modifies as one, from the row as inserted;
+/// and so does one that resumes with monitor_cond_since from before the
+/// insert.
+#[test]
+fn a_monitor_without_insert_gets_the_modifies_of_a_row_inserted_while_behind() {
+    let sel = json!({"initial": false, "insert": false, "modify": true, "delete": true});
+    let req = json!({"Address_Set": [{"columns": ["name", "addresses", "external_ids"], "select": sel}]});
+    let mut core = core();
+    core.handle_connect(100);
+    core.handle_connect(1);
+    core.handle_connect(2);
+    let since =
+        request(&mut core, 1, "monitor_cond_since", json!([NB, "m", req, "00000000-0000-0000-0000-000000000000"]));
+    let since = parse(&since[0].1)["result"][1].clone();
+    for (s, method) in
+        [(1, "monitor"), (1, "monitor_cond"), (2, "monitor"), (2, "monitor_cond"), (2, "monitor_cond_since")]
+    {
+        let mut params = vec![json!(NB), json!(method), req.clone()];
+        if method == "monitor_cond_since" {
+            params.push(since.clone());
+        }
+        request(&mut core, s, method, Value::Array(params));
+    }
+    core.handle_behind(2);
+    let tx = |core: &mut Core, op: Value| request(core, 100, "transact", json!([NB, op]));
+    let inserted =
+        tx(&mut core, json!({"op": "insert", "table": "Address_Set", "row": {"name": "x", "addresses": "1.1.1.1"}}));
+    let u = inserted.iter().find(|(s, _)| *s == 100).map(|(_, b)| parse(b)["result"][0]["uuid"][1].clone()).unwrap();
+    let u = u.as_str().unwrap();
+    assert!(inserted.iter().all(|(s, _)| *s == 100), "an insert is not sent: {inserted:?}");
+    let mut keeping_up = Vec::new();
+    for row in [
+        json!({"addresses": ["set", ["1.1.1.1", "2.2.2.2"]], "external_ids": ["map", [["k", "v"]]]}),
+        json!({"name": "y", "addresses": "2.2.2.2"}),
+    ] {
+        let got = tx(&mut core, json!({"op": "update", "table": "Address_Set", "where": [], "row": row}));
+        keeping_up.extend(got.into_iter().filter(|(s, _)| *s == 1).map(|(_, b)| parse(&b)));
+    }
+    // The reading client: an update3, update and update2 per modify, as
+    // ovsdb-server 3.1 sends them.
+    assert_eq!(keeping_up.len(), 6, "{keeping_up:?}");
+    assert_eq!(
+        keeping_up[2]["params"][1]["Address_Set"][u],
+        json!({"modify": {"addresses": "2.2.2.2", "external_ids": ["map", [["k", "v"]]]}})
+    );
+    assert_eq!(keeping_up[5]["params"][1]["Address_Set"][u], json!({"modify": {"addresses": "1.1.1.1", "name": "y"}}));
+    // The client that was behind: each monitor one modify, from the row as
+    // inserted to the row now.
+    core.handle_caught_up(2);
+    let merged: Vec<Value> = sent(&mut core).iter().map(|(_, b)| parse(b)).collect();
+    assert_eq!(merged.len(), 3, "{merged:?}");
+    let diff = json!({"Address_Set": {u: {"modify": {"name": "y", "addresses": ["set", ["1.1.1.1", "2.2.2.2"]], "external_ids": ["map", [["k", "v"]]]}}}});
+    let v1 = json!({"Address_Set": {u: {
+        "old": {"name": "x", "addresses": "1.1.1.1", "external_ids": ["map", []]},
+        "new": {"name": "y", "addresses": "2.2.2.2", "external_ids": ["map", [["k", "v"]]]}}}});
+    for m in &merged {
+        match m["method"].as_str().unwrap() {
+            "update" => assert_eq!(m["params"][1], v1),
+            "update2" => assert_eq!(m["params"][1], diff),
+            _ => assert_eq!(m["params"][2], diff),
+        }
+    }
+    // Resuming from before the insert: the same modify.
+    core.handle_connect(3);
+    let r = request(&mut core, 3, "monitor_cond_since", json!([NB, "r", req, since]));
+    let r = parse(&r[0].1)["result"].clone();
+    assert_eq!(r[0], json!(true));
+    assert_eq!(r[2], diff);
+}

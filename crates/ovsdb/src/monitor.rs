@@ -325,12 +325,17 @@ impl Monitor {
         self.tables.binary_search_by_key(&t, |s| s.table).is_ok()
     }
 
-    /// Whether a change to a row of table `t` can concern the monitor: the
-    /// table is watched and the row matches its conditions before or after.
-    pub fn concerns(&self, schema: &DatabaseSchema, t: usize, old: Option<&Row>, new: Option<&Row>) -> bool {
+    /// The kinds of change reported for table `t` (the union of its
+    /// requests' `select`), or `None` if the monitor does not watch it.
+    pub fn select(&self, t: usize) -> Option<Select> {
+        self.tables.binary_search_by_key(&t, |s| s.table).ok().map(|i| self.tables[i].select)
+    }
+
+    /// Whether `row` of table `t` is within the monitor's conditions (false
+    /// if the table is not watched).
+    pub fn covers(&self, schema: &DatabaseSchema, t: usize, row: &Row) -> bool {
         let Ok(i) = self.tables.binary_search_by_key(&t, |s| s.table) else { return false };
-        let (spec, ts) = (&self.tables[i], &schema.tables[t]);
-        old.is_some_and(|r| spec.filter.matches(ts, r)) || new.is_some_and(|r| spec.filter.matches(ts, r))
+        self.tables[i].filter.matches(&schema.tables[t], row)
     }
 
     /// The update for a committed change set, or `None` if nothing it

@@ -325,6 +325,29 @@ fn script() -> Vec<(bool, &'static str, Value)> {
                 {"op": "delete", "table": "Logical_Switch", "where": [["name", "==", "tmp"]]},
             ])),
         ),
+        // Monitors without inserts: a row they were never sent is then
+        // modified (a modify) and deleted (a delete).
+        (
+            true,
+            "monitor_cond",
+            json!([DB, "noins2", {"Address_Set": [{"select": {"initial": false, "insert": false}}]}]),
+        ),
+        (
+            true,
+            "monitor",
+            json!([DB, "noins1", {"Address_Set": {"columns": ["name", "addresses"], "select": {"insert": false}}}]),
+        ),
+        (
+            false,
+            "transact",
+            txn(json!([{"op": "insert", "table": "Address_Set", "uuid-name": "as1", "row": {"name": "as1", "addresses": "x"}}])),
+        ),
+        (
+            false,
+            "transact",
+            txn(json!([{"op": "update", "table": "Address_Set", "where": [], "row": {"name": "as1b", "addresses": ["set", ["x", "y"]]}}])),
+        ),
+        (false, "transact", txn(json!([{"op": "delete", "table": "Address_Set", "where": []}]))),
         // The end state, as initial contents of every format.
         (
             false,
