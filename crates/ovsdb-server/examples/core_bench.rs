@@ -8,12 +8,16 @@
 //! cargo run --release -p ovsdb-server --example core_bench [-- N]
 //! ```
 //!
-//! Deterministic enough to run under `valgrind --tool=callgrind`.
+//! Deterministic enough to run under `valgrind --tool=callgrind`. Uses
+//! mimalloc, as the `rovn` binary does.
 
 use std::time::Instant;
 
 use ovsdb::jsonrpc::Framer;
 use ovsdb_server::core::{Action, Core};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);

@@ -209,6 +209,15 @@ impl Framer {
                     self.escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
+                } else {
+                    // Skip to the next quote or backslash in one search
+                    // (within the limit, so that an endless string is
+                    // still refused as soon as it crosses it).
+                    let end = self.buf.len().min(self.max);
+                    match memchr::memchr2(b'"', b'\\', &self.buf[i.min(end)..end]) {
+                        Some(n) => i += n,
+                        None => i = self.buf.len().max(i),
+                    }
                 }
                 continue;
             }
@@ -314,6 +323,31 @@ mod tests {
             ]
         );
         assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn long_strings_with_escapes_split_anywhere() {
+        // Strings are skipped in one search up to the next quote or
+        // backslash: wherever a read ends, the texts come out the same.
+        let stream = br#"{"s":"a long string with } and ] and { inside \\ and \" and \\\" end","t":["x\\","\"y"]} ["\\"]"#;
+        let whole = vec![
+            Ok(json!({"s": "a long string with } and ] and { inside \\ and \" and \\\" end", "t": ["x\\", "\"y"]})),
+            Ok(json!(["\\"])),
+        ];
+        for split in 0..=stream.len() {
+            for piece in [1, 3, stream.len()] {
+                let mut f = Framer::new(1 << 20);
+                let mut got = Vec::new();
+                let (a, b) = stream.split_at(split);
+                for part in [a, b] {
+                    for c in part.chunks(piece) {
+                        f.push(c);
+                        got.extend(all(&mut f));
+                    }
+                }
+                assert_eq!(got, whole, "split at {split}, pieces of {piece}");
+            }
+        }
     }
 
     #[test]

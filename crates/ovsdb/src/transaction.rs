@@ -743,7 +743,10 @@ impl<'a> Exec<'a> {
                 + delta.get(&(t, u)).copied().unwrap_or(0)
         };
         // Strong references must point at rows that exist; referenced rows
-        // must not be deleted.
+        // must not be deleted. A reference the row already had pointed at a
+        // row that existed, and if that row is deleted now, the check of
+        // the deletion below catches it: only added references are looked
+        // up (adding a port to a switch of a thousand looks up one row).
         for t in 0..self.work.len() {
             let ts = &schema.tables[t];
             for (u, w) in &self.work[t] {
@@ -751,8 +754,12 @@ impl<'a> Exec<'a> {
                     Some(n) => {
                         let mut bad = None;
                         for &c in &ts.ref_columns {
+                            let old = w.old.as_deref().map(|o| &o.values[c]);
+                            if old.is_some_and(|o| *o == n.values[c]) {
+                                continue;
+                            }
                             let ct = &ts.columns[c].type_;
-                            let mut check = |bt: &crate::schema::BaseType, atoms: &[Atom]| {
+                            let mut check = |bt: &crate::schema::BaseType, atoms: &mut dyn Iterator<Item = &Atom>| {
                                 if bad.is_some() || !bt.is_strong_ref() {
                                     return;
                                 }
@@ -767,9 +774,10 @@ impl<'a> Exec<'a> {
                                     }
                                 }
                             };
-                            check(&ct.key, n.values[c].keys());
+                            // Keys are sorted: the added ones come from a merge.
+                            check(&ct.key, &mut added_atoms(old.map_or(&[], |o| o.keys()), n.values[c].keys()));
                             if let (Some(vt), Some(vals)) = (&ct.value, n.values[c].values()) {
-                                check(vt, vals);
+                                check(vt, &mut vals.iter());
                             }
                         }
                         if let Some((c, dst, tt)) = bad {
@@ -960,4 +968,15 @@ impl<'a> Exec<'a> {
         let cs = ChangeSet { tables, comment: (!self.comments.is_empty()).then(|| self.comments.join("\n")) };
         Ok(if cs.is_empty() { None } else { Some(cs) })
     }
+}
+
+/// The atoms of sorted `new` that sorted `old` lacks.
+fn added_atoms<'a>(old: &'a [Atom], new: &'a [Atom]) -> impl Iterator<Item = &'a Atom> + 'a {
+    let mut i = 0;
+    new.iter().filter(move |a| {
+        while i < old.len() && old[i] < **a {
+            i += 1;
+        }
+        !(i < old.len() && old[i] == **a)
+    })
 }

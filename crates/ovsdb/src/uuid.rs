@@ -56,31 +56,35 @@ impl Uuid {
 }
 
 impl Uuid {
+    /// The canonical 36-character text form, as bytes.
+    pub fn text(&self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut v = self.0;
+        // From the last digit back, skipping the dashes.
+        let mut i = 36;
+        while i > 0 {
+            i -= 1;
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            out[i] = HEX[(v & 0xf) as usize];
+            v >>= 4;
+        }
+        out
+    }
+
     /// Appends the canonical 36-character text form to `out`.
     pub fn write_text(&self, out: &mut Vec<u8>) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let v = self.0;
-        for i in 0..32 {
-            if matches!(i, 8 | 12 | 16 | 20) {
-                out.push(b'-');
-            }
-            out.push(HEX[((v >> (124 - 4 * i)) & 0xf) as usize]);
-        }
+        out.extend_from_slice(&self.text());
     }
 }
 
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            (v >> 96) as u32,
-            (v >> 80) as u16,
-            (v >> 64) as u16,
-            (v >> 48) as u16,
-            v & 0xffff_ffff_ffff
-        )
+        let text = self.text();
+        // Hex digits and dashes: always ASCII.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 

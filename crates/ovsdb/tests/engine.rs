@@ -87,6 +87,47 @@ fn garbage_collection_and_strong_references() {
 }
 
 #[test]
+fn growing_a_large_set_of_strong_references_checks_what_it_adds_and_what_it_deletes() {
+    let mut d = db();
+    let mut txn = vec![];
+    for i in 0..50 {
+        txn.push(json!({"op": "insert", "table": "Child", "row": {"n": i}, "uuid-name": format!("c{i}")}));
+    }
+    let kids: Vec<Value> = (0..50).map(|i| json!(["named-uuid", format!("c{i}")])).collect();
+    txn.push(json!({"op": "insert", "table": "Root", "row": {"name": "r", "kids": ["set", kids]}}));
+    let (r, cs) = d.transact(&txn);
+    assert!(cs.is_some(), "{r:?}");
+    let c0 = uuid(&r[0]);
+    let missing = Uuid::random().to_string();
+    // Adding one reference to a row that does not exist, among 50 good ones.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "mutate", "table": "Root", "where": [], "mutations": [["kids", "insert", ["uuid", missing]]]}
+    ])));
+    assert!(cs.is_none());
+    assert_eq!(r[1]["error"], "referential integrity violation");
+    let details = r[1]["details"].as_str().unwrap();
+    assert!(details.contains(&format!("references nonexistent row {missing} in table Child")), "{details}");
+    // Adding a new child while deleting one the set still holds: the
+    // deletion is what is refused.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Child", "row": {"n": 99}, "uuid-name": "new"},
+        {"op": "mutate", "table": "Root", "where": [], "mutations": [["kids", "insert", ["named-uuid", "new"]]]},
+        {"op": "delete", "table": "Child", "where": [["_uuid", "==", ["uuid", c0.clone()]]]}
+    ])));
+    assert!(cs.is_none());
+    assert_eq!(r[3]["error"], "referential integrity violation");
+    let details = r[3]["details"].as_str().unwrap();
+    assert!(details.contains(&format!("cannot delete Child row {c0} because of 1 remaining reference(s)")), "{details}");
+    // Without the deletion it commits: 51 children.
+    let (r, cs) = d.transact(&ops(json!([
+        {"op": "insert", "table": "Child", "row": {"n": 99}, "uuid-name": "new"},
+        {"op": "mutate", "table": "Root", "where": [], "mutations": [["kids", "insert", ["named-uuid", "new"]]]}
+    ])));
+    assert!(cs.is_some(), "{r:?}");
+    assert_eq!(d.table_by_name("Child").unwrap().1.len(), 51);
+}
+
+#[test]
 fn weak_references_to_deleted_rows_disappear() {
     let mut d = db();
     let (r, cs) = d.transact(&ops(json!([
