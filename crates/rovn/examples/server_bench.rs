@@ -10,7 +10,7 @@
 //! (10000 pipelined transactions, `--window W` = 64 in flight), `--rows N`
 //! (100000 Logical_Switch_Ports bulk-loaded, 1000 per transaction),
 //! `--updates N` (20 updates timed per fan-out measurement), `--only
-//! rovn|upstream`, `--phases seq,echo,pipe,bulk,fanout,distinct` (a subset, for
+//! rovn|upstream`, `--phases idle,seq,echo,pipe,bulk,fanout,distinct` (a subset, for
 //! profiling), `--rovn PATH` (default: the `rovn` next to this
 //! example's directory), `--ovsdb-server PATH` (default: from `PATH`).
 //!
@@ -33,7 +33,10 @@
 //!   one transaction modifies 100 sets of 100 different clients; until
 //!   those 100 have their update;
 //! - memory: the server's VmRSS after the bulk load, and with 1000
-//!   monitoring clients connected.
+//!   monitoring clients connected;
+//! - memory per idle connection: the growth of the server's VmRSS (on the
+//!   fresh server, before the other phases) when 1000 clients connect and
+//!   do one `echo` each, divided by 1000.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -461,6 +464,24 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
 
     let phase = |p: &str| o.phases.is_empty() || o.phases.iter().any(|x| x == p);
     let mut port = 0usize;
+    if phase("idle") {
+        // Memory per idle connection, on the fresh server (first, before
+        // the other phases have grown anything): 1000 clients that each
+        // connected and did one echo, then sit idle.
+        let n = 1000;
+        w.call("echo", json!([]));
+        let before = rss_kib(srv.pid);
+        let mut cs: Vec<Rpc> = (0..n).map(|_| Rpc::connect(&srv.sock)).collect();
+        for c in &mut cs {
+            c.call("echo", json!([]));
+        }
+        // Let the server settle after the last echo.
+        w.call("echo", json!([]));
+        std::thread::sleep(Duration::from_millis(200));
+        let after = rss_kib(srv.pid);
+        f.push(("memory per idle connection, KiB", after.saturating_sub(before) as f64 / n as f64));
+        drop(cs);
+    }
     if phase("seq") {
         // Sequential small transactions.
         let mut ls = String::new();
@@ -475,7 +496,10 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
         }
         f.push(("sequential txn/s", o.seq as f64 / t.elapsed().as_secs_f64()));
         f.push(("  server CPU per sequential txn, us", (cpu_secs(srv.pid) - cpu) * 1e6 / o.seq as f64));
-        f.push(("  server page faults per 1000 sequential txns", (minor_faults(srv.pid) - faults) as f64 * 1e3 / o.seq as f64));
+        f.push((
+            "  server page faults per 1000 sequential txns",
+            (minor_faults(srv.pid) - faults) as f64 * 1e3 / o.seq as f64,
+        ));
     }
     if phase("echo") {
         // The floor under the sequential figure: round trips that ask the
@@ -491,7 +515,8 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
     if phase("pipe") {
         // Pipelined: the switches first, then `window` lsp-adds in flight.
         let n_sw = o.pipe.div_ceil(PORTS_PER_SWITCH);
-        let switches: Vec<String> = (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
+        let switches: Vec<String> =
+            (0..n_sw).map(|k| uuid_of(&w.transact(new_switch(&format!("pipe{k}"))), 0)).collect();
         let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
         let mut inflight = 0;
         for i in 0..o.pipe {
