@@ -395,3 +395,29 @@ fn busy_polling_stops_when_the_clients_do() {
     assert!(used < Duration::from_millis(100), "the idle server used {used:?} of CPU in 500 ms");
     assert_eq!(c.ok("echo", json!(["still here"])), json!(["still here"]));
 }
+
+/// Whether transparent huge pages are enabled for process `pid` (None:
+/// the kernel does not say).
+fn thp_enabled(pid: &str) -> Option<bool> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| v.trim() != "0")
+}
+
+#[test]
+fn the_server_does_not_use_transparent_huge_pages() {
+    // Its allocator would otherwise ask for them, and then a few KiB more
+    // of heap (one more idle client) can make a whole 2 MiB page resident:
+    // 1000 idle clients cost 10 KiB each instead of 3.5 (server_bench
+    // --phases idle).
+    match thp_enabled("self") {
+        None => return eprintln!("skipped: the kernel does not report THP_enabled in /proc/PID/status"),
+        // Inherited by the server: the test would prove nothing.
+        Some(false) => return eprintln!("skipped: this test runs with transparent huge pages disabled already"),
+        Some(true) => {}
+    }
+    let served = Served::start(ROVN, "ovn-nb.ovsschema");
+    let pid = served.daemon.as_ref().expect("running").pid();
+    assert_eq!(thp_enabled(&pid.to_string()), Some(false), "transparent huge pages are enabled for the server");
+    let mut c = Rpc::connect(&served.sock);
+    assert_eq!(c.ok("echo", json!(["ok"])), json!(["ok"]));
+}
