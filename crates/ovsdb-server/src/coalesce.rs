@@ -62,8 +62,10 @@ impl NetChanges {
     /// Adds a committed change set, as `view` sees it. Rows not seen yet
     /// are only kept if they may concern the client (a table it watches, a
     /// row within its conditions before or after); rows already kept are
-    /// followed whatever they become.
-    pub fn add(&mut self, cs: &ChangeSet, view: &impl View) {
+    /// followed whatever they become. True if some row was (even one
+    /// whose changes cancel out).
+    pub fn add(&mut self, cs: &ChangeSet, view: &impl View) -> bool {
+        let mut concerned = false;
         for (t, changes) in &cs.tables {
             let Some(sel) = view.select(*t) else { continue };
             // Only a monitor that leaves out inserts or modifies needs to
@@ -73,6 +75,7 @@ impl NetChanges {
             for ch in changes {
                 match self.rows.entry((*t, ch.uuid)) {
                     Entry::Occupied(mut e) => {
+                        concerned = true;
                         let (old, new) = e.get_mut();
                         if old.is_none() && ch.new.is_none() {
                             // Inserted then deleted: the client never knew it.
@@ -98,6 +101,7 @@ impl NetChanges {
                         if !(was || is) {
                             continue;
                         }
+                        concerned = true;
                         let appears_unannounced = partial && !was && is && !sel.insert;
                         let old = if appears_unannounced { ch.new.clone() } else { ch.old.clone() };
                         e.insert((old, ch.new.clone()));
@@ -105,6 +109,7 @@ impl NetChanges {
                 }
             }
         }
+        concerned
     }
 
     /// True if no row is held.

@@ -74,6 +74,9 @@ struct MonitorEntry {
     key: u64,
     /// While the session is behind: the changes not sent yet.
     held: NetChanges,
+    /// While the session is behind: some commit concerned the monitor,
+    /// even if its changes have cancelled out since.
+    missed: bool,
 }
 
 #[derive(Default)]
@@ -486,8 +489,7 @@ impl Core {
         if !std::mem::take(&mut ss.behind) {
             return;
         }
-        let keys: Vec<String> =
-            ss.monitors.iter().filter(|(_, m)| !m.held.is_empty()).map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = ss.monitors.iter().filter(|(_, m)| m.missed).map(|(k, _)| k.clone()).collect();
         for k in keys {
             self.send_held(s, &k);
         }
@@ -501,15 +503,23 @@ impl Core {
     /// Sends monitor `key` of session `s` what it holds back, as one update.
     fn send_held(&mut self, s: SessionId, key: &str) {
         let Some(m) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.get_mut(key)) else { return };
-        if m.held.is_empty() {
+        if !std::mem::take(&mut m.missed) {
             return;
         }
         let cs = m.held.take();
         let db = &self.dbs[m.db];
-        if let Some(u) = m.monitor.update(db.db.schema(), &cs) {
-            let bytes = notification(m.monitor.version, &m.id, db.last_txn, &u.to_string());
-            self.out.push_back(Action::Send(s, Arc::new(bytes)));
-        }
+        let body = match m.monitor.update(db.db.schema(), &cs) {
+            Some(u) => u.to_string(),
+            // Changes that cancelled out (a row inserted and deleted): an
+            // update3 all the same, for its transaction id. A client that
+            // had read along would know that id; with an older one it would
+            // resume from further back, and from before the history (a full
+            // resend) after a burst of more than 100 transactions.
+            None if m.monitor.version == Version::V3 => "{}".to_string(),
+            None => return,
+        };
+        let bytes = notification(m.monitor.version, &m.id, db.last_txn, &body);
+        self.out.push_back(Action::Send(s, Arc::new(bytes)));
     }
 
     /// A connection went away: its monitors, locks and waiting transactions go too.
@@ -878,7 +888,7 @@ impl Core {
             if ss.behind {
                 // Not sent now: remembered as each row's net change.
                 for m in ss.monitors.values_mut().filter(|m| m.db == d) {
-                    m.held.add(&cs, &MonitorView(&m.monitor, &schema));
+                    m.missed |= m.held.add(&cs, &MonitorView(&m.monitor, &schema));
                 }
                 continue;
             }
@@ -996,8 +1006,10 @@ impl Core {
             }
         };
         if let Some(ss) = self.sessions.get_mut(&s) {
-            ss.monitors
-                .insert(key_str, MonitorEntry { db: d, id: mon_id.clone(), monitor, key, held: NetChanges::default() });
+            ss.monitors.insert(
+                key_str,
+                MonitorEntry { db: d, id: mon_id.clone(), monitor, key, held: NetChanges::default(), missed: false },
+            );
         }
         self.reply(s, id, result);
     }

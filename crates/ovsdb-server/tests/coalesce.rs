@@ -342,3 +342,53 @@ fn a_monitor_without_insert_gets_the_modifies_of_a_row_inserted_while_behind() {
     assert_eq!(r[0], json!(true));
     assert_eq!(r[2], diff);
 }
+
+/// An update3 client whose held changes cancel out (rows inserted and
+/// deleted while it was behind) is still told the last transaction id, in
+/// an update3 with no table updates: had it read along, it would know that
+/// id. Resuming from it then finds it, with nothing to send; resuming from
+/// the id it knew before (what it would have kept without that update3) is
+/// past the history after this burst, and costs a full resend.
+#[test]
+fn an_update3_client_whose_held_changes_cancel_out_learns_the_last_transaction() {
+    let req = json!({"Address_Set": [{"columns": ["name", "addresses"]}]});
+    let zero = "00000000-0000-0000-0000-000000000000";
+    let mut core = core();
+    core.handle_connect(100);
+    core.handle_connect(1);
+    request(&mut core, 1, "monitor_cond_since", json!([NB, "m", req, zero]));
+    // Also a v1 and a v2 monitor: they are told nothing.
+    request(&mut core, 1, "monitor", json!([NB, "v1", req]));
+    request(&mut core, 1, "monitor_cond", json!([NB, "v2", req]));
+    let tx = |core: &mut Core, op: Value| request(core, 100, "transact", json!([NB, op]));
+    let seen = tx(&mut core, json!({"op": "insert", "table": "Address_Set", "row": {"name": "keep"}}));
+    let known = seen
+        .iter()
+        .map(|(_, b)| parse(b))
+        .find(|m| m["method"] == "update3")
+        .map(|m| m["params"][1].clone())
+        .expect("an update3 for the insert");
+    core.handle_behind(1);
+    for i in 0..150 {
+        let name = format!("tmp{i}");
+        tx(&mut core, json!({"op": "insert", "table": "Address_Set", "row": {"name": name}}));
+        tx(&mut core, json!({"op": "delete", "table": "Address_Set", "where": [["name", "==", name]]}));
+    }
+    assert_eq!(core.held_rows(1), 0);
+    core.handle_connect(2);
+    let newest = request(&mut core, 2, "monitor_cond_since", json!([NB, "n", req, zero]));
+    let newest = parse(&newest[0].1)["result"][1].clone();
+    core.handle_caught_up(1);
+    let got: Vec<Value> = sent(&mut core).iter().map(|(_, b)| parse(b)).collect();
+    assert_eq!(got, vec![json!({"id": null, "method": "update3", "params": ["m", newest, {}]})]);
+    // Resuming from the id it was told: found, nothing missing.
+    core.handle_connect(3);
+    let r = request(&mut core, 3, "monitor_cond_since", json!([NB, "m", req, newest]));
+    assert_eq!(parse(&r[0].1)["result"], json!([true, newest, {}]));
+    // From the id it knew before the burst: 300 transactions back.
+    core.handle_connect(4);
+    let r = request(&mut core, 4, "monitor_cond_since", json!([NB, "m", req, known]));
+    let r = parse(&r[0].1)["result"].clone();
+    assert_eq!(r[0], json!(false));
+    assert_eq!(r[2]["Address_Set"].as_object().map(|o| o.len()), Some(1), "{r}");
+}

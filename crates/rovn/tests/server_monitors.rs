@@ -340,12 +340,16 @@ fn script() -> Vec<(bool, &'static str, Value)> {
         (
             false,
             "transact",
-            txn(json!([{"op": "insert", "table": "Address_Set", "uuid-name": "as1", "row": {"name": "as1", "addresses": "x"}}])),
+            txn(
+                json!([{"op": "insert", "table": "Address_Set", "uuid-name": "as1", "row": {"name": "as1", "addresses": "x"}}]),
+            ),
         ),
         (
             false,
             "transact",
-            txn(json!([{"op": "update", "table": "Address_Set", "where": [], "row": {"name": "as1b", "addresses": ["set", ["x", "y"]]}}])),
+            txn(
+                json!([{"op": "update", "table": "Address_Set", "where": [], "row": {"name": "as1b", "addresses": ["set", ["x", "y"]]}}]),
+            ),
         ),
         (false, "transact", txn(json!([{"op": "delete", "table": "Address_Set", "where": []}]))),
         // The end state, as initial contents of every format.

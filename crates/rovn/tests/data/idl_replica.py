@@ -2,7 +2,10 @@
 and prints it as one JSON line ({table: {uuid: {column: datum}}}) every
 time it changes. Exits when its stdin closes.
 
-usage: idl_replica.py REMOTE SCHEMA-FILE
+usage: idl_replica.py REMOTE SCHEMA-FILE [--last-id]
+
+With --last-id, each line also has the IDL's last transaction id (the one
+it would resume from) as "_last_id", and a line is printed when it changes.
 """
 import json
 import os
@@ -26,14 +29,19 @@ def main():
     remote, schema = sys.argv[1], sys.argv[2]
     helper = ovs.db.idl.SchemaHelper(schema)
     helper.register_all()
+    with_last_id = sys.argv[3:] == ["--last-id"]
     idl = ovs.db.idl.Idl(remote, helper)
-    seqno = None
+    seen = None
     os.set_blocking(0, False)
     while True:
         idl.run()
-        if idl.change_seqno != seqno:
-            seqno = idl.change_seqno
-            print(json.dumps(dump(idl)), flush=True)
+        now = (idl.change_seqno, idl.last_id if with_last_id else None)
+        if now != seen:
+            seen = now
+            out = dump(idl)
+            if with_last_id:
+                out["_last_id"] = str(idl.last_id)
+            print(json.dumps(out), flush=True)
         try:
             if os.read(0, 4096) == b"":
                 return
