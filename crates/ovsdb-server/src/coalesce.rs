@@ -150,6 +150,22 @@ impl NetChanges {
     }
 }
 
+/// Whether two change sets are the same changes to the same rows (the
+/// rows compared by pointer: equal sets from one database share them).
+pub fn same(a: &ChangeSet, b: &ChangeSet) -> bool {
+    let ptr = |x: &Option<Arc<Row>>, y: &Option<Arc<Row>>| match (x, y) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    a.tables.len() == b.tables.len()
+        && a.tables.iter().zip(&b.tables).all(|((ta, ra), (tb, rb))| {
+            ta == tb
+                && ra.len() == rb.len()
+                && ra.iter().zip(rb).all(|(x, y)| x.uuid == y.uuid && ptr(&x.old, &y.old) && ptr(&x.new, &y.new))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use ovsdb::monitor::{Monitor, Version};
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, TxnContext, Uuid};
 use serde_json::{json, Value};
 
-use crate::coalesce::{MonitorView, NetChanges};
+use crate::coalesce::{self, MonitorView, NetChanges};
 use crate::{compaction, rbac};
 
 /// A client connection, as numbered by the shell.
@@ -144,6 +144,26 @@ pub struct Core {
     commits: u64,
     /// Outcomes of awaited background compactions: (database, error).
     compacted: VecDeque<(String, Result<(), String>)>,
+    /// Merged updates sent to clients catching up since the last commit.
+    caught_up: CatchUpCache,
+}
+
+/// The merged updates sent to clients that caught up since commit number
+/// `commits`, per monitor key: clients that fell behind together and
+/// watch alike hold the very same changes (the same rows, by pointer), and
+/// share one serialized update, as the clients that keep up do.
+#[derive(Default)]
+struct CatchUpCache {
+    commits: u64,
+    by_key: HashMap<u64, Vec<SharedCatchUp>>,
+}
+
+struct SharedCatchUp {
+    changes: ChangeSet,
+    /// The `<table-updates>` (`None`: nothing to send).
+    body: Option<Arc<String>>,
+    /// The whole notification, per monitor id (serialized).
+    wrapped: Vec<(String, Arc<Vec<u8>>)>,
 }
 
 /// Errors opening databases.
@@ -221,6 +241,7 @@ impl Core {
             policy: compaction::Policy::default(),
             commits: 0,
             compacted: VecDeque::new(),
+            caught_up: CatchUpCache::default(),
         }
     }
 
@@ -493,6 +514,9 @@ impl Core {
         for k in keys {
             self.send_held(s, &k);
         }
+        if !self.sessions.values().any(|ss| ss.behind) {
+            self.caught_up = CatchUpCache::default();
+        }
     }
 
     /// Rows held back for session `s`'s monitors (0 if it is not behind).
@@ -506,20 +530,42 @@ impl Core {
         if !std::mem::take(&mut m.missed) {
             return;
         }
-        let cs = m.held.take();
+        let changes = m.held.take();
         let db = &self.dbs[m.db];
-        let body = match m.monitor.update(db.db.schema(), &cs) {
-            Some(u) => u.to_string(),
-            // Changes that cancelled out (a row inserted and deleted): an
-            // update3 all the same, for its transaction id. A client that
-            // had read along would know that id; with an older one it would
-            // resume from further back, and from before the history (a full
-            // resend) after a burst of more than 100 transactions.
-            None if m.monitor.version == Version::V3 => "{}".to_string(),
-            None => return,
+        if self.caught_up.commits != self.commits {
+            self.caught_up = CatchUpCache { commits: self.commits, by_key: HashMap::new() };
+        }
+        let alike = self.caught_up.by_key.entry(m.key).or_default();
+        let i = match alike.iter().position(|c| coalesce::same(&c.changes, &changes)) {
+            Some(i) => i,
+            None => {
+                let body = match m.monitor.update(db.db.schema(), &changes) {
+                    Some(u) => Some(Arc::new(u.to_string())),
+                    // Changes that cancelled out (a row inserted and
+                    // deleted): an update3 all the same, for its
+                    // transaction id. A client that had read along would
+                    // know that id; with an older one it would resume from
+                    // further back, and from before the history (a full
+                    // resend) after a burst of more than 100 transactions.
+                    None if m.monitor.version == Version::V3 => Some(Arc::new("{}".to_string())),
+                    None => None,
+                };
+                alike.push(SharedCatchUp { changes, body, wrapped: Vec::new() });
+                alike.len() - 1
+            }
         };
-        let bytes = notification(m.monitor.version, &m.id, db.last_txn, &body);
-        self.out.push_back(Action::Send(s, Arc::new(bytes)));
+        let shared = &mut alike[i];
+        let Some(body) = &shared.body else { return };
+        let id_text = m.id.to_string();
+        let bytes = match shared.wrapped.iter().find(|(id, _)| *id == id_text) {
+            Some((_, b)) => b.clone(),
+            None => {
+                let b = Arc::new(notification(m.monitor.version, &m.id, db.last_txn, body));
+                shared.wrapped.push((id_text, b.clone()));
+                b
+            }
+        };
+        self.out.push_back(Action::Send(s, bytes));
     }
 
     /// A connection went away: its monitors, locks and waiting transactions go too.

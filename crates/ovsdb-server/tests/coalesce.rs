@@ -392,3 +392,57 @@ fn an_update3_client_whose_held_changes_cancel_out_learns_the_last_transaction()
     assert_eq!(r[0], json!(false));
     assert_eq!(r[2]["Address_Set"].as_object().map(|o| o.len()), Some(1), "{r}");
 }
+
+/// Clients that fell behind together and watch alike (200 stopped
+/// ovn-controllers, say) hold the same changes: each gets its merged update
+/// once it has caught up, but it is serialized once and the same bytes are
+/// shared, as for clients that keep up. A client that was held back over a
+/// later commit gets its own.
+#[test]
+fn clients_catching_up_alike_share_one_merged_update() {
+    let mut core = core();
+    let schema = core.database(NB).unwrap().schema().clone();
+    core.handle_connect(1000);
+    seed(&mut core, 1000);
+    let req = json!({"Address_Set": [{"columns": ["name", "addresses", "external_ids"]}]});
+    let mut copies = HashMap::new();
+    // 1-200 and 300 monitor as "m"; 201 and 202 alike but as "n".
+    let clients: Vec<u64> = (1..=202).chain([300]).collect();
+    for &s in &clients {
+        core.handle_connect(s);
+        let id = if s == 201 || s == 202 { "n" } else { "m" };
+        let r = request(&mut core, s, "monitor_cond", json!([NB, id, req]));
+        let mut c = Copy::default();
+        c.apply(&schema, &parse(&r[0].1)["result"], false);
+        copies.insert(s, c);
+        core.handle_behind(s);
+    }
+    assert!(churn(&mut core, 1000, 200).is_empty(), "nothing is sent to clients that are behind");
+    let mut got: HashMap<u64, Arc<Vec<u8>>> = HashMap::new();
+    for s in 1..=202 {
+        core.handle_caught_up(s);
+        let sent = sent(&mut core);
+        assert_eq!(sent.len(), 1, "one merged update for {s}");
+        got.insert(s, sent[0].1.clone());
+    }
+    for s in 2..=200 {
+        assert!(Arc::ptr_eq(&got[&1], &got[&s]), "client {s} has its own copy of the merged update");
+    }
+    assert!(Arc::ptr_eq(&got[&201], &got[&202]));
+    let (m, n) = (parse(&got[&1]), parse(&got[&201]));
+    assert_eq!((&m["params"][0], &n["params"][0]), (&json!("m"), &json!("n")));
+    assert_eq!(m["params"][1], n["params"][1], "the same changes under another monitor id");
+    let c = copies.get_mut(&1).unwrap();
+    c.apply(&schema, &m["params"][1], false);
+    assert_eq!(*c, Copy::of(&core), "the shared update brings the clients up to date");
+
+    // 300 is still behind over one more commit: not the same changes.
+    churn(&mut core, 1000, 3);
+    core.handle_caught_up(300);
+    let last = sent(&mut core);
+    assert_eq!(last.len(), 1);
+    assert!(!Arc::ptr_eq(&last[0].1, &got[&1]));
+    let c = copies.get_mut(&300).unwrap();
+    c.apply(&schema, &parse(&last[0].1)["params"][1], false);
+    assert_eq!(*c, Copy::of(&core), "a client held back longer gets all it missed");
+}
