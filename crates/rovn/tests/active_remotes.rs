@@ -379,3 +379,92 @@ fn active_remote_probes_a_silent_client_like_upstream() {
     });
     assert_eq!(seen[1], seen[0], "rovn (right) probes as ovsdb-server (left) does");
 }
+
+/// What a client of a remote with role ovn-controller tries on the SB
+/// without a certificate, so with no id: writes to the columns of tables
+/// whose authorization is "" (any client), and writes its role forbids to
+/// anyone. ovsdb-server 3.1 refuses them all ("RBAC rules for client
+/// \"(null)\" role \"ovn-controller\" prohibit modification of table
+/// \"Port_Binding\"."): a client without an id is authorized nowhere.
+const RBAC_SCRIPT: &[&str] = &[
+    r#"[{"op":"update","table":"Port_Binding","where":[],"row":{"up":true}}]"#,
+    r#"[{"op":"update","table":"Port_Binding","where":[],"row":{"logical_port":"x"}}]"#,
+    r#"[{"op":"delete","table":"Port_Binding","where":[]}]"#,
+    r#"[{"op":"insert","table":"Datapath_Binding","row":{"tunnel_key":9}}]"#,
+    r#"[{"op":"delete","table":"SB_Global","where":[]}]"#,
+    r#"[{"op":"insert","table":"RBAC_Role","row":{"name":"mine"}}]"#,
+    r#"[{"op":"insert","table":"Chassis","row":{"name":"hv1"}}]"#,
+    r#"[{"op":"update","table":"Chassis","where":[["name","==","hv2"]],"row":{"nb_cfg":7}}]"#,
+    r#"[{"op":"select","table":"Chassis","where":[],"columns":["name","nb_cfg"]}]"#,
+];
+
+/// RBAC holds on an active remote as on a passive one: an SB served by
+/// `program` with two Connection rows of role ovn-controller, `unix:` (the
+/// server connects to the test) and `punix:`, runs the same script through
+/// both; returns the outcomes, active then passive.
+fn rbac_outcomes(program: &str) -> (Vec<String>, Vec<String>) {
+    let dir = TempDir::new("active-rbac");
+    let db = dir.path("sb.db");
+    let r = common::rovn_tool([OsString::from("create"), db.clone().into(), shipped("ovn-sb.ovsschema").into()]);
+    assert_eq!(r.code, 0, "create: {}", r.err);
+    let sock = dir.path("admin.sock");
+    let args = [
+        db.into_os_string(),
+        format!("--remote=punix:{}", sock.display()).into(),
+        "--remote=db:OVN_Southbound,SB_Global,connections".into(),
+    ];
+    let _d = Daemon::start_with(program, &dir, &sock, args);
+    let admin = format!("unix:{}", sock.display());
+    ok(ctl("ovn-sbctl", &admin, &["init"]), "init");
+    let run = |args: &[&str]| ran(Command::new("ovsdb-client").arg("--timeout=10").args(args).output().unwrap());
+    ok(run(&["transact", &admin, &common::rbac::rows()]), "RBAC rows");
+    ok(ctl("ovn-sbctl", &admin, &["chassis-add", "hv2", "geneve", "127.0.0.2"]), "chassis hv2");
+    let binding = r#"["OVN_Southbound",
+        {"op":"insert","table":"Datapath_Binding","uuid-name":"dp","row":{"tunnel_key":1}},
+        {"op":"insert","table":"Port_Binding","row":{"logical_port":"lp1","tunnel_key":1,"datapath":["named-uuid","dp"]}}]"#;
+    ok(run(&["transact", &admin, binding]), "a port binding");
+    let (active, passive) = (dir.path("client.sock"), dir.path("passive.sock"));
+    let listener = UnixListener::bind(&active).unwrap();
+    let conns = ["role=ovn-controller", &format!("unix:{}", active.display()), &format!("punix:{}", passive.display())];
+    ok(ctl("ovn-sbctl", &admin, &[&["set-connection"][..], &conns].concat()), "set-connection");
+    let outcomes = |rpc: &mut Rpc| -> Vec<String> {
+        RBAC_SCRIPT
+            .iter()
+            .map(|txn| {
+                let ops: Value = serde_json::from_str(txn).unwrap();
+                let mut params = vec![json!("OVN_Southbound")];
+                params.extend(ops.as_array().unwrap().iter().cloned());
+                let (reply, _) = rpc.call("transact", Value::Array(params));
+                common::strip_uuids(&reply.to_json()["result"].to_string())
+            })
+            .collect()
+    };
+    let mut a = Rpc::from_stream(accept(&listener));
+    let on_active = outcomes(&mut a);
+    wait_for("the passive remote", || passive.exists().then_some(()));
+    let mut p = Rpc::connect(&passive);
+    let on_passive = outcomes(&mut p);
+    // Nothing the role forbids got through.
+    let r = ok(ctl("ovn-sbctl", &admin, &["--bare", "--columns=logical_port,up", "list", "Port_Binding"]), "list");
+    assert_eq!(r.split_whitespace().collect::<Vec<_>>(), ["lp1"], "{program}");
+    let r = ok(ctl("ovn-sbctl", &admin, &["--bare", "--columns=name", "list", "Chassis"]), "list");
+    assert_eq!(r.trim(), "hv2", "{program}");
+    (on_active, on_passive)
+}
+
+#[test]
+fn rbac_restricts_a_client_on_an_active_remote_as_on_a_passive_one() {
+    if !have_tools() {
+        return;
+    }
+    let (ours, ours_passive) = rbac_outcomes(ROVN);
+    let (real, real_passive) = rbac_outcomes("ovsdb-server");
+    for (i, (a, b)) in ours.iter().zip(&real).enumerate() {
+        assert_eq!(a, b, "step {i} on the active remote: rovn (left) differs from ovsdb-server (right)");
+    }
+    assert_eq!(ours, ours_passive, "rovn: the active remote differs from the passive one");
+    assert_eq!(real, real_passive, "ovsdb-server: the active remote differs from the passive one");
+    // Every write was refused by the role; reading is allowed.
+    assert!(ours[..8].iter().all(|r| r.contains("permission error") && r.contains("role")), "{ours:?}");
+    assert!(ours[8].contains("\"rows\""), "{}", ours[8]);
+}

@@ -308,33 +308,6 @@ fn set_connection_opens_and_closes_listeners_like_upstream() {
     assert_eq!(seen[1], seen[0], "rovn (right) reports remotes as ovsdb-server (left) does");
 }
 
-/// The RBAC_Role and RBAC_Permission rows ovn-northd 23.03 creates for
-/// ovn-controller (those this test exercises).
-fn rbac_rows() -> String {
-    serde_json::json!(["OVN_Southbound",
-        {"op": "insert", "table": "RBAC_Permission", "uuid-name": "chassis", "row": {
-            "table": "Chassis", "authorization": ["set", ["name"]], "insert_delete": true,
-            "update": ["set", ["nb_cfg", "external_ids", "encaps", "vtep_logical_switches", "other_config", "transport_zones"]]}},
-        {"op": "insert", "table": "RBAC_Permission", "uuid-name": "chassis_private", "row": {
-            "table": "Chassis_Private", "authorization": ["set", ["name"]], "insert_delete": true,
-            "update": ["set", ["nb_cfg", "nb_cfg_timestamp", "chassis", "external_ids"]]}},
-        {"op": "insert", "table": "RBAC_Permission", "uuid-name": "encap", "row": {
-            "table": "Encap", "authorization": ["set", ["chassis_name"]], "insert_delete": true,
-            "update": ["set", ["type", "options", "ip"]]}},
-        {"op": "insert", "table": "RBAC_Permission", "uuid-name": "port_binding", "row": {
-            "table": "Port_Binding", "authorization": ["set", [""]], "insert_delete": false,
-            "update": ["set", ["chassis", "additional_chassis", "encap", "additional_encap", "up", "virtual_parent", "options"]]}},
-        {"op": "insert", "table": "RBAC_Permission", "uuid-name": "mac_binding", "row": {
-            "table": "MAC_Binding", "authorization": ["set", [""]], "insert_delete": true,
-            "update": ["set", ["logical_port", "ip", "mac", "datapath", "timestamp"]]}},
-        {"op": "insert", "table": "RBAC_Role", "row": {"name": "ovn-controller", "permissions": ["map", [
-            ["Chassis", ["named-uuid", "chassis"]], ["Chassis_Private", ["named-uuid", "chassis_private"]],
-            ["Encap", ["named-uuid", "encap"]], ["Port_Binding", ["named-uuid", "port_binding"]],
-            ["MAC_Binding", ["named-uuid", "mac_binding"]]]]}}
-    ])
-    .to_string()
-}
-
 /// What chassis hv1 tries on the SB through the role-restricted remote:
 /// its own rows (allowed), hv2's rows and other tables (refused).
 const HV1_SCRIPT: &[&str] = &[
@@ -388,7 +361,7 @@ fn rbac_confines_a_chassis_to_its_own_rows_like_upstream() {
         ok(ctl("ovn-sbctl", &admin, &["set-ssl", &key, &cert, &ca]), "set-ssl");
         let conns = ["role=ovn-controller", "pssl:0:127.0.0.1", "read-only", "ptcp:0:127.0.0.1"];
         ok(ctl("ovn-sbctl", &admin, &[&["set-connection"][..], &conns].concat()), "set-connection");
-        ok(ovsdb_client(&["transact".into(), admin.clone(), rbac_rows()]), "RBAC rows");
+        ok(ovsdb_client(&["transact".into(), admin.clone(), common::rbac::rows()]), "RBAC rows");
         ok(ctl("ovn-sbctl", &admin, &["chassis-add", "hv2", "geneve", "127.0.0.2"]), "chassis hv2");
         let binding = r#"["OVN_Southbound",
             {"op":"insert","table":"Datapath_Binding","uuid-name":"dp","row":{"tunnel_key":1}},
@@ -508,7 +481,7 @@ fn ovn_controller_registers_its_chassis_through_an_rbac_remote() {
     let (key, cert, ca) = (pki.file("sb-privkey.pem"), pki.file("sb-cert.pem"), pki.file("pki/switchca/cacert.pem"));
     ok(ctl("ovn-sbctl", &admin, &["set-ssl", &key, &cert, &ca]), "set-ssl");
     ok(ctl("ovn-sbctl", &admin, &["set-connection", "role=ovn-controller", "pssl:0:127.0.0.1"]), "set-connection");
-    ok(ovsdb_client(&["transact".into(), admin.clone(), rbac_rows()]), "RBAC rows");
+    ok(ovsdb_client(&["transact".into(), admin.clone(), common::rbac::rows()]), "RBAC rows");
     let port: u16 = wait_for("bound_port", || {
         let r = ctl("ovn-sbctl", &admin, &["get", "Connection", ".", "status:bound_port"]);
         r.out.trim().trim_matches('"').parse().ok()

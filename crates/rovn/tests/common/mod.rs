@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod rbac;
 pub mod trace_lab;
 pub mod rpc;
 
