@@ -424,6 +424,79 @@ fn rbac_confines_a_chassis_to_its_own_rows_like_upstream() {
     assert!(seen[1][9].contains("permission error"), "hv1 cannot delete hv2: {}", seen[1][9]);
 }
 
+/// RBAC on an active `ssl:` remote (a Connection row of role
+/// ovn-controller whose target the server connects to): the chassis that
+/// listens there (upstream ovsdb-client on `pssl:` with hv1's certificate)
+/// is known by its certificate's CN and confined to its own rows, as on a
+/// `pssl:` remote; the same answers from rovn and ovsdb-server 3.1.
+#[test]
+fn rbac_on_an_active_ssl_remote_knows_the_chassis_by_its_certificate() {
+    if !have_tools() {
+        return;
+    }
+    let pki_dir = TempDir::new("tls-active-rbac-pki");
+    let pki = Pki::new(&pki_dir, false);
+    let steps = [
+        r#"[{"op":"insert","table":"Encap","uuid-name":"e","row":{"chassis_name":"hv1","type":"geneve","ip":"127.0.0.1"}},
+            {"op":"insert","table":"Chassis","row":{"name":"hv1","hostname":"h1","encaps":["named-uuid","e"]}}]"#,
+        r#"[{"op":"update","table":"Chassis","where":[["name","==","hv2"]],"row":{"nb_cfg":7}}]"#,
+        r#"[{"op":"update","table":"Port_Binding","where":[],"row":{"up":true}}]"#,
+        r#"[{"op":"insert","table":"Datapath_Binding","row":{"tunnel_key":9}}]"#,
+    ];
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for program in ["ovsdb-server", ROVN] {
+        let dir = TempDir::new("tls-active-rbac");
+        let args: Vec<OsString> = vec![
+            "--remote=db:OVN_Southbound,SB_Global,connections".into(),
+            "--private-key=db:OVN_Southbound,SSL,private_key".into(),
+            "--certificate=db:OVN_Southbound,SSL,certificate".into(),
+            "--ca-cert=db:OVN_Southbound,SSL,ca_cert".into(),
+        ];
+        let _srv = serve(program, "ovn-sb.ovsschema", &dir, args);
+        let admin = unix(&dir);
+        ok(ctl("ovn-sbctl", &admin, &["init"]), "init");
+        let (key, cert, ca) =
+            (pki.file("sb-privkey.pem"), pki.file("sb-cert.pem"), pki.file("pki/switchca/cacert.pem"));
+        ok(ctl("ovn-sbctl", &admin, &["set-ssl", &key, &cert, &ca]), "set-ssl");
+        ok(ovsdb_client(&["transact".into(), admin.clone(), common::rbac::rows()]), "RBAC rows");
+        ok(ctl("ovn-sbctl", &admin, &["chassis-add", "hv2", "geneve", "127.0.0.2"]), "chassis hv2");
+        let binding = r#"["OVN_Southbound",
+            {"op":"insert","table":"Datapath_Binding","uuid-name":"dp","row":{"tunnel_key":1}},
+            {"op":"insert","table":"Port_Binding","row":{"logical_port":"lp1","tunnel_key":1,"datapath":["named-uuid","dp"]}}]"#;
+        ok(ovsdb_client(&["transact".into(), admin.clone(), binding.into()]), "a port binding");
+        // The server retries every second at most while nobody listens.
+        let port = free_port();
+        let conn = format!(
+            r#"["OVN_Southbound",{{"op":"insert","table":"Connection","uuid-name":"c",
+                "row":{{"target":"ssl:127.0.0.1:{port}","role":"ovn-controller","max_backoff":1000}}}},
+               {{"op":"update","table":"SB_Global","where":[],"row":{{"connections":["named-uuid","c"]}}}}]"#
+        );
+        ok(ovsdb_client(&["transact".into(), admin.clone(), conn]), "the active Connection");
+        let mut outcomes = Vec::new();
+        for txn in steps {
+            let txn = format!("[\"OVN_Southbound\",{}", &txn.trim()[1..]);
+            let mut a = pki.chassis("hv1");
+            a.extend(["--timeout=30".into(), "transact".into(), format!("pssl:{port}:127.0.0.1"), txn]);
+            let r = ran(Command::new("ovsdb-client").args(&a).output().expect("run ovsdb-client"));
+            outcomes.push(strip_uuids(&format!("{} {}", r.code, r.out.trim())));
+        }
+        let r = ctl("ovn-sbctl", &admin, &["--bare", "--columns=name", "list", "Chassis"]);
+        let mut names: Vec<String> = ok(r, "list").split_whitespace().map(str::to_string).collect();
+        names.sort();
+        outcomes.push(names.join(" "));
+        seen.push(outcomes);
+    }
+    for (i, (up, ro)) in seen[0].iter().zip(&seen[1]).enumerate() {
+        assert_eq!(ro, up, "step {i}: rovn (left) differs from ovsdb-server (right)");
+    }
+    let ours = &seen[1];
+    assert!(ours[0].starts_with("0 [{\"uuid\""), "hv1 registers itself: {}", ours[0]);
+    assert!(ours[1].contains(r#"RBAC rules for client \"hv1\" role \"ovn-controller\" prohibit"#), "{}", ours[1]);
+    assert!(ours[2].starts_with("0 [{\"count\":1}"), "hv1 sets up on a port binding: {}", ours[2]);
+    assert!(ours[3].contains("permission error"), "{}", ours[3]);
+    assert_eq!(ours[4], "hv1 hv2");
+}
+
 /// An Open_vSwitch database served by rovn for one chassis, configured the
 /// way ovn-controller reads it.
 fn chassis_db(dir: &TempDir, system_id: &str, sb_target: &str) -> Daemon {
