@@ -191,7 +191,11 @@ impl Framer {
         // Skip whitespace between texts.
         if self.scanned == 0 {
             let skip = self.buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            self.buf.drain(..skip);
+            if skip == self.buf.len() {
+                self.buf = Vec::new();
+            } else {
+                self.buf.drain(..skip);
+            }
         }
         let mut i = self.scanned;
         while i < self.buf.len() {
@@ -228,7 +232,14 @@ impl Framer {
                     self.depth -= 1;
                     if self.depth == 0 {
                         let parsed = serde_json::from_slice(&self.buf[..i]);
-                        self.buf.drain(..i);
+                        if i == self.buf.len() {
+                            // All taken: the buffer goes too (the next
+                            // bytes get one of their size), so that an idle
+                            // connection holds none, whatever it once sent.
+                            self.buf = Vec::new();
+                        } else {
+                            self.buf.drain(..i);
+                        }
                         self.scanned = 0;
                         return Some(parsed.map_err(|e| self.fail(RpcError::Json(e.to_string()))));
                     }
@@ -323,6 +334,28 @@ mod tests {
             ]
         );
         assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn holds_no_buffer_once_every_text_is_taken() {
+        // A connection that once sent a large request and then idles must
+        // not keep a buffer of that size.
+        let big = format!(r#"{{"method":"transact","params":["{}"],"id":1}}"#, "x".repeat(100_000));
+        let mut f = Framer::new(1 << 20);
+        for tail in ["", "\n", " \r\n "] {
+            f.push(big.as_bytes());
+            f.push(tail.as_bytes());
+            assert!(matches!(f.next_value(), Some(Ok(_))));
+            assert!(f.next_value().is_none());
+            assert_eq!(f.buf.capacity(), 0, "trailing {tail:?}");
+        }
+        // A text split across reads keeps what it has so far.
+        f.push(br#"{"id":2,"method":"echo","params":[]}{"id":3,"#);
+        assert!(matches!(f.next_value(), Some(Ok(_))));
+        assert!(f.next_value().is_none());
+        f.push(br#""method":"echo","params":[]}"#);
+        assert_eq!(f.next_value().unwrap().unwrap(), json!({"id": 3, "method": "echo", "params": []}));
+        assert_eq!(f.buf.capacity(), 0);
     }
 
     #[test]
