@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest};
+use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -33,11 +33,12 @@ const OUT_QUEUE: usize = 8192;
 /// Requests handed to the core before the reader lets it run (and checks
 /// whether the client has fallen behind on the replies).
 const DISPATCH_BATCH: usize = 8;
-/// Read buffer of a connection: its first size, and the most it grows to.
+/// Most read from a connection at once: at first, and at most once reads
+/// fill what is asked (into a buffer on the stack, see [`read_into`]).
 const READ_BUF_MIN: usize = 512;
+const READ_BUF_MAX: usize = 64 << 10;
 /// Most connection events handled before their answers are sent.
 const EVENT_BATCH: usize = 64;
-const READ_BUF_MAX: usize = 64 << 10;
 /// The probe the server sends, as upstream words it.
 const ECHO_PROBE: &[u8] = br#"{"id":"echo","method":"echo","params":[]}"#;
 /// How often the status of `db:` remotes is written back (as upstream).
@@ -52,7 +53,7 @@ enum Event {
         id: SessionId,
         writer: Outbox,
         kill: oneshot::Sender<()>,
-        remote: String,
+        remote: Arc<str>,
         /// The CN of the client's certificate (TLS remotes).
         peer_id: Option<String>,
     },
@@ -281,7 +282,8 @@ impl Listener {
 struct Conn {
     writer: Outbox,
     _kill: oneshot::Sender<()>,
-    remote: String,
+    /// The name of its remote (shared by the remote's connections).
+    remote: Arc<str>,
 }
 
 /// What `pssl:` and `ssl:` remotes use for new connections (None until
@@ -436,7 +438,7 @@ impl Shell {
         match ev {
             Event::Connected { id, writer, kill, remote, peer_id } => {
                 // A remote removed meanwhile: drop the connection.
-                if let Some(l) = self.listeners.get(&remote) {
+                if let Some(l) = self.listeners.get(&*remote) {
                     let o = l.options();
                     let peer = Peer { id: peer_id, role: o.role, read_only: o.read_only };
                     self.conns.insert(id, Conn { writer, _kill: kill, remote });
@@ -778,7 +780,7 @@ impl Shell {
         if let Some(l) = self.listeners.remove(name) {
             tracing::info!(remote = name, "remote removed");
             l.close();
-            let gone: Vec<SessionId> = self.conns.iter().filter(|(_, c)| c.remote == name).map(|(s, _)| *s).collect();
+            let gone: Vec<SessionId> = self.conns.iter().filter(|(_, c)| *c.remote == *name).map(|(s, _)| *s).collect();
             for s in gone {
                 self.disconnect(s);
             }
@@ -794,7 +796,7 @@ impl Shell {
             }
             let st = match &l.active {
                 None => {
-                    let sessions = self.conns.values().filter(|c| &c.remote == name).count();
+                    let sessions = self.conns.values().filter(|c| *c.remote == **name).count();
                     RemoteStatus::Listening(dbconfig::ListenerStatus { bound_port: l.bound_port, sessions })
                 }
                 Some(a) => {
@@ -840,7 +842,7 @@ impl Shell {
         let options = Arc::new(Mutex::new(options));
         let (events, ids, opts) = (self.events.clone(), self.next_id.clone(), options.clone());
         let drained = self.drained.clone();
-        let remote = name.clone();
+        let remote: Arc<str> = name.as_str().into();
         let probe = move || opts.lock().map(|o| o.probe).unwrap_or(Some(TCP_PROBE_INTERVAL));
         let mut bound_port = None;
         let mut active = None;
@@ -1012,12 +1014,38 @@ async fn sleep_until(t: Option<Instant>) {
     }
 }
 
-/// Sleeps for `d`, or forever.
-async fn sleep_for(d: Option<Duration>) {
-    match d {
-        Some(d) => tokio::time::sleep(d).await,
+/// A connection's inactivity timer (None: no probes).
+type Timer = Option<Pin<Box<tokio::time::Sleep>>>;
+
+/// Starts `timer` over: it expires `probe` from now.
+fn restart(timer: &mut Timer, probe: Option<Duration>) {
+    if let (Some(t), Some(d)) = (timer, probe) {
+        t.as_mut().reset(tokio::time::Instant::now() + d);
+    }
+}
+
+/// Waits for `timer` to expire (forever without one).
+async fn expiry(timer: &mut Timer) {
+    match timer {
+        Some(t) => t.as_mut().await,
         None => std::future::pending().await,
     }
+}
+
+/// Reads at most `max` bytes (up to [`READ_BUF_MAX`]) from `rd` and hands
+/// them to `framer`, through a buffer on the stack of the poll that reads:
+/// a connection waiting for input holds no read buffer of its own.
+async fn read_into(rd: &mut Pin<Box<dyn AsyncRead + Send>>, framer: &mut Framer, max: usize) -> std::io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        // SAFETY: an array of MaybeUninit needs no initialization.
+        let mut stack: [std::mem::MaybeUninit<u8>; READ_BUF_MAX] =
+            unsafe { std::mem::MaybeUninit::uninit().assume_init() };
+        let mut rb = tokio::io::ReadBuf::uninit(&mut stack[..max.min(READ_BUF_MAX)]);
+        std::task::ready!(rd.as_mut().poll_read(cx, &mut rb))?;
+        framer.push(rb.filled());
+        std::task::Poll::Ready(Ok(rb.filled().len()))
+    })
+    .await
 }
 
 /// Completes the TLS handshake of a `pssl:` client, then serves it.
@@ -1028,7 +1056,7 @@ async fn handshake(
     id: SessionId,
     events: Channels,
     probe: Option<Duration>,
-    remote: String,
+    remote: Arc<str>,
 ) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => {
@@ -1069,7 +1097,6 @@ impl SessionIo {
     fn plain<T>(sock: T) -> std::io::Result<SessionIo>
     where
         T: AsFd + AsRawFd + Send + Sync + Unpin + 'static,
-        for<'a> &'a T: std::io::Read,
     {
         let own = sock.as_fd().try_clone_to_owned()?;
         // SAFETY: `sock` owns its descriptor, open as long as the AsyncFd
@@ -1114,22 +1141,24 @@ fn broken(e: std::io::Error) -> SessionIo {
 /// Reads a nonblocking socket registered for input only.
 struct FdReader<T: AsRawFd>(AsyncFd<T>);
 
-impl<T> AsyncRead for FdReader<T>
-where
-    T: AsRawFd + Unpin,
-    for<'a> &'a T: std::io::Read,
-{
+impl<T: AsRawFd + Unpin> AsyncRead for FdReader<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        use std::io::Read;
         loop {
             let mut guard = std::task::ready!(self.0.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // SAFETY: only read(2) writes into the unfilled part, and only
+            // the bytes it reports are then marked as filled.
+            let unfilled = unsafe { buf.unfilled_mut() };
             let room = unfilled.len();
-            match guard.try_io(|inner| inner.get_ref().read(unfilled)) {
+            let read = |inner: &AsyncFd<T>| {
+                // SAFETY: reads into `room` writable bytes of a live buffer.
+                let n = unsafe { libc::read(inner.as_raw_fd(), unfilled.as_mut_ptr().cast(), room) };
+                usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
+            };
+            match guard.try_io(read) {
                 Ok(Ok(n)) => {
                     if n > 0 && n < room {
                         // A short read took all there was: wait for more
@@ -1137,6 +1166,8 @@ where
                         // that arrived meanwhile keeps the socket ready).
                         guard.clear_ready();
                     }
+                    // SAFETY: read(2) wrote these `n` bytes.
+                    unsafe { buf.assume_init(n) };
                     buf.advance(n);
                     return std::task::Poll::Ready(Ok(()));
                 }
@@ -1152,7 +1183,7 @@ fn spawn_session(
     id: SessionId,
     (events, drained): Channels,
     probe: Option<Duration>,
-    remote: String,
+    remote: Arc<str>,
     peer_id: Option<String>,
     outbound: Option<OutboundSession>,
 ) {
@@ -1181,9 +1212,12 @@ fn spawn_session(
             return;
         }
         let mut framer = Framer::new(MAX_MESSAGE);
-        // Small at first: most clients (monitors) send little, and a
-        // thousand of them must not cost 64 MB; grown for busy ones.
-        let mut buf = vec![0u8; READ_BUF_MIN];
+        // Small at first: most clients (monitors) send little; grown for
+        // busy ones.
+        let mut read_size = READ_BUF_MIN;
+        // The inactivity timer, only where probes are on (not on unix
+        // sockets, by default): restarted before each wait, as a new one.
+        let mut timer = probe.map(|d| Box::pin(tokio::time::sleep(d)));
         // Set once a probe went out: silence until the next interval ends
         // the connection.
         let mut probing = false;
@@ -1196,10 +1230,11 @@ fn spawn_session(
                 // read: read no more requests until it catches up. Sending
                 // progress is activity, as a reply to a probe would be.
                 let progress = prober.progress();
+                restart(&mut timer, probe);
                 tokio::select! {
                     _ = &mut kill => return,
                     _ = prober.writable() => probing = false,
-                    _ = sleep_for(probe) => {
+                    _ = expiry(&mut timer) => {
                         if prober.progress() != progress {
                             probing = false;
                         } else if probing {
@@ -1240,15 +1275,16 @@ fn spawn_session(
                 tokio::task::yield_now().await;
                 continue;
             }
+            restart(&mut timer, probe);
             let n = tokio::select! {
                 // The main task dropped the connection.
                 _ = &mut kill => return,
-                r = rd.read(&mut buf) => match r {
+                r = read_into(&mut rd, &mut framer, read_size) => match r {
                     Ok(0) => break None,
                     Ok(n) => n,
                     Err(e) => break Some(format!("read error: {e}")),
                 },
-                _ = sleep_for(probe) => {
+                _ = expiry(&mut timer) => {
                     if probing {
                         let secs = probe.unwrap_or_default().as_secs_f64();
                         break Some(format!("no response to inactivity probe after {secs} seconds, disconnecting"));
@@ -1259,9 +1295,8 @@ fn spawn_session(
                 }
             };
             probing = false;
-            framer.push(&buf[..n]);
-            if n == buf.len() && buf.len() < READ_BUF_MAX {
-                buf.resize(buf.len() * 2, 0);
+            if n == read_size && read_size < READ_BUF_MAX {
+                read_size *= 2;
             }
         };
         drop(prober);
@@ -1299,7 +1334,7 @@ impl Outbound {
     /// Connects once; on success the session is running and `done` is
     /// dropped when it ends.
     async fn connect(&self, id: SessionId, probe: Option<Duration>, done: oneshot::Sender<()>) -> Result<(), String> {
-        let (events, name) = (self.events.clone(), self.name.clone());
+        let (events, name) = (self.events.clone(), Arc::<str>::from(self.name.as_str()));
         let timed = |_| "connection timed out".to_string();
         let outbound = OutboundSession { _done: done, idle: self.idle.clone() };
         let start = move |io, peer_id| spawn_session(io, id, events, probe, name, peer_id, Some(outbound));
