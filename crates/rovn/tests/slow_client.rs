@@ -521,6 +521,103 @@ fn a_python_idl_stopped_while_rows_come_and_go_learns_the_last_transaction() {
     assert!(!log.contains("disconnecting"), "the stopped client was disconnected:\n{log}");
 }
 
+/// The same with upstream's C IDL: an `ovn-nbctl` daemon (OVN 23.03,
+/// monitor_cond_since) stopped while what is held for it cancels out takes
+/// the update3 with empty table-updates (no warning in its log), answers
+/// with the right switches, and after a reconnection asks to resume from
+/// the last transaction id (its `monitor_cond_since` request, in its
+/// jsonrpc debug log).
+#[test]
+fn an_ovn_nbctl_daemon_stopped_while_rows_come_and_go_resumes_from_the_last_transaction() {
+    if !common::upstreams(&["ovn-nbctl", "ovs-appctl"]) {
+        return;
+    }
+    let server = Served::start(ROVN, "ovn-nb.ovsschema");
+    let daemon = server.daemon.as_ref().expect("running");
+    let dir = &server.dir;
+    let (pidfile, log) = (dir.path("nbctl.pid"), dir.path("nbctl.log"));
+    let out = Command::new("ovn-nbctl")
+        .arg(format!("--db={}", server.target()))
+        .args(["--detach", "--no-chdir", "-vjsonrpc:file:dbg"])
+        .arg(format!("--pidfile={}", pidfile.display()))
+        .arg(format!("--log-file={}", log.display()))
+        .env("OVN_RUNDIR", &dir.0)
+        .output()
+        .expect("start ovn-nbctl --detach");
+    assert!(out.status.success(), "ovn-nbctl --detach: {}", String::from_utf8_lossy(&out.stderr));
+    let ctl_path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let pid: i32 = std::fs::read_to_string(&pidfile).expect("nbctl pidfile").trim().parse().expect("pid");
+    // Stopped (SIGTERM, continued first) whatever happens below.
+    struct Stop(i32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) on the daemon this test started.
+            unsafe {
+                libc::kill(self.0, libc::SIGCONT);
+                libc::kill(self.0, libc::SIGTERM);
+            }
+        }
+    }
+    let _stop = Stop(pid);
+    let nbctl = |args: &[&str]| {
+        let o = Command::new("ovn-nbctl").env("OVN_NB_DAEMON", &ctl_path).args(args).output().expect("ovn-nbctl");
+        assert!(o.status.success(), "ovn-nbctl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    nbctl(&["ls-add", "keep"]);
+    let mut w = Rpc::connect(&server.sock);
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let blob = "x".repeat(BLOB);
+    let mut n = 0;
+    loop {
+        assert!(n < 400, "100 MiB sent and the stopped daemon is not behind");
+        let name = format!("big{n}");
+        w.transact(
+            NB,
+            json!([{"op": "insert", "table": "Logical_Switch",
+                               "row": {"name": name, "external_ids": ["map", [["blob", blob]]]}}]),
+        );
+        if daemon.appctl(&["memory/show"]).out.contains("held-rows:") {
+            w.transact(NB, json!([{"op": "delete", "table": "Logical_Switch", "where": [["name", "==", name]]}]));
+            break;
+        }
+        n += 1;
+    }
+    for i in 0..3 {
+        let name = format!("small{i}");
+        w.transact(NB, json!([{"op": "insert", "table": "Logical_Switch", "row": {"name": name}}]));
+        w.transact(NB, json!([{"op": "delete", "table": "Logical_Switch", "where": [["name", "==", name]]}]));
+    }
+    let req = json!({"NB_Global": [{"columns": ["nb_cfg"]}]});
+    let zero = "00000000-0000-0000-0000-000000000000";
+    let last = Rpc::connect(&server.sock).ok("monitor_cond_since", json!([NB, "n", req, zero]))[1].clone();
+    let last = last.as_str().expect("an id").to_string();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    // The daemon's answers come from its replica, current once it has read
+    // the last update.
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let t = Instant::now();
+    while !text().contains(&format!("method=\"update3\", params=[[\"monid\",\"OVN_Northbound\"],\"{last}\",{{}}]")) {
+        assert!(t.elapsed() < Duration::from_secs(30), "no empty update3 naming {last} in the daemon's log");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(nbctl(&["ls-list"]).lines().count(), n + 1, "keep and big0..big{}", n - 1);
+    assert_eq!(daemon.appctl(&["ovsdb-server/reconnect"]).code, 0);
+    let t = Instant::now();
+    let resumed = "method=\"monitor_cond_since\"".to_string();
+    while text().matches(&resumed).count() < 2 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the daemon did not reconnect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log_text = text();
+    let request = log_text.lines().filter(|l| l.contains(&resumed)).nth(1).expect("the second request");
+    assert!(request.contains(&format!("\"{last}\"], id=")), "it resumes from another id: {request}");
+    assert_eq!(nbctl(&["ls-list"]).lines().count(), n + 1);
+    let warnings: Vec<&str> = log_text.lines().filter(|l| l.contains("|WARN|") || l.contains("|ERR|")).collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
 #[test]
 fn a_client_pipelining_requests_it_does_not_read_the_replies_of_is_paused_not_dropped() {
     let server = Served::start(ROVN, "ovn-nb.ovsschema");
