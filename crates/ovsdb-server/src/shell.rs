@@ -1014,6 +1014,20 @@ async fn sleep_until(t: Option<Instant>) {
     }
 }
 
+/// A wait for room in the main task's queue: true once the event is in.
+type EventWait<'a> = Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>>;
+
+/// Hands `ev` to the main task at once if its queue has room; otherwise
+/// returns the wait for room, boxed (it is rare, and inside the session's
+/// future it would make every connection's task larger by its size).
+fn send_event(events: &mpsc::Sender<Event>, ev: Event) -> Result<(), EventWait<'_>> {
+    match events.try_send(ev) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(ev)) => Err(Box::pin(async move { events.send(ev).await.is_ok() })),
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(Box::pin(std::future::ready(false))),
+    }
+}
+
 /// A connection's inactivity timer (None: no probes).
 type Timer = Option<Pin<Box<tokio::time::Sleep>>>;
 
@@ -1208,8 +1222,10 @@ fn spawn_session(
         let _outbound = outbound;
         let (kill_tx, mut kill) = oneshot::channel::<()>();
         let prober = wtx.clone();
-        if events.send(Event::Connected { id, writer: wtx, kill: kill_tx, remote, peer_id }).await.is_err() {
-            return;
+        if let Err(wait) = send_event(&events, Event::Connected { id, writer: wtx, kill: kill_tx, remote, peer_id }) {
+            if !wait.await {
+                return;
+            }
         }
         let mut framer = Framer::new(MAX_MESSAGE);
         // Small at first: most clients (monitors) send little; grown for
@@ -1233,7 +1249,8 @@ fn spawn_session(
                 restart(&mut timer, probe);
                 tokio::select! {
                     _ = &mut kill => return,
-                    _ = prober.writable() => probing = false,
+                    // Boxed, as the waits below: rare, and large.
+                    _ = Box::pin(prober.writable()) => probing = false,
                     _ = expiry(&mut timer) => {
                         if prober.progress() != progress {
                             probing = false;
@@ -1257,8 +1274,10 @@ fn spawn_session(
                 match framer.next_message() {
                     None => break,
                     Some(Ok(m)) => {
-                        if events.send(Event::Message(id, m)).await.is_err() {
-                            return;
+                        if let Err(wait) = send_event(&events, Event::Message(id, m)) {
+                            if !wait.await {
+                                return;
+                            }
                         }
                         dispatched += 1;
                     }
@@ -1300,7 +1319,9 @@ fn spawn_session(
             }
         };
         drop(prober);
-        let _ = events.send(Event::Closed(id, why)).await;
+        if let Err(wait) = send_event(&events, Event::Closed(id, why)) {
+            wait.await;
+        }
     });
 }
 
