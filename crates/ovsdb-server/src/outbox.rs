@@ -23,7 +23,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
@@ -90,13 +90,20 @@ impl Shared {
 /// The sending side (cheap to clone).
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Arc<Vec<u8>>>,
     shared: Arc<Shared>,
     max_bytes: usize,
-    /// A direct outbox's writer, until something first has to wait: most
-    /// clients never fill their socket, and an idle task per client is
-    /// memory for nothing.
-    idle_writer: Option<Arc<Mutex<Option<Writer>>>>,
+    /// Shared by the clones: dropping the last closes the queue.
+    queue: Arc<Queue>,
+}
+
+/// The queue from an outbox to its writer.
+struct Queue {
+    tx: OnceLock<mpsc::Sender<Arc<Vec<u8>>>>,
+    /// A direct outbox's queue and writer task are made only when a message
+    /// first has to wait: most clients never fill their socket, and a
+    /// channel and an idle task per client are memory for nothing (about
+    /// 1 KiB). Until then: the queue's bound and the writer's callback.
+    unmade: Mutex<Option<(usize, OnDrained)>>,
 }
 
 /// Why a message was not queued.
@@ -131,14 +138,19 @@ pub fn outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained) -> (
 /// first time a message has to wait, writes what waits. Must be used
 /// inside a tokio runtime.
 pub fn direct_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, sock: OwnedFd) -> Outbox {
-    let (mut out, w) = new_outbox(max_messages, max_bytes, on_drained, Some(sock));
-    out.idle_writer = Some(Arc::new(Mutex::new(Some(w))));
-    out
+    let queue = Queue { tx: OnceLock::new(), unmade: Mutex::new(Some((max_messages, on_drained))) };
+    Outbox { shared: new_shared(Some(sock)), max_bytes, queue: Arc::new(queue) }
 }
 
 fn new_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, direct: Option<OwnedFd>) -> (Outbox, Writer) {
     let (tx, rx) = mpsc::channel(max_messages);
-    let shared = Arc::new(Shared {
+    let shared = new_shared(direct);
+    let queue = Queue { tx: OnceLock::from(tx), unmade: Mutex::new(None) };
+    (Outbox { shared: shared.clone(), max_bytes, queue: Arc::new(queue) }, Writer { rx, shared, on_drained })
+}
+
+fn new_shared(direct: Option<OwnedFd>) -> Arc<Shared> {
+    Arc::new(Shared {
         queued: AtomicUsize::new(0),
         messages: AtomicUsize::new(0),
         taken: AtomicU64::new(0),
@@ -148,8 +160,7 @@ fn new_outbox(max_messages: usize, max_bytes: usize, on_drained: OnDrained, dire
         waiting: AtomicBool::new(false),
         unfinished: AtomicUsize::new(0),
         direct,
-    });
-    (Outbox { tx, shared: shared.clone(), max_bytes, idle_writer: None }, Writer { rx, shared, on_drained })
+    })
 }
 
 impl Outbox {
@@ -188,12 +199,23 @@ impl Outbox {
         Ok(())
     }
 
-    fn queue(&self, bytes: Arc<Vec<u8>>) -> Result<(), Refused> {
-        if let Some(idle) = &self.idle_writer {
-            if let Some(w) = idle.lock().ok().and_then(|mut w| w.take()) {
-                tokio::spawn(w.run_direct());
+    /// A direct outbox's queue, made (and its writer started) the first
+    /// time a message has to wait.
+    fn make_queue(&self) -> mpsc::Sender<Arc<Vec<u8>>> {
+        let unmade = self.queue.unmade.lock().ok().and_then(|mut u| u.take());
+        let (tx, rx) = mpsc::channel(unmade.as_ref().map_or(1, |u| u.0));
+        match unmade {
+            Some((_, on_drained)) => {
+                tokio::spawn(Writer { rx, shared: self.shared.clone(), on_drained }.run_direct());
             }
+            // Cannot happen (made once): a closed queue.
+            None => drop(rx),
         }
+        tx
+    }
+
+    fn queue(&self, bytes: Arc<Vec<u8>>) -> Result<(), Refused> {
+        let tx = self.queue.tx.get_or_init(|| self.make_queue());
         let len = bytes.len();
         self.shared.unfinished.fetch_add(1, Ordering::SeqCst);
         // Counted before sending, so that the writer never takes away more
@@ -203,7 +225,7 @@ impl Outbox {
         let refused = if before > self.max_bytes {
             Some(Refused::Stuck)
         } else {
-            match self.tx.try_send(bytes) {
+            match tx.try_send(bytes) {
                 Ok(()) => None,
                 Err(mpsc::error::TrySendError::Full(_)) => Some(Refused::Stuck),
                 Err(mpsc::error::TrySendError::Closed(_)) => Some(Refused::Closed),
@@ -526,6 +548,36 @@ mod tests {
             // The socket was closed after the last message.
             assert_eq!(got.len(), want.len());
             assert!(got == want, "bytes out of order");
+        });
+    }
+
+    #[test]
+    fn a_direct_outbox_makes_its_queue_only_when_a_message_waits() {
+        rt().block_on(async {
+            let (out, mut b) = direct_pair();
+            let clone = out.clone();
+            // Written at once: no queue, no writer task.
+            assert_eq!(out.push(msg(100)), Ok(()));
+            assert_eq!(clone.push_all(&[msg(10), msg(20)]), Ok(()));
+            assert!(out.queue.tx.get().is_none(), "a queue for nothing");
+            let mut got = vec![0u8; 130];
+            std::io::Read::read_exact(&mut b, &mut got).unwrap();
+            // Once the socket is full the rest waits, for every clone.
+            let mut sent = 130;
+            while out.backlog() == 0 {
+                assert_eq!(clone.push(msg(4096)), Ok(()));
+                sent += 4096;
+            }
+            assert!(out.queue.tx.get().is_some());
+            drop((out, clone));
+            let rest = tokio::task::spawn_blocking(move || {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut b, &mut v).unwrap();
+                v
+            })
+            .await
+            .unwrap();
+            assert_eq!(130 + rest.len(), sent, "everything arrives, then the end");
         });
     }
 
