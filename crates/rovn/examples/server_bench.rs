@@ -327,14 +327,6 @@ fn cpu_secs(pid: i32) -> f64 {
     ns as f64 / 1e9
 }
 
-/// Minor page faults a process has taken so far (`minflt` of its stat).
-fn minor_faults(pid: i32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the parenthesized command: state is the 3rd field,
-    // minflt the 10th.
-    s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7)).and_then(|x| x.parse().ok()).unwrap_or(0)
-}
-
 /// A server started for one run, stopped (by its pid) when dropped.
 struct Served {
     dir: PathBuf,
@@ -485,7 +477,7 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
     if phase("seq") {
         // Sequential small transactions.
         let mut ls = String::new();
-        let (t, cpu, faults) = (Instant::now(), cpu_secs(srv.pid), minor_faults(srv.pid));
+        let (t, cpu) = (Instant::now(), cpu_secs(srv.pid));
         for i in 0..o.seq {
             if i % PORTS_PER_SWITCH == 0 {
                 ls = uuid_of(&w.transact(new_switch(&format!("seq{}", i / PORTS_PER_SWITCH))), 0);
