@@ -488,10 +488,6 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
         }
         f.push(("sequential txn/s", o.seq as f64 / t.elapsed().as_secs_f64()));
         f.push(("  server CPU per sequential txn, us", (cpu_secs(srv.pid) - cpu) * 1e6 / o.seq as f64));
-        f.push((
-            "  server page faults per 1000 sequential txns",
-            (minor_faults(srv.pid) - faults) as f64 * 1e3 / o.seq as f64,
-        ));
     }
     if phase("echo") {
         // The floor under the sequential figure: round trips that ask the
