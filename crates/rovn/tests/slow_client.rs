@@ -348,27 +348,8 @@ fn a_python_idl_stopped_during_a_burst_ends_with_a_correct_replica() {
     let server = Served::start(ROVN, "ovn-nb.ovsschema");
     let mut w = Rpc::connect(&server.sock);
     seed(&mut w);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/idl_replica.py");
-    let mut child = Command::new(PYTHON)
-        .arg(script)
-        .arg(server.target())
-        .arg(common::shipped("ovn-nb.ovsschema"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(server.dir.path("idl.err")).expect("stderr file"))
-        .spawn()
-        .expect("start python");
+    let (mut child, lines) = spawn_idl(&server, &[]);
     let pid = child.id() as i32;
-    let (tx, lines) = std::sync::mpsc::channel();
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for l in BufReader::new(out).lines() {
-            let Ok(l) = l else { break };
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
     // Its replica as its last line says, Address_Set only.
     let wait_for = |want: &Value, what: &str| {
         let deadline = Instant::now() + Duration::from_secs(60);
