@@ -944,7 +944,15 @@ impl Shell {
             "list-commands" => Ok(self.commands.list()),
             "version" => Ok(format!("ovsdb-server (rovn) {}\n", env!("CARGO_PKG_VERSION"))),
             "memory/show" => {
-                let items: Vec<String> = self.core.memory_usage().iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                let mut usage = self.core.memory_usage();
+                // Bytes waiting to be sent to clients, as upstream reports
+                // it: only when there are some.
+                let backlog: u64 = self.conns.values().map(|c| c.writer.backlog() as u64).sum();
+                if backlog > 0 {
+                    usage.push(("backlog", backlog));
+                    usage.sort_by_key(|(k, _)| *k);
+                }
+                let items: Vec<String> = usage.iter().map(|(k, v)| format!("{k}:{v}")).collect();
                 Ok(items.join(" "))
             }
             "ovsdb-server/add-remote" => match Spec::parse(&args[0]) {

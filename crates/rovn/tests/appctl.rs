@@ -398,6 +398,12 @@ fn memory_show_counts_the_rows_held_for_a_client_that_is_behind() {
     let m = memory();
     assert_eq!(held(&m), Some(2), "{m}");
     assert!(m.contains("sessions:2") && m.contains("cells:") && m.contains("monitors:1"), "{m}");
+    // What waits in its outbox is the `backlog` (as upstream names it): at
+    // least the 1 MiB the client has to catch up to (in name order).
+    let backlog =
+        |m: &str| m.split_whitespace().find_map(|i| i.strip_prefix("backlog:")).map(|n| n.parse::<u64>().unwrap());
+    assert!(backlog(&m).is_some_and(|b| b > 1 << 20), "{m}");
+    assert!(m.starts_with("atoms:") && m.split_whitespace().nth(1).is_some_and(|i| i.starts_with("backlog:")), "{m}");
     // The client reads again: it gets the last update, and nothing is held.
     let t = Instant::now();
     let mut last_seen = false;
@@ -418,7 +424,8 @@ fn memory_show_counts_the_rows_held_for_a_client_that_is_behind() {
                 }
             }
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                if last_seen && held(&memory()).is_none() {
+                let m = memory();
+                if last_seen && held(&m).is_none() && backlog(&m).is_none() {
                     break;
                 }
             }
