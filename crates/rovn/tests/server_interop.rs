@@ -13,7 +13,7 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use common::rpc::{canonical_replica, Rpc};
-use common::{ctl, shipped, strip_uuids, upstreams, Served, ROVN};
+use common::{ctl, python_ovs_available, shipped, strip_uuids, upstreams, Served, PYTHON, ROVN};
 use serde_json::Value;
 
 /// Runs a client's script against a server; returns one text per command:
@@ -213,18 +213,6 @@ impl Drop for Idl {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The python with the `ovs` package (Debian's python3-openvswitch).
-const PYTHON: &str = "/usr/bin/python3";
-
-fn python_ovs_available() -> bool {
-    let ok = Command::new(PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have python3-openvswitch");
-        eprintln!("skipping: {PYTHON} cannot import ovs.db.idl (install python3-openvswitch)");
-    }
-    ok
 }
 
 #[test]

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::rpc::{canonical_replica, Rpc};
-use common::{Served, ROVN};
+use common::{python_ovs_available, Served, PYTHON, ROVN};
 use ovsdb::jsonrpc::{Framer, Message};
 use ovsdb::DatabaseSchema;
 use ovsdb_client::replica::Replica;
@@ -42,8 +42,6 @@ const LAG: usize = 16;
 /// compactions, the held rows and the reading client's queue); queueing the
 /// stream for the stopped client would take 96 to 256 MiB more.
 const GROWTH_LIMIT_MIB: u64 = 96;
-const PYTHON: &str = "/usr/bin/python3";
-
 fn status_kib(pid: i32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server's /proc status");
     s.lines()
@@ -329,15 +327,6 @@ fn a_stopped_monitor_cond_client_catches_up_with_merged_updates() {
 #[test]
 fn a_stopped_monitor_cond_since_client_catches_up_with_merged_updates() {
     stopped_client_catches_up("monitor_cond_since", 384, false);
-}
-
-fn python_ovs_available() -> bool {
-    let ok = Command::new(PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have python3-openvswitch");
-        eprintln!("skipping: {PYTHON} cannot import ovs.db.idl (install python3-openvswitch)");
-    }
-    ok
 }
 
 #[test]

@@ -19,13 +19,11 @@ use std::time::Duration;
 use common::lab::{require, require_tools, run, run_ok, wait_for, Lab};
 use common::shipped;
 
-const PYTHON: &str = "/usr/bin/python3";
-
 fn prerequisites() -> bool {
     if !require_tools(&[("ovn-northd", "ovn-central"), ("ovn-nbctl", "ovn-central"), ("ovn-sbctl", "ovn-common")]) {
         return false;
     }
-    let py = Command::new(PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
+    let py = Command::new(common::PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
     require(py, "python3 with ovs.db.idl (Debian python3-openvswitch)")
 }
 
@@ -58,7 +56,7 @@ struct PyWriter {
 impl PyWriter {
     fn start(lab: &Lab, nb: &str, acked: Acked) -> PyWriter {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/idl_writer.py");
-        let mut child = Command::new(PYTHON)
+        let mut child = Command::new(common::PYTHON)
             .arg(script)
             .arg(nb)
             .arg(shipped("ovn-nb.ovsschema"))

@@ -60,6 +60,20 @@ pub fn upstream(bin: &str) -> Option<PathBuf> {
     found
 }
 
+/// The python with the `ovs` package (Debian's python3-openvswitch).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Whether [`PYTHON`] can import `ovs.db.idl`; when it cannot, says so
+/// (the test skips) — or fails, under CI=true.
+pub fn python_ovs_available() -> bool {
+    let ok = Command::new(PYTHON).args(["-c", "import ovs.db.idl"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must have python3-openvswitch");
+        eprintln!("skipping: {PYTHON} cannot import ovs.db.idl (install python3-openvswitch)");
+    }
+    ok
+}
+
 /// Exit status, stdout and stderr of a command.
 pub struct Ran {
     pub code: i32,
