@@ -339,23 +339,8 @@ fn a_python_idl_stopped_during_a_burst_ends_with_a_correct_replica() {
     seed(&mut w);
     let (mut child, lines) = spawn_idl(&server, &[]);
     let pid = child.id() as i32;
-    // Its replica as its last line says, Address_Set only.
     let wait_for = |want: &Value, what: &str| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut last = Value::Null;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(l) => {
-                    let v: Value = serde_json::from_str(&l).expect("replica JSON");
-                    last = canonical_replica(&json!({"Address_Set": v["Address_Set"]}));
-                    if &last == want {
-                        return;
-                    }
-                }
-                Err(_) => panic!("{what}: the IDL replica did not converge\nreplica: {last}\nserver: {want}"),
-            }
-        }
+        idl_reaches(&lines, want, None, what);
     };
     wait_for(&w.contents(NB, &["Address_Set"]), "initial contents");
     // SAFETY: kill(2) on the child this test started.
@@ -371,6 +356,28 @@ fn a_python_idl_stopped_during_a_burst_ends_with_a_correct_replica() {
     let log = server.log();
     assert!(!log.contains("disconnecting"), "the stopped client was disconnected:\n{log}");
     assert!(server.alive(), "server died: {log}");
+}
+
+/// Waits (up to 60 s) for the IDL printing into `lines` to have `want` as
+/// its Address_Set replica — and `id` as its last transaction id, if given
+/// (see idl_replica.py --last-id); returns that last id.
+fn idl_reaches(lines: &std::sync::mpsc::Receiver<String>, want: &Value, id: Option<&Value>, what: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = Value::Null;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) => {
+                let v: Value = serde_json::from_str(&l).expect("replica JSON");
+                let replica = canonical_replica(&json!({"Address_Set": v["Address_Set"]}));
+                if &replica == want && id.is_none_or(|id| *id == v["_last_id"]) {
+                    return v["_last_id"].clone();
+                }
+                last = json!({"replica": replica, "last_id": v["_last_id"]});
+            }
+            Err(_) => panic!("{what}: the IDL did not get there\nIDL: {last}\nserver: {want} {id:?}"),
+        }
+    }
 }
 
 /// The python IDL on `server`, printing its replica (see
@@ -416,25 +423,7 @@ fn a_python_idl_stopped_while_rows_come_and_go_learns_the_last_transaction() {
     seed(&mut w);
     let (mut child, lines) = spawn_idl(&server, &["--last-id"]);
     let pid = child.id() as i32;
-    // The IDL's replica (Address_Set) and last id once they are as wanted.
-    let wait_for = |want: &Value, id: Option<&Value>, what: &str| -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut last = Value::Null;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(l) => {
-                    let v: Value = serde_json::from_str(&l).expect("replica JSON");
-                    let replica = canonical_replica(&json!({"Address_Set": v["Address_Set"]}));
-                    if &replica == want && id.is_none_or(|id| *id == v["_last_id"]) {
-                        return v["_last_id"].clone();
-                    }
-                    last = json!({"replica": replica, "last_id": v["_last_id"]});
-                }
-                Err(_) => panic!("{what}: the IDL did not get there\nIDL: {last}\nserver: {want} {id:?}"),
-            }
-        }
-    };
+    let wait_for = |want: &Value, id: Option<&Value>, what: &str| idl_reaches(&lines, want, id, what);
     // The id of the last transaction, as a new client is told it.
     let newest = || {
         let req = json!({"Address_Set": [{"columns": ["name"]}]});
