@@ -34,8 +34,8 @@ fn main() {
     let mut framer = Framer::new(usize::MAX);
     let mut call = |core: &mut Core, text: &str| -> Vec<u8> {
         framer.push(text.as_bytes());
-        let msg = framer.next_message().expect("a message").expect("valid");
-        core.handle_message(1, msg, Instant::now());
+        let text = framer.next_text().expect("a message").expect("valid");
+        core.handle_text(1, &text, Instant::now()).expect("valid");
         let mut reply = Vec::new();
         while let Some(a) = core.poll_action() {
             if let Action::Send(_, bytes) = a {

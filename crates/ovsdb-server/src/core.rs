@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ovsdb::jsonrpc::Message;
+use ovsdb::json::{Bump, Json, JsonNode};
+use ovsdb::jsonrpc::{Message, RpcError};
 use ovsdb::log::Log;
 use ovsdb::monitor::{Monitor, Version};
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, TxnContext, Uuid};
@@ -121,9 +122,8 @@ struct Pending {
     id: Value,
     db: usize,
     ops: Vec<Value>,
+    /// When its `wait` times out (set when it first blocked).
     deadline: Option<Instant>,
-    /// True until the first attempt has blocked (its deadline is then set).
-    fresh: bool,
 }
 
 /// The server core.
@@ -146,7 +146,13 @@ pub struct Core {
     compacted: VecDeque<(String, Result<(), String>)>,
     /// Merged updates sent to clients catching up since the last commit.
     caught_up: CatchUpCache,
+    /// Where [`Core::handle_text`] reads a request's tree, emptied after
+    /// each.
+    arena: Bump,
 }
+
+/// An arena grown past this by one large request is not kept for the next.
+const ARENA_KEPT: usize = 1 << 20;
 
 /// The merged updates sent to clients that caught up since commit number
 /// `commits`, per monitor key: clients that fell behind together and
@@ -242,6 +248,7 @@ impl Core {
             commits: 0,
             compacted: VecDeque::new(),
             caught_up: CatchUpCache::default(),
+            arena: Bump::new(),
         }
     }
 
@@ -623,6 +630,51 @@ impl Core {
         self.send(s, &Message::Error { error, id });
     }
 
+    /// A message from a client, as the bytes of its JSON text (from
+    /// [`ovsdb::jsonrpc::Framer::next_text`]). A `transact` request is
+    /// executed from its text read in place; anything else goes through
+    /// [`Core::handle_message`]. An error (the text is not JSON, or not a
+    /// JSON-RPC message) means the session should be closed.
+    pub fn handle_text(&mut self, s: SessionId, text: &[u8], now: Instant) -> Result<(), RpcError> {
+        let mut arena = std::mem::take(&mut self.arena);
+        let r = self.handle_json(s, &arena, text, now);
+        if arena.allocated_bytes() <= ARENA_KEPT {
+            arena.reset();
+            self.arena = arena;
+        }
+        r
+    }
+
+    fn handle_json(&mut self, s: SessionId, arena: &Bump, text: &[u8], now: Instant) -> Result<(), RpcError> {
+        let j = ovsdb::json::parse_or_serde(arena, text).map_err(|e| RpcError::Json(e.to_string()))?;
+        // The fast path takes only what Message::from_json would have made
+        // a transact request of; anything else takes the general one.
+        let fast = match j {
+            Json::Object(members) if members.iter().all(|(k, _)| matches!(*k, "id" | "method" | "params")) => {
+                match (j.get("method"), j.get("params").and_then(JsonNode::as_slice), j.get("id")) {
+                    (Some(Json::String("transact")), Some(params), Some(id)) if *id != Json::Null => Some((id, params)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some((id, params)) = fast else {
+            let msg = Message::from_json(j.to_value())?;
+            self.handle_message(s, msg, now);
+            return Ok(());
+        };
+        self.now = now;
+        self.poll_compactions();
+        let id = id.to_value();
+        let db = params.first().and_then(JsonNode::as_str).and_then(|n| self.by_name.get(n).copied());
+        match db {
+            Some(d) if !self.dbs[d].read_only => self.transact_now(s, id, d, &params[1..], now),
+            // Errors and read-only databases, as any other request.
+            _ => self.request(s, "transact", params.iter().map(Json::to_value).collect(), id, now),
+        }
+        Ok(())
+    }
+
     /// A message from a client.
     pub fn handle_message(&mut self, s: SessionId, msg: Message, now: Instant) {
         self.now = now;
@@ -690,9 +742,7 @@ impl Core {
                         self.reply(s, id, Value::Array(results));
                         return;
                     }
-                    self.pending.push(Pending { session: s, id, db: d, ops, deadline: None, fresh: true });
-                    let i = self.pending.len() - 1;
-                    self.attempt(i, now);
+                    self.transact_now(s, id, d, &ops, now);
                 }
             }
             "monitor" | "monitor_cond" | "monitor_cond_since" => self.monitor(s, method, params, id),
@@ -833,33 +883,45 @@ impl Core {
     }
 
     /// Runs pending transaction `i`; removes it unless it is still blocked.
-    fn attempt(&mut self, i: usize, now: Instant) -> bool {
-        let (s, d) = (self.pending[i].session, self.pending[i].db);
-        let expired = self.pending[i].deadline.is_some_and(|t| t <= now);
-        let outcome = {
-            let has_lock = |name: &str| self.holds_lock(s, name);
-            let peer = self.sessions.get(&s).map(|ss| &ss.peer);
-            let db = &self.dbs[d].db;
-            let rbac = peer.and_then(|p| {
-                p.role.as_deref().filter(|_| rbac::enabled(db)).map(|r| rbac::Rbac::new(db, r, p.id.as_deref()))
-            });
-            let ctx = TxnContext {
-                has_lock: &has_lock,
-                waits_expired: expired,
-                read_only: peer.is_some_and(|p| p.read_only),
-                access: rbac.as_ref().map(|r| r as &dyn ovsdb::Access),
-            };
-            db.execute(&self.pending[i].ops, &ctx)
-        };
-        match outcome {
+    /// Runs a new transaction; if a `wait` blocks it, it waits among the
+    /// pending ones (its operations kept as `Value`s).
+    fn transact_now<J: JsonNode>(&mut self, s: SessionId, id: Value, d: usize, ops: &[J], now: Instant) {
+        match self.execute_for(s, d, ops, false) {
             Outcome::Blocked { timeout_ms } => {
-                let p = &mut self.pending[i];
-                if p.fresh {
-                    p.fresh = false;
-                    p.deadline = timeout_ms.map(|ms| now + Duration::from_millis(ms));
-                }
-                false
+                let deadline = timeout_ms.map(|ms| now + Duration::from_millis(ms));
+                let ops = ops.iter().map(JsonNode::to_value).collect();
+                self.pending.push(Pending { session: s, id, db: d, ops, deadline });
             }
+            Outcome::Complete(prepared) => {
+                let results = self.commit_prepared(d, prepared);
+                self.reply(s, id, Value::Array(results));
+            }
+        }
+    }
+
+    /// Executes a client's transaction (nothing is applied).
+    fn execute_for<J: JsonNode>(&self, s: SessionId, d: usize, ops: &[J], expired: bool) -> Outcome {
+        let has_lock = |name: &str| self.holds_lock(s, name);
+        let peer = self.sessions.get(&s).map(|ss| &ss.peer);
+        let db = &self.dbs[d].db;
+        let rbac = peer
+            .and_then(|p| p.role.as_deref().filter(|_| rbac::enabled(db)).map(|r| rbac::Rbac::new(db, r, p.id.as_deref())));
+        let ctx = TxnContext {
+            has_lock: &has_lock,
+            waits_expired: expired,
+            read_only: peer.is_some_and(|p| p.read_only),
+            access: rbac.as_ref().map(|r| r as &dyn ovsdb::Access),
+        };
+        db.execute(ops, &ctx)
+    }
+
+    fn attempt(&mut self, i: usize, now: Instant) -> bool {
+        let p = &self.pending[i];
+        let (s, d) = (p.session, p.db);
+        let expired = p.deadline.is_some_and(|t| t <= now);
+        match self.execute_for(s, d, &p.ops, expired) {
+            // Its deadline was set when it first blocked.
+            Outcome::Blocked { .. } => false,
             Outcome::Complete(prepared) => {
                 let p = self.pending.remove(i);
                 let results = self.commit_prepared(d, prepared);
@@ -963,7 +1025,7 @@ impl Core {
 
     /// Retries the blocked transactions on a database that just changed.
     fn wake_pending(&mut self, d: usize) {
-        if self.pending.iter().any(|p| p.db == d && !p.fresh) {
+        if self.pending.iter().any(|p| p.db == d) {
             self.retry_pending_on(Some(d));
         }
     }
@@ -972,7 +1034,7 @@ impl Core {
         let now = self.now;
         let mut i = 0;
         while i < self.pending.len() {
-            if d.is_some_and(|d| self.pending[i].db != d) || self.pending[i].fresh {
+            if d.is_some_and(|d| self.pending[i].db != d) {
                 i += 1;
                 continue;
             }

@@ -57,7 +57,8 @@ enum Event {
         /// The CN of the client's certificate (TLS remotes).
         peer_id: Option<String>,
     },
-    Message(SessionId, ovsdb::jsonrpc::Message),
+    /// The bytes of one JSON text a client sent (parsed by the core).
+    Text(SessionId, Vec<u8>),
     Closed(SessionId, Option<String>),
 }
 
@@ -445,9 +446,12 @@ impl Shell {
                     self.core.handle_connect_as(id, peer);
                 }
             }
-            Event::Message(s, m) => {
+            Event::Text(s, text) => {
                 if self.conns.contains_key(&s) {
-                    self.core.handle_message(s, m, Instant::now());
+                    if let Err(e) = self.core.handle_text(s, &text, Instant::now()) {
+                        tracing::info!(session = s, "closing connection: {e}");
+                        self.disconnect(s);
+                    }
                 }
             }
             Event::Closed(s, why) => {
@@ -1279,10 +1283,10 @@ fn spawn_session(
             let mut dispatched = 0;
             let mut bad = None;
             while dispatched < DISPATCH_BATCH {
-                match framer.next_message() {
+                match framer.next_text() {
                     None => break,
-                    Some(Ok(m)) => {
-                        if let Err(wait) = send_event(&events, Event::Message(id, m)) {
+                    Some(Ok(text)) => {
+                        if let Err(wait) = send_event(&events, Event::Text(id, text)) {
                             if !wait.await {
                                 return;
                             }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::OvsdbError;
+use crate::json::JsonNode;
 use crate::schema::{AtomicType, BaseType};
 use crate::uuid::Uuid;
 
@@ -88,29 +89,26 @@ impl Atom {
     /// Parses an atom of type `base.atomic` from JSON, without checking
     /// `base`'s constraints. `named` resolves `["named-uuid", NAME]` when
     /// named UUIDs are allowed (inside a transaction).
-    pub fn from_json_unchecked(
+    pub fn from_json_unchecked<J: JsonNode>(
         base: &BaseType,
-        json: &Value,
+        json: &J,
         named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
     ) -> Result<Atom, OvsdbError> {
         match base.atomic {
-            AtomicType::Integer => match json {
-                Value::Number(n) if n.is_i64() => Ok(Atom::Integer(n.as_i64().unwrap_or(0))),
+            AtomicType::Integer => match json.as_i64() {
+                Some(i) => Ok(Atom::Integer(i)),
                 _ => Err(syntax_at(json, "expected integer")),
             },
-            AtomicType::Real => match json {
-                Value::Number(n) => match n.as_f64() {
-                    Some(f) if f.is_finite() => Ok(Atom::Real(f)),
-                    _ => Err(syntax_at(json, "expected real")),
-                },
+            AtomicType::Real => match json.as_f64() {
+                Some(f) if f.is_finite() => Ok(Atom::Real(f)),
                 _ => Err(syntax_at(json, "expected real")),
             },
-            AtomicType::Boolean => match json {
-                Value::Bool(b) => Ok(Atom::Boolean(*b)),
+            AtomicType::Boolean => match json.as_bool() {
+                Some(b) => Ok(Atom::Boolean(b)),
                 _ => Err(syntax_at(json, "expected boolean")),
             },
-            AtomicType::String => match json {
-                Value::String(s) => Ok(Atom::String(Arc::from(s.as_str()))),
+            AtomicType::String => match json.as_str() {
+                Some(s) => Ok(Atom::String(Arc::from(s))),
                 _ => Err(syntax_at(json, "expected string")),
             },
             AtomicType::Uuid => parse_uuid_json(json, named).map(Atom::Uuid),
@@ -118,9 +116,9 @@ impl Atom {
     }
 
     /// Parses an atom from JSON and checks it against `base`'s constraints.
-    pub fn from_json(
+    pub fn from_json<J: JsonNode>(
         base: &BaseType,
-        json: &Value,
+        json: &J,
         named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
     ) -> Result<Atom, OvsdbError> {
         let atom = Self::from_json_unchecked(base, json, named)?;
@@ -177,14 +175,14 @@ pub(crate) fn real_to_json(f: f64) -> Value {
     serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
 }
 
-fn parse_uuid_json(
-    json: &Value,
+fn parse_uuid_json<J: JsonNode>(
+    json: &J,
     named: Option<&mut dyn FnMut(&str) -> Result<Uuid, OvsdbError>>,
 ) -> Result<Uuid, OvsdbError> {
-    if let Value::Array(a) = json {
+    if let Some(a) = json.as_slice() {
         if a.len() == 2 {
-            if let (Value::String(kind), Value::String(s)) = (&a[0], &a[1]) {
-                match kind.as_str() {
+            if let (Some(kind), Some(s)) = (a[0].as_str(), a[1].as_str()) {
+                match kind {
                     "uuid" => {
                         return Uuid::parse(s).ok_or_else(|| syntax_at(json, format!("\"{s}\" is not a valid UUID")))
                     }
@@ -204,7 +202,7 @@ fn parse_uuid_json(
 
 /// A "syntax error" about a piece of JSON (named in the error's `syntax`
 /// member, as ovsdb-server does).
-pub(crate) fn syntax_at(json: &Value, msg: impl Into<String>) -> OvsdbError {
+pub(crate) fn syntax_at(json: &impl JsonNode, msg: impl Into<String>) -> OvsdbError {
     OvsdbError::syntax(msg).at(json)
 }
 

@@ -2,10 +2,10 @@
 
 use std::cmp::Ordering;
 
-use serde_json::Value;
 
 use crate::datum::{Datum, NamedUuids};
 use crate::error::OvsdbError;
+use crate::json::JsonNode;
 use crate::row::Row;
 use crate::schema::{AtomicType, TableSchema, COL_UUID};
 use crate::uuid::Uuid;
@@ -81,8 +81,8 @@ pub struct Condition {
 
 impl Condition {
     /// Parses a `where` array against a table.
-    pub fn from_json(ts: &TableSchema, json: &Value, mut named: NamedUuids<'_>) -> Result<Condition, OvsdbError> {
-        let arr = json.as_array().ok_or_else(|| OvsdbError::syntax("where must be an array of clauses"))?;
+    pub fn from_json<J: JsonNode>(ts: &TableSchema, json: &J, mut named: NamedUuids<'_>) -> Result<Condition, OvsdbError> {
+        let arr = json.as_slice().ok_or_else(|| OvsdbError::syntax("where must be an array of clauses"))?;
         let mut clauses = Vec::with_capacity(arr.len());
         for c in arr {
             clauses.push(Clause::from_json(ts, c, crate::datum::reborrow(&mut named))?);
@@ -107,13 +107,13 @@ impl Condition {
 
 impl Clause {
     /// Parses one clause.
-    pub fn from_json(ts: &TableSchema, json: &Value, named: NamedUuids<'_>) -> Result<Clause, OvsdbError> {
-        let a = match json.as_array() {
+    pub fn from_json<J: JsonNode>(ts: &TableSchema, json: &J, named: NamedUuids<'_>) -> Result<Clause, OvsdbError> {
+        let a = match json.as_slice() {
             Some(a) if a.len() == 3 => a,
             _ => return Err(OvsdbError::syntax("Parse error in condition: clause must be [column, function, value]")),
         };
-        let (cname, fname) = match (&a[0], &a[1]) {
-            (Value::String(c), Value::String(f)) => (c, f),
+        let (cname, fname) = match (a[0].as_str(), a[1].as_str()) {
+            (Some(c), Some(f)) => (c, f),
             _ => return Err(OvsdbError::syntax("Parse error in condition: column and function must be strings")),
         };
         let column = ts

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::atom::Atom;
 use crate::error::OvsdbError;
+use crate::json::JsonNode;
 use crate::schema::{AtomicType, ColumnType};
 use crate::uuid::Uuid;
 
@@ -254,7 +255,7 @@ impl Datum {
 
     /// Parses a datum of type `t` from its JSON form, checking each atom's
     /// constraints and the element count.
-    pub fn from_json(t: &ColumnType, json: &Value, mut named: NamedUuids<'_>) -> Result<Datum, OvsdbError> {
+    pub fn from_json<J: JsonNode>(t: &ColumnType, json: &J, mut named: NamedUuids<'_>) -> Result<Datum, OvsdbError> {
         // ovsdb-server's order: the element count of a "set"/"map" is checked
         // first (before duplicates are merged), then each atom in order
         // (type, then constraints), then duplicates.
@@ -276,11 +277,12 @@ impl Datum {
                 Ok(())
             }
         };
-        let is_set_json = matches!(json, Value::Array(a) if a.first().is_some_and(|f| f == "set"));
+        let arr = json.as_slice();
+        let is_set_json = arr.is_some_and(|a| a.first().is_some_and(|f| f.is_str("set")));
         if let Some(vt) = &t.value {
-            let elems = match json {
-                Value::Array(a) if a.len() == 2 && a[0] == "map" => {
-                    a[1].as_array().ok_or_else(|| OvsdbError::syntax("map must be [\"map\", [[key, value]...]]"))?
+            let elems = match arr {
+                Some(a) if a.len() == 2 && a[0].is_str("map") => {
+                    a[1].as_slice().ok_or_else(|| OvsdbError::syntax("map must be [\"map\", [[key, value]...]]"))?
                 }
                 _ => return Err(OvsdbError::syntax("expected [\"map\", [[key, value]...]]")),
             };
@@ -288,8 +290,8 @@ impl Datum {
             let mut keys = Vec::with_capacity(elems.len());
             let mut values = Vec::with_capacity(elems.len());
             for e in elems {
-                match e {
-                    Value::Array(p) if p.len() == 2 => {
+                match e.as_slice() {
+                    Some(p) if p.len() == 2 => {
                         keys.push(Atom::from_json(&t.key, &p[0], reborrow(&mut named))?);
                         values.push(Atom::from_json(vt, &p[1], reborrow(&mut named))?);
                     }
@@ -303,9 +305,9 @@ impl Datum {
             }
             Ok(d)
         } else if is_set_json {
-            let elems = match json {
-                Value::Array(a) if a.len() == 2 => {
-                    a[1].as_array().ok_or_else(|| OvsdbError::syntax("set must be [\"set\", [atom...]]"))?
+            let elems = match arr {
+                Some(a) if a.len() == 2 => {
+                    a[1].as_slice().ok_or_else(|| OvsdbError::syntax("set must be [\"set\", [atom...]]"))?
                 }
                 _ => return Err(OvsdbError::syntax("set must be [\"set\", [atom...]]")),
             };

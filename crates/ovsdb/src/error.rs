@@ -22,8 +22,8 @@ impl OvsdbError {
         OvsdbError { tag, details: details.into(), syntax: None }
     }
     /// The same error naming the offending JSON.
-    pub fn at(mut self, json: &serde_json::Value) -> Self {
-        self.syntax = Some(json.to_string());
+    pub fn at(mut self, json: &impl crate::json::JsonNode) -> Self {
+        self.syntax = Some(json.to_text());
         self
     }
     /// `"syntax error"`: the request is not well-formed.

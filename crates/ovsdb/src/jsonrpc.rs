@@ -185,6 +185,16 @@ impl Framer {
     /// The next complete JSON text, if one has arrived. After an error the
     /// stream cannot be resynchronized: every later call returns the error.
     pub fn next_value(&mut self) -> Option<Result<Value, RpcError>> {
+        Some(self.next_text()?.and_then(|text| {
+            serde_json::from_slice(&text).map_err(|e| self.fail(RpcError::Json(e.to_string())))
+        }))
+    }
+
+    /// The bytes of the next complete JSON text, if one has arrived, not
+    /// yet parsed: whether it is JSON is for the caller to find out (and,
+    /// if it is not, to stop reading the stream). Errors as
+    /// [`Framer::next_value`]'s, but for a text that is not JSON.
+    pub fn next_text(&mut self) -> Option<Result<Vec<u8>, RpcError>> {
         if let Some(e) = &self.broken {
             return Some(Err(e.clone()));
         }
@@ -231,17 +241,19 @@ impl Framer {
                 b'}' | b']' if self.depth > 0 => {
                     self.depth -= 1;
                     if self.depth == 0 {
-                        let parsed = serde_json::from_slice(&self.buf[..i]);
-                        if i == self.buf.len() {
-                            // All taken: the buffer goes too (the next
-                            // bytes get one of their size), so that an idle
-                            // connection holds none, whatever it once sent.
-                            self.buf = Vec::new();
+                        let text = if i == self.buf.len() {
+                            // All taken: the buffer goes with the text (the
+                            // next bytes get one of their size), so that an
+                            // idle connection holds none, whatever it once
+                            // sent.
+                            std::mem::take(&mut self.buf)
                         } else {
+                            let t = self.buf[..i].to_vec();
                             self.buf.drain(..i);
-                        }
+                            t
+                        };
                         self.scanned = 0;
-                        return Some(parsed.map_err(|e| self.fail(RpcError::Json(e.to_string()))));
+                        return Some(Ok(text));
                     }
                 }
                 _ if self.depth == 0 => {

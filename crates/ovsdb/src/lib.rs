@@ -6,6 +6,7 @@
 //! - [`database`], [`row`]: tables in memory, with indexes and reference counts.
 //! - [`transaction`]: the engine that executes a `transact` request and runs the
 //!   commit checks, producing results and a [`database::ChangeSet`].
+//! - [`json`]: JSON read in place (the transaction path), and reading either tree.
 //! - [`convert`]: moving a database's data to a new version of its schema.
 //! - [`log`]: the standalone on-disk format of ovsdb(5), durable commits,
 //!   torn-tail recovery and compaction (the only I/O in this crate).
@@ -20,6 +21,7 @@ pub mod convert;
 pub mod database;
 pub mod datum;
 pub mod error;
+pub mod json;
 pub mod jsonrpc;
 pub mod log;
 pub mod monitor;

@@ -1,10 +1,10 @@
 //! Mutations: the `mutations` of the RFC 7047 `mutate` operation.
 
-use serde_json::Value;
 
 use crate::atom::Atom;
 use crate::datum::{Datum, NamedUuids};
 use crate::error::OvsdbError;
+use crate::json::JsonNode;
 use crate::schema::{AtomicType, ColumnType, TableSchema};
 
 /// A mutator.
@@ -70,8 +70,8 @@ pub struct Mutation {
 
 impl Mutation {
     /// Parses a list of mutations.
-    pub fn parse_list(ts: &TableSchema, json: &Value, mut named: NamedUuids<'_>) -> Result<Vec<Mutation>, OvsdbError> {
-        let arr = json.as_array().ok_or_else(|| OvsdbError::syntax("mutations must be an array"))?;
+    pub fn parse_list<J: JsonNode>(ts: &TableSchema, json: &J, mut named: NamedUuids<'_>) -> Result<Vec<Mutation>, OvsdbError> {
+        let arr = json.as_slice().ok_or_else(|| OvsdbError::syntax("mutations must be an array"))?;
         let mut out = Vec::with_capacity(arr.len());
         for m in arr {
             out.push(Mutation::from_json(ts, m, crate::datum::reborrow(&mut named))?);
@@ -80,13 +80,13 @@ impl Mutation {
     }
 
     /// Parses one mutation.
-    pub fn from_json(ts: &TableSchema, json: &Value, mut named: NamedUuids<'_>) -> Result<Mutation, OvsdbError> {
-        let a = match json.as_array() {
+    pub fn from_json<J: JsonNode>(ts: &TableSchema, json: &J, mut named: NamedUuids<'_>) -> Result<Mutation, OvsdbError> {
+        let a = match json.as_slice() {
             Some(a) if a.len() == 3 => a,
             _ => return Err(OvsdbError::syntax("Parse error in mutation: must be [column, mutator, value]")),
         };
-        let (cname, mname) = match (&a[0], &a[1]) {
-            (Value::String(c), Value::String(m)) => (c, m),
+        let (cname, mname) = match (a[0].as_str(), a[1].as_str()) {
+            (Some(c), Some(m)) => (c, m),
             _ => return Err(OvsdbError::syntax("Parse error in mutation: column and mutator must be strings")),
         };
         let column = ts

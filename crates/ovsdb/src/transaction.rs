@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::json::JsonNode;
+
 use crate::atom::Atom;
 use crate::condition::Condition;
 use crate::database::{for_each_ref, for_each_ref_change, ChangeSet, Database, RowChange};
@@ -94,7 +96,7 @@ pub struct Prepared {
 impl Database {
     /// Executes a transaction's operations (`params` without the database
     /// name). The database is not modified: apply `changes` to commit.
-    pub fn execute(&self, ops: &[Value], ctx: &TxnContext<'_>) -> Outcome {
+    pub fn execute<J: JsonNode>(&self, ops: &[J], ctx: &TxnContext<'_>) -> Outcome {
         let mut x = Exec::new(self, ctx);
         let n = ops.len();
         let mut results = Vec::with_capacity(n + 1);
@@ -185,8 +187,8 @@ fn resolver(symtab: &mut FastMap<String, Symbol>) -> impl FnMut(&str) -> Result<
 
 /// Strict access to an operation's members, as ovsdb-server does it: every
 /// member must be one the operation knows.
-struct Op<'j> {
-    obj: &'j Map<String, Value>,
+struct Op<'j, J> {
+    obj: &'j J,
     /// The members read so far, as bits of [`MEMBERS`] positions.
     used: u32,
     /// Which operation of how many (for error messages, made only when
@@ -205,16 +207,16 @@ fn member_bit(name: &str) -> u32 {
     MEMBERS.iter().position(|m| *m == name).map_or(0, |i| 1 << i)
 }
 
-impl<'j> Op<'j> {
+impl<'j, J: JsonNode> Op<'j, J> {
     fn err(&self, msg: impl std::fmt::Display) -> OvsdbError {
         OvsdbError::syntax(format!("Parsing ovsdb operation {} of {} failed: {msg}", self.index + 1, self.count))
     }
-    fn opt(&mut self, name: &'static str) -> Option<&'j Value> {
+    fn opt(&mut self, name: &'static str) -> Option<&'j J> {
         debug_assert!(member_bit(name) != 0, "{name} is not in MEMBERS");
         self.used |= member_bit(name);
         self.obj.get(name)
     }
-    fn req(&mut self, name: &'static str) -> Result<&'j Value, OvsdbError> {
+    fn req(&mut self, name: &'static str) -> Result<&'j J, OvsdbError> {
         self.opt(name).ok_or_else(|| self.err(format_args!("Required '{name}' member is missing.")))
     }
     fn typed<T>(&self, name: &str, v: Option<T>) -> Result<T, OvsdbError> {
@@ -224,23 +226,23 @@ impl<'j> Op<'j> {
         let v = self.req(name)?;
         self.typed(name, v.as_str())
     }
-    fn req_array(&mut self, name: &'static str) -> Result<&'j Vec<Value>, OvsdbError> {
+    fn req_array(&mut self, name: &'static str) -> Result<&'j [J], OvsdbError> {
         let v = self.req(name)?;
-        self.typed(name, v.as_array())
+        self.typed(name, v.as_slice())
     }
-    fn req_object(&mut self, name: &'static str) -> Result<&'j Map<String, Value>, OvsdbError> {
+    fn req_object(&mut self, name: &'static str) -> Result<&'j J, OvsdbError> {
         let v = self.req(name)?;
-        self.typed(name, v.as_object())
+        self.typed(name, v.is_object().then_some(v))
     }
     fn req_id(&mut self, name: &'static str) -> Result<&'j str, OvsdbError> {
         let v = self.req(name)?;
         self.typed(name, v.as_str().filter(|s| is_id(s)))
     }
-    fn req_array_value(&mut self, name: &'static str) -> Result<&'j Value, OvsdbError> {
+    fn req_array_value(&mut self, name: &'static str) -> Result<&'j J, OvsdbError> {
         let v = self.req(name)?;
         self.typed(name, v.is_array().then_some(v))
     }
-    fn opt_array(&mut self, name: &'static str) -> Result<Option<&'j Value>, OvsdbError> {
+    fn opt_array(&mut self, name: &'static str) -> Result<Option<&'j J>, OvsdbError> {
         match self.opt(name) {
             None => Ok(None),
             Some(v) => self.typed(name, v.is_array().then_some(v)).map(Some),
@@ -339,12 +341,12 @@ impl<'a> Exec<'a> {
         out
     }
 
-    fn op(&mut self, json: &Value, i: usize, n: usize) -> Result<Value, Stop> {
-        let Some(obj) = json.as_object() else {
+    fn op<J: JsonNode>(&mut self, json: &J, i: usize, n: usize) -> Result<Value, Stop> {
+        if !json.is_object() {
             let e = format!("Parsing ovsdb operation {} of {n} failed: Object expected.", i + 1);
             return Err(OvsdbError::syntax(e).into());
         };
-        let mut p = Op { obj, used: 0, index: i, count: n };
+        let mut p = Op { obj: json, used: 0, index: i, count: n };
         let name = p.req_id("op")?;
         match name {
             "insert" => self.insert(p),
@@ -402,32 +404,30 @@ impl<'a> Exec<'a> {
     // then parses their contents, in the order ovsdb-server does: the first
     // error found is the one reported, so the order decides the error tag.
 
-    fn table(&self, p: &mut Op<'_>) -> Result<(usize, &'a TableSchema), OvsdbError> {
+    fn table<J: JsonNode>(&self, p: &mut Op<'_, J>) -> Result<(usize, &'a TableSchema), OvsdbError> {
         let name = p.req_id("table")?;
         let schema: &'a DatabaseSchema = self.schema;
         schema.table(name).ok_or_else(|| p.err(format_args!("No table named {name}.")))
     }
 
-    fn condition(&mut self, ts: &TableSchema, w: &Value) -> Result<Condition, OvsdbError> {
+    fn condition<J: JsonNode>(&mut self, ts: &TableSchema, w: &J) -> Result<Condition, OvsdbError> {
         let mut r = resolver(&mut self.symtab);
         Condition::from_json(ts, w, Some(&mut r))
     }
 
     /// Parses a row object: every member must name a column ("unknown
     /// column") and hold a valid datum for it.
-    fn parse_row(&mut self, ts: &TableSchema, json: &Value) -> Result<Vec<(usize, Datum)>, OvsdbError> {
-        let json = json.as_object().ok_or_else(|| OvsdbError::syntax("row must be JSON object"))?;
+    fn parse_row<J: JsonNode>(&mut self, ts: &TableSchema, json: &J) -> Result<Vec<(usize, Datum)>, OvsdbError> {
+        if !json.is_object() {
+            return Err(OvsdbError::syntax("row must be JSON object"));
+        }
         self.parse_row_object(ts, json)
     }
 
-    fn parse_row_object(
-        &mut self,
-        ts: &TableSchema,
-        json: &Map<String, Value>,
-    ) -> Result<Vec<(usize, Datum)>, OvsdbError> {
-        let mut out = Vec::with_capacity(json.len());
+    fn parse_row_object<J: JsonNode>(&mut self, ts: &TableSchema, json: &J) -> Result<Vec<(usize, Datum)>, OvsdbError> {
+        let mut out = Vec::with_capacity(8);
         let mut r = resolver(&mut self.symtab);
-        for (name, v) in json {
+        for (name, v) in json.members() {
             let c = ts
                 .column(name)
                 .ok_or_else(|| OvsdbError::new("unknown column", format!("No column {name} in table {}.", ts.name)))?;
@@ -437,10 +437,10 @@ impl<'a> Exec<'a> {
     }
 
     /// A column set (`columns`, `sort`): distinct, known column names.
-    fn column_set(ts: &TableSchema, v: Option<&Value>) -> Result<Option<Vec<usize>>, OvsdbError> {
+    fn column_set<J: JsonNode>(ts: &TableSchema, v: Option<&J>) -> Result<Option<Vec<usize>>, OvsdbError> {
         let Some(v) = v else { return Ok(None) };
         let expected = || OvsdbError::syntax("array of distinct column names expected");
-        let arr = v.as_array().ok_or_else(expected)?;
+        let arr = v.as_slice().ok_or_else(expected)?;
         let mut cols = Vec::with_capacity(arr.len());
         for c in arr {
             let name = c.as_str().ok_or_else(expected)?;
@@ -453,7 +453,7 @@ impl<'a> Exec<'a> {
         Ok(Some(cols))
     }
 
-    fn insert(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn insert<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
         let uuid_json = match p.opt("uuid") {
             None => None,
@@ -532,7 +532,7 @@ impl<'a> Exec<'a> {
         Ok(serde_json::json!({ "uuid": Atom::Uuid(uuid).to_json() }))
     }
 
-    fn select(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn select<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
         let w = p.req_array_value("where")?;
         let cols_json = p.opt_array("columns")?;
@@ -562,7 +562,7 @@ impl<'a> Exec<'a> {
         Ok(serde_json::json!({ "rows": rows }))
     }
 
-    fn update(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn update<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
         let w = p.req_array_value("where")?;
         let row_json = p.req_object("row")?;
@@ -599,7 +599,7 @@ impl<'a> Exec<'a> {
         Ok(serde_json::json!({ "count": uuids.len() }))
     }
 
-    fn mutate(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn mutate<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let (t, ts) = self.table(&mut p)?;
         let w = p.req_array_value("where")?;
         let mj = p.req_array_value("mutations")?;
@@ -632,7 +632,7 @@ impl<'a> Exec<'a> {
         Ok(serde_json::json!({ "count": uuids.len() }))
     }
 
-    fn delete(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn delete<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let w = p.req_array_value("where")?;
         let (t, ts) = self.table(&mut p)?;
         p.finish()?;
@@ -653,7 +653,7 @@ impl<'a> Exec<'a> {
         Ok(serde_json::json!({ "count": uuids.len() }))
     }
 
-    fn wait(&mut self, mut p: Op<'_>) -> Result<Value, Stop> {
+    fn wait<J: JsonNode>(&mut self, mut p: Op<'_, J>) -> Result<Value, Stop> {
         let timeout = match p.opt("timeout") {
             None => None,
             Some(v) => Some(p.typed("timeout", v.as_i64())?),
