@@ -87,6 +87,9 @@ put("ovsdb_framer", b"\x40\x07" + stream.encode())
 put("ovsdb_framer", b"\x00\x01" + stream.encode())
 put("ovsdb_framer", b"\xff\x33" + b" \n".join(j(r).encode() for r in requests[:5]))
 put("ovsdb_framer", b"\x02\x02" + b'{"a": "}]\\"", "b": [[[]]]} [1, 2]')
+for r in requests:
+    put("ovsdb_json", j(r))
+put("ovsdb_json", '{"b":1,"a":[-0,1e3,18446744073709551616,"\\u00e9\\ud83d\\ude00\\n"],"b":null}')
 lines = [("a " if i % 2 == 0 else "b ") + j(r) for i, r in enumerate(requests)]
 put("server_core", "\n".join(lines))
 put("server_core", "\n".join([

@@ -1,6 +1,7 @@
 //! The server core (no sockets, no clock) driven by lines of input from
-//! two sessions: `a JSON` / `b JSON` is a JSON-RPC message from session 1 /
-//! 2, `A` / `B` disconnects and reconnects it, `t MS` advances the clock.
+//! two sessions: `a TEXT` / `b TEXT` is a text session 1 / 2 sends (read as
+//! the server reads it: a session whose text is not a JSON-RPC message is
+//! closed and reconnected), `A` / `B` disconnects and reconnects it, `t MS` advances the clock.
 //! Nothing panics; everything the core sends is one valid JSON-RPC message
 //! to a connected session; the databases stay consistent.
 #![no_main]
@@ -8,7 +9,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use ovsdb::jsonrpc::{Framer, Message};
+use ovsdb::jsonrpc::Framer;
 use ovsdb_server::core::{Action, Core};
 
 fn drain(core: &mut Core, connected: &HashSet<u64>) {
@@ -40,9 +41,15 @@ fuzz_target!(|data: &[u8]| {
         match cmd {
             "a" | "b" => {
                 let s = if cmd == "a" { 1 } else { 2 };
-                let Ok(v) = serde_json::from_str(rest) else { continue };
-                let Ok(msg) = Message::from_json(v) else { continue };
-                core.handle_message(s, msg, now);
+                // As the server does: the text as the client sent it; a
+                // session whose text is not a message is closed.
+                if core.handle_text(s, rest.as_bytes(), now).is_err() {
+                    core.handle_disconnect(s);
+                    connected.remove(&s);
+                    drain(&mut core, &connected);
+                    core.handle_connect(s);
+                    connected.insert(s);
+                }
             }
             "A" | "B" => {
                 let s = if cmd == "A" { 1 } else { 2 };
