@@ -140,6 +140,14 @@ impl Atom {
 
 /// Appends `s` as a JSON string (quoted and escaped as serde_json does).
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Most strings (names, addresses, UUIDs) need no escape: copied whole.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -253,6 +261,20 @@ impl fmt::Display for Atom {
             Atom::Boolean(b) => write!(f, "{b}"),
             Atom::String(s) => write!(f, "{}", Value::String(s.to_string())),
             Atom::Uuid(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in ["", "plain", "a\"b", "back\\slash", "tab\tnew\nline", "\u{0}\u{1f}\u{7f}", "é中😀", "</script>", "x\u{2028}y"] {
+            let mut out = b"[".to_vec();
+            write_json_str(&mut out, s);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("[{}", serde_json::to_string(s).unwrap()), "{s:?}");
         }
     }
 }

@@ -398,9 +398,9 @@ fn write_table_rows(
     out: &mut Vec<u8>,
 ) -> std::result::Result<bool, DiffDoesNotFit> {
     let ts = &schema.tables[*t];
-    let mut cols: Vec<(&str, usize)> =
-        ts.user_columns().filter(|(_, col)| !col.ephemeral).map(|(c, col)| (col.name.as_str(), c)).collect();
-    cols.sort_unstable();
+    // User columns come in name order in the schema, as serde_json orders
+    // an object's members.
+    let cols = || ts.user_columns().filter(|(_, col)| !col.ephemeral).map(|(c, col)| (col.name.as_str(), c));
     let mut order: Vec<&RowChange> = rows.iter().collect();
     if !rows.windows(2).all(|w| w[0].uuid <= w[1].uuid) {
         order.sort_by_key(|r| r.uuid);
@@ -420,7 +420,7 @@ fn write_table_rows(
             (None, Some(new)) => {
                 out.push(b'{');
                 let mut k = 0;
-                for &(name, c) in &cols {
+                for (name, c) in cols() {
                     if new.values[c].is_default_for(&ts.columns[c].type_) {
                         continue;
                     }
@@ -437,7 +437,7 @@ fn write_table_rows(
             (Some(old), Some(new)) => {
                 out.push(b'{');
                 let mut k = 0;
-                for &(name, c) in &cols {
+                for (name, c) in cols() {
                     let (o, nv) = (&old.values[c], &new.values[c]);
                     if o == nv {
                         continue;
