@@ -449,21 +449,17 @@ fn write_some(fd: RawFd, msgs: &[Arc<Vec<u8>>], mut offset: usize) -> io::Result
         if done == msgs.len() {
             break;
         }
-        let slices: Vec<io::IoSlice> = msgs[done..]
-            .iter()
-            .take(MAX_IOV)
-            .enumerate()
-            .map(|(i, m)| io::IoSlice::new(if i == 0 { &m[offset..] } else { &m[..] }))
-            .collect();
-        // SAFETY: an all-zero msghdr is valid (no name, no control data).
-        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-        // IoSlice has iovec's layout on Unix.
-        hdr.msg_iov = slices.as_ptr() as *mut libc::iovec;
-        hdr.msg_iovlen = slices.len() as _;
-        // SAFETY: `hdr` points at `slices`, which borrow live buffers, for
-        // the duration of the call; `fd` is open. MSG_NOSIGNAL: a peer that
-        // has gone is an error, not a SIGPIPE.
-        let n = unsafe { libc::sendmsg(fd, &hdr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        // One message left (a reply, or an update in a fan-out): a plain
+        // send, without building an iovec array.
+        let n = if done + 1 == msgs.len() {
+            let m = &msgs[done][offset..];
+            // SAFETY: `m` is a live buffer for the duration of the call;
+            // `fd` is open. MSG_NOSIGNAL: a peer that has gone is an error,
+            // not a SIGPIPE.
+            unsafe { libc::send(fd, m.as_ptr().cast(), m.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) }
+        } else {
+            sendmsg_all(fd, &msgs[done..], offset)
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.kind() {
@@ -488,6 +484,26 @@ fn write_some(fd: RawFd, msgs: &[Arc<Vec<u8>>], mut offset: usize) -> io::Result
         }
     }
     Ok((done, offset))
+}
+
+/// One `sendmsg` of `msgs` (at most [`MAX_IOV`] of them), the first from
+/// `offset`; what it returned.
+fn sendmsg_all(fd: RawFd, msgs: &[Arc<Vec<u8>>], offset: usize) -> isize {
+    let slices: Vec<io::IoSlice> = msgs
+        .iter()
+        .take(MAX_IOV)
+        .enumerate()
+        .map(|(i, m)| io::IoSlice::new(if i == 0 { &m[offset..] } else { &m[..] }))
+        .collect();
+    // SAFETY: an all-zero msghdr is valid (no name, no control data).
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSlice has iovec's layout on Unix.
+    hdr.msg_iov = slices.as_ptr() as *mut libc::iovec;
+    hdr.msg_iovlen = slices.len() as _;
+    // SAFETY: `hdr` points at `slices`, which borrow live buffers, for the
+    // duration of the call; `fd` is open. MSG_NOSIGNAL: a peer that has
+    // gone is an error, not a SIGPIPE.
+    unsafe { libc::sendmsg(fd, &hdr, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) }
 }
 
 #[cfg(test)]
