@@ -882,7 +882,6 @@ impl Core {
         results
     }
 
-    /// Runs pending transaction `i`; removes it unless it is still blocked.
     /// Runs a new transaction; if a `wait` blocks it, it waits among the
     /// pending ones (its operations kept as `Value`s).
     fn transact_now<J: JsonNode>(&mut self, s: SessionId, id: Value, d: usize, ops: &[J], now: Instant) {
@@ -915,6 +914,7 @@ impl Core {
         db.execute(ops, &ctx)
     }
 
+    /// Runs pending transaction `i`; removes it unless it is still blocked.
     fn attempt(&mut self, i: usize, now: Instant) -> bool {
         let p = &self.pending[i];
         let (s, d) = (p.session, p.db);
