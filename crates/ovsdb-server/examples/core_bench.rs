@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Deterministic enough to run under `valgrind --tool=callgrind`. Uses
-//! mimalloc, as the `rovn` binary does.
+//! the `rovn` binary's allocator.
 
 use std::time::Instant;
 
@@ -17,7 +17,7 @@ use ovsdb::jsonrpc::Framer;
 use ovsdb_server::core::{Action, Core};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ovsdb_server::alloc::Allocator = ovsdb_server::alloc::Allocator;
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);

@@ -26,6 +26,7 @@
 //!   its commands (remotes, compaction, memory) and the program adds its own
 //!   (logging).
 
+pub mod alloc;
 pub mod busy_poll;
 pub mod coalesce;
 pub mod compaction;

@@ -33,10 +33,10 @@ fn usage() -> String {
 /// small objects by the million (JSON trees, datums), and glibc spends a
 /// third of their CPU on it (see the README's benchmark section).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ::ovsdb_server::alloc::Allocator = ::ovsdb_server::alloc::Allocator;
 
 extern "C" {
-    /// mimalloc's option setter (the library is linked by the mimalloc crate).
+    /// mimalloc's option setter (the library is linked by libmimalloc-sys).
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
 }
 
@@ -46,29 +46,43 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 /// `mi_option_allow_thp` (same enum).
 const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
 
-fn main() {
+/// Sets mimalloc's options before anything allocates: `main` is too late,
+/// since Rust's runtime allocates before calling it, and that first
+/// allocation maps mimalloc's arena (asking for huge pages on it, as the
+/// options were then). A function listed in `.init_array` runs before the
+/// runtime starts, and allocates nothing (the environment is read with
+/// getenv).
+#[used]
+#[link_section = ".init_array"]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
+
+extern "C" fn tune_allocator() {
+    // SAFETY: getenv reads the environment, which nothing writes yet.
+    let unset = |name: &std::ffi::CStr| unsafe { libc::getenv(name.as_ptr()).is_null() };
     // Freed pages go back to the system at once rather than after 10 ms:
     // after a bulk load that is 14 MiB less RSS, for no measurable CPU.
     // MIMALLOC_PURGE_DELAY in the environment still decides, if set.
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets a plain integer option, before any other thread exists.
+    if unset(c"MIMALLOC_PURGE_DELAY") {
+        // SAFETY: sets a plain integer option.
         unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     }
-    // No transparent huge pages (mimalloc asks for them on its arenas): a
-    // 2 MiB page is resident as soon as one byte of it is touched, so a
-    // server whose heap grows a little at a time (a thousand idle clients)
-    // holds three times the memory it uses, and memory is freed back only
-    // in 2 MiB pieces. Without them, 1000 idle clients cost 3.5 KiB each
-    // instead of 10. mimalloc reads MIMALLOC_ALLOW_THP before main (and
-    // then disables them the same way); setting its option now is too late
-    // for the arena it has already mapped, hence the process-wide switch.
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+    // No transparent huge pages: a 2 MiB page is resident as soon as one
+    // byte of it is touched, so a server whose heap grows a little at a
+    // time (a thousand idle clients) holds three times the memory it uses,
+    // memory is freed back only in 2 MiB pieces, and an idle server holds
+    // a whole huge page for the runtime's first few allocations (3.1 MiB
+    // more RSS at start). MIMALLOC_ALLOW_THP in the environment still
+    // decides, if set.
+    if unset(c"MIMALLOC_ALLOW_THP") {
         // SAFETY: sets a plain integer option, and a flag of this process.
         unsafe {
             mi_option_set(MI_OPTION_ALLOW_THP, 0);
             libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
         }
     }
+}
+
+fn main() {
     let mut args = Vec::new();
     for a in std::env::args_os().skip(1) {
         match a.into_string() {
