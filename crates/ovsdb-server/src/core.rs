@@ -12,6 +12,7 @@ use ovsdb::json::{Bump, Json, JsonNode};
 use ovsdb::jsonrpc::{Message, RpcError};
 use ovsdb::log::Log;
 use ovsdb::monitor::{Monitor, Version};
+use ovsdb::uuid::FastMap;
 use ovsdb::{ChangeSet, Database, DatabaseSchema, Outcome, Row, TxnContext, Uuid};
 use serde_json::{json, Value};
 
@@ -130,7 +131,7 @@ struct Pending {
 pub struct Core {
     dbs: Vec<Db>,
     by_name: HashMap<String, usize>,
-    sessions: HashMap<SessionId, Session>,
+    sessions: FastMap<SessionId, Session>,
     /// Lock name -> queue of sessions; the front one holds the lock.
     locks: HashMap<String, VecDeque<SessionId>>,
     pending: Vec<Pending>,
@@ -238,7 +239,7 @@ impl Core {
         Core {
             dbs: Vec::new(),
             by_name: HashMap::new(),
-            sessions: HashMap::new(),
+            sessions: FastMap::default(),
             locks: HashMap::new(),
             pending: Vec::new(),
             out: VecDeque::new(),
@@ -987,8 +988,8 @@ impl Core {
         // Serialize each distinct update once, then wrap it once per
         // monitor id: clients whose monitors are alike and named alike
         // share the very same bytes.
-        let mut bodies: HashMap<u64, Option<Arc<String>>> = HashMap::new();
-        let mut wrapped: HashMap<(u64, &str), Arc<Vec<u8>>> = HashMap::new();
+        let mut bodies: FastMap<u64, Option<Arc<String>>> = FastMap::default();
+        let mut wrapped: FastMap<(u64, &str), Arc<Vec<u8>>> = FastMap::default();
         let mut sends = Vec::new();
         let mut sessions: Vec<(&SessionId, &mut Session)> = self.sessions.iter_mut().collect();
         sessions.sort_by_key(|(s, _)| **s);

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ovsdb::jsonrpc::Framer;
+use ovsdb::uuid::FastMap;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -164,7 +165,9 @@ impl Server {
         let (ctl_tx, mut ctl_rx) = mpsc::channel::<unixctl::Event>(64);
         let mut shell = Shell {
             core: self.core,
-            conns: HashMap::new(),
+            conns: FastMap::default(),
+            sends: Vec::new(),
+            group: Vec::new(),
             specs: BTreeMap::new(),
             listeners: BTreeMap::new(),
             events: tx,
@@ -318,7 +321,11 @@ struct Tls {
 /// The main task's state.
 struct Shell {
     core: Core,
-    conns: HashMap<SessionId, Conn>,
+    conns: FastMap<SessionId, Conn>,
+    /// `flush`'s buffers, kept between turns: the messages to send, by
+    /// recipient, and one recipient's.
+    sends: Vec<(SessionId, Arc<Vec<u8>>)>,
+    group: Vec<Arc<Vec<u8>>>,
     /// The remotes configured by name (what `list-remotes` shows):
     /// command line and `add-remote`.
     specs: BTreeMap<String, Spec>,
@@ -464,32 +471,47 @@ impl Shell {
     }
 
     /// Carries out what the core asked for: each client's messages go out
-    /// together, in order.
+    /// together, in order (one write per client for a burst of requests,
+    /// or for an update that reaches many).
     fn flush(&mut self) {
-        let mut order = Vec::new();
-        let mut out: HashMap<SessionId, Vec<Arc<Vec<u8>>>> = HashMap::new();
+        let mut sends = std::mem::take(&mut self.sends);
         while let Some(a) = self.core.poll_action() {
             match a {
-                Action::Send(s, bytes) => out
-                    .entry(s)
-                    .or_insert_with(|| {
-                        order.push(s);
-                        Vec::new()
-                    })
-                    .push(bytes),
+                Action::Send(s, bytes) => sends.push((s, bytes)),
                 Action::Close(s) => {
-                    if let Some(msgs) = out.remove(&s) {
+                    // What it was sent before goes out first; whatever
+                    // follows finds the session gone.
+                    let mut msgs = Vec::new();
+                    sends.retain(|(t, b)| {
+                        let mine = *t == s;
+                        if mine {
+                            msgs.push(b.clone());
+                        }
+                        !mine
+                    });
+                    if !msgs.is_empty() {
                         self.send(s, &msgs);
                     }
                     self.disconnect(s);
                 }
             }
         }
-        for s in order {
-            if let Some(msgs) = out.remove(&s) {
-                self.send(s, &msgs);
+        // Stable: each client's messages keep their order. The core lists
+        // an update's recipients by session already, so this is one pass.
+        sends.sort_by_key(|(s, _)| *s);
+        let mut group = std::mem::take(&mut self.group);
+        let mut it = sends.drain(..).peekable();
+        while let Some((s, bytes)) = it.next() {
+            group.push(bytes);
+            while let Some((_, b)) = it.next_if(|(t, _)| *t == s) {
+                group.push(b);
             }
+            self.send(s, &group);
+            group.clear();
         }
+        drop(it);
+        self.sends = sends;
+        self.group = group;
     }
 
     fn send(&mut self, s: SessionId, msgs: &[Arc<Vec<u8>>]) {
