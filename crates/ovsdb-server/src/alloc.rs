@@ -1,9 +1,9 @@
 //! The servers' global allocator: mimalloc, asked the way C asks malloc.
 //!
 //! The `mimalloc` crate passes every allocation to `mi_malloc_aligned`,
-//! whose path is about three times as long as `mi_malloc`'s (76
-//! instructions against some 25 under callgrind), and a small transaction
-//! allocates some eighty blocks (JSON, datums, rows, the log record).
+//! whose path is longer than `mi_malloc`'s (76 instructions against about
+//! 43 under callgrind), and a small transaction allocates some eighty
+//! blocks (JSON, datums, rows, the log record): 2% of its instructions.
 //! `mi_malloc`'s blocks have the alignment C's malloc promises: a word, and
 //! 16 bytes (`max_align_t`) for blocks of 16 bytes or more, since its size
 //! classes above one word are whole multiples of 16 bytes. That covers
