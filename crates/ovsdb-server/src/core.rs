@@ -446,7 +446,7 @@ impl Core {
                     cells += row.values.len() as u64;
                     atoms += row_atoms(row);
                 }
-                weak += table.refs_in.values().map(|r| r.weak.values().map(|&n| n as u64).sum::<u64>()).sum::<u64>();
+                weak += table.refs_in.values().map(|r| r.weak.iter().map(|(_, &n)| n as u64).sum::<u64>()).sum::<u64>();
             }
         }
         let monitors = self.sessions.values().map(|s| s.monitors.len() as u64).sum();

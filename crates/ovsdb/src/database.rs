@@ -161,11 +161,7 @@ impl Database {
                     if strong {
                         e.strong = (e.strong as i64 + delta as i64).max(0) as u32;
                     } else {
-                        let n = e.weak.entry((t, src)).or_insert(0);
-                        *n = (*n as i64 + delta as i64).max(0) as u32;
-                        if *n == 0 {
-                            e.weak.remove(&(t, src));
-                        }
+                        e.weak.add((t, src), delta as i64);
                     }
                     if e.is_empty() && !tab.rows.contains_key(&dst) {
                         tab.refs_in.remove(&dst);
@@ -269,7 +265,7 @@ impl Database {
                     if strong {
                         e.strong += 1;
                     } else {
-                        *e.weak.entry((t, *u)).or_insert(0) += 1;
+                        e.weak.add((t, *u), 1);
                     }
                 });
                 if let Some((tt, dst)) = dangling {
