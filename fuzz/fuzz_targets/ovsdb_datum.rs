@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let t = &c.type_;
     let mut names = |n: &str| -> Result<Uuid, OvsdbError> {
         if n.len() < 3 {
-            Ok(Uuid(n.len() as u128 + 1))
+            Ok(Uuid::from_u128(n.len() as u128 + 1))
         } else {
             Err(OvsdbError::syntax(format!("unknown name {n}")))
         }

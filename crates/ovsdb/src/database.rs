@@ -511,12 +511,12 @@ mod tests {
             tables: vec![(
                 ki,
                 vec![RowChange {
-                    uuid: Uuid(7),
+                    uuid: Uuid::from_u128(7),
                     old: None,
                     new: Some(Arc::new(Row::new_default(
                         &d.schema.tables[ki],
-                        Uuid(7),
-                        Uuid(8),
+                        Uuid::from_u128(7),
+                        Uuid::from_u128(8),
                     ))),
                 }],
             )],

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn weak_refs_count_up_and_down_and_are_gone_at_zero() {
-        let (a, b) = ((1, Uuid(1)), (2, Uuid(2)));
+        let (a, b) = ((1, Uuid::from_u128(1)), (2, Uuid::from_u128(2)));
         let mut w = WeakRefs::default();
         w.add(a, 1);
         w.add(a, 2);

@@ -4,13 +4,37 @@
 use std::fmt;
 
 /// A UUID. Ordering is that of the canonical 36-character text form.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Uuid(pub u128);
+///
+/// Kept as two halves, the high one first (so that the derived order is the
+/// number's, which is the text's), not as a `u128`: that type's 16-byte
+/// alignment would make every [`crate::Atom`] 32 bytes instead of 24, and
+/// pad every (UUID, value) entry of the row maps.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Uuid {
+    hi: u64,
+    lo: u64,
+}
+
+impl std::hash::Hash for Uuid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(self.as_u128());
+    }
+}
 
 impl Uuid {
+    /// The UUID whose 128 bits, read as a big-endian number, are `v`.
+    pub const fn from_u128(v: u128) -> Uuid {
+        Uuid { hi: (v >> 64) as u64, lo: v as u64 }
+    }
+
+    /// The 128 bits as a number (the text form is its hex digits).
+    pub const fn as_u128(self) -> u128 {
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+
     /// The all-zero UUID.
     pub const fn nil() -> Uuid {
-        Uuid(0)
+        Uuid::from_u128(0)
     }
 
     /// A random (version 4) UUID.
@@ -25,7 +49,7 @@ impl Uuid {
         // Version 4, RFC 4122 variant.
         let v = (v & !(0xf << 76)) | (0x4 << 76);
         let v = (v & !(0x3 << 62)) | (0x2 << 62);
-        Uuid(v)
+        Uuid::from_u128(v)
     }
 
     /// Parses the canonical `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form
@@ -46,7 +70,7 @@ impl Uuid {
             let d = (c as char).to_digit(16)?;
             v = (v << 4) | d as u128;
         }
-        Some(Uuid(v))
+        Some(Uuid::from_u128(v))
     }
 
     /// True if `s` looks like a UUID (used to tell row names from UUIDs).
@@ -60,7 +84,7 @@ impl Uuid {
     pub fn text(&self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b'-'; 36];
-        let mut v = self.0;
+        let mut v = self.as_u128();
         // From the last digit back, skipping the dashes.
         let mut i = 36;
         while i > 0 {
@@ -179,5 +203,29 @@ mod tests {
             assert_eq!(&r.to_string()[14..15], "4");
             assert!(seen.insert(r));
         }
+    }
+
+    #[test]
+    fn order_is_the_text_order_across_the_two_halves() {
+        // The halves differ in opposite directions: the high one decides.
+        let a = Uuid::parse("00000000-0000-0001-0000-000000000000").unwrap();
+        let b = Uuid::parse("00000000-0000-0000-ffff-ffffffffffff").unwrap();
+        assert!(b < a);
+        assert!(b.to_string() < a.to_string());
+        assert_eq!(a.as_u128(), 1 << 64);
+        assert_eq!(Uuid::from_u128(a.as_u128()), a);
+        let mut v: Vec<Uuid> = (0..1000).map(|_| Uuid::random()).collect();
+        v.sort();
+        assert!(v.windows(2).all(|w| w[0].to_string() < w[1].to_string()));
+    }
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn atoms_and_datums_are_24_bytes() {
+        // What the tables' memory is made of (see `Uuid` and `Datum`).
+        assert_eq!(std::mem::size_of::<Uuid>(), 16);
+        assert_eq!(std::mem::align_of::<Uuid>(), 8);
+        assert_eq!(std::mem::size_of::<crate::Atom>(), 24);
+        assert_eq!(std::mem::size_of::<crate::Datum>(), 24);
     }
 }
