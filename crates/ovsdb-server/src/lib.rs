@@ -27,6 +27,7 @@
 //!   (logging).
 
 pub mod alloc;
+pub mod batch_send;
 pub mod busy_poll;
 pub mod coalesce;
 pub mod compaction;

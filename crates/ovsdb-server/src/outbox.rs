@@ -173,25 +173,40 @@ impl Outbox {
     /// Sends `msgs` in order: on an idle plain socket, as much as it takes
     /// is written at once; the rest is queued (see [`Outbox::push`]).
     pub fn push_all(&self, msgs: &[Arc<Vec<u8>>]) -> Result<(), Refused> {
+        match self.direct_fd() {
+            Some(fd) => self.wrote(msgs, write_some(fd, msgs, 0)),
+            None => self.wrote(msgs, Err(io::ErrorKind::WouldBlock.into())),
+        }
+    }
+
+    /// The socket to write to directly, now: a plain socket with nothing
+    /// waiting. Whoever writes to it then calls [`Outbox::wrote`] before
+    /// anything else is pushed.
+    pub fn direct_fd(&self) -> Option<RawFd> {
+        let fd = self.shared.direct.as_ref()?;
+        (self.shared.unfinished.load(Ordering::SeqCst) == 0).then(|| fd.as_raw_fd())
+    }
+
+    /// After writing `msgs` to [`Outbox::direct_fd`]: `written` is how far
+    /// that got (messages whole, bytes of the next) or why nothing was
+    /// written (`WouldBlock`: the socket is full). What was not written is
+    /// queued.
+    pub fn wrote(&self, msgs: &[Arc<Vec<u8>>], written: io::Result<(usize, usize)>) -> Result<(), Refused> {
         let mut rest = msgs;
-        if let Some(fd) = &self.shared.direct {
-            if self.shared.unfinished.load(Ordering::SeqCst) == 0 {
-                match write_some(fd.as_raw_fd(), msgs, 0) {
-                    Ok((done, offset)) => {
-                        let sent: usize = msgs[..done].iter().map(|m| m.len()).sum::<usize>() + offset;
-                        self.shared.taken.fetch_add(sent as u64, Ordering::SeqCst);
-                        rest = &msgs[done..];
-                        if offset > 0 {
-                            // The socket took part of a message.
-                            self.queue(Arc::new(msgs[done][offset..].to_vec()))?;
-                            rest = &msgs[done + 1..];
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    // The session's reader hears of it too and ends it.
-                    Err(_) => return Err(Refused::Closed),
+        match written {
+            Ok((done, offset)) => {
+                let sent: usize = msgs[..done].iter().map(|m| m.len()).sum::<usize>() + offset;
+                self.shared.taken.fetch_add(sent as u64, Ordering::SeqCst);
+                rest = &msgs[done..];
+                if offset > 0 {
+                    // The socket took part of a message.
+                    self.queue(Arc::new(msgs[done][offset..].to_vec()))?;
+                    rest = &msgs[done + 1..];
                 }
             }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+            // The session's reader hears of it too and ends it.
+            Err(_) => return Err(Refused::Closed),
         }
         for m in rest {
             self.queue(m.clone())?;

@@ -3,6 +3,7 @@
 //! the control socket, and the task that owns the core.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -17,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::batch_send::{BatchSend, Outcome};
 use crate::busy_poll::BusyPoll;
 use crate::core::{Action, Core, Peer, SessionId};
 use crate::dbconfig::{self, DbRef, RemoteStatus};
@@ -168,6 +170,9 @@ impl Server {
             conns: FastMap::default(),
             sends: Vec::new(),
             group: Vec::new(),
+            runs: Vec::new(),
+            batch: BatchSend::new(),
+            outcomes: Vec::new(),
             specs: BTreeMap::new(),
             listeners: BTreeMap::new(),
             events: tx,
@@ -319,6 +324,10 @@ struct Tls {
 }
 
 /// The main task's state.
+/// Sends to at least this many clients in one turn go out as one batch
+/// (see [`BatchSend`]); fewer, one by one.
+const BATCH_MIN: usize = 8;
+
 struct Shell {
     core: Core,
     conns: FastMap<SessionId, Conn>,
@@ -326,6 +335,11 @@ struct Shell {
     /// recipient, and one recipient's.
     sends: Vec<(SessionId, Arc<Vec<u8>>)>,
     group: Vec<Arc<Vec<u8>>>,
+    /// Each recipient's range of `sends`.
+    runs: Vec<(SessionId, Range<usize>)>,
+    /// Sends to many clients at once, and how each went.
+    batch: BatchSend,
+    outcomes: Vec<Outcome>,
     /// The remotes configured by name (what `list-remotes` shows):
     /// command line and `add-remote`.
     specs: BTreeMap<String, Spec>,
@@ -499,24 +513,76 @@ impl Shell {
         // Stable: each client's messages keep their order. The core lists
         // an update's recipients by session already, so this is one pass.
         sends.sort_by_key(|(s, _)| *s);
+        let mut runs = std::mem::take(&mut self.runs);
+        let mut i = 0;
+        while i < sends.len() {
+            let s = sends[i].0;
+            let j = i + sends[i..].iter().take_while(|(t, _)| *t == s).count();
+            runs.push((s, i..j));
+            i = j;
+        }
+        if runs.len() >= BATCH_MIN {
+            self.send_batched(&sends, &mut runs);
+        }
         let mut group = std::mem::take(&mut self.group);
-        let mut it = sends.drain(..).peekable();
-        while let Some((s, bytes)) = it.next() {
-            group.push(bytes);
-            while let Some((_, b)) = it.next_if(|(t, _)| *t == s) {
-                group.push(b);
-            }
+        for (s, r) in runs.drain(..) {
+            group.extend(sends[r].iter().map(|(_, b)| b.clone()));
             self.send(s, &group);
             group.clear();
         }
-        drop(it);
+        sends.clear();
         self.sends = sends;
         self.group = group;
+        self.runs = runs;
+    }
+
+    /// Sends in one batch (see [`BatchSend`]) the message of each run of
+    /// one message to a client whose socket takes it directly, and takes
+    /// those runs out of `runs`; the others are left to be sent one by one.
+    fn send_batched(&mut self, sends: &[(SessionId, Arc<Vec<u8>>)], runs: &mut Vec<(SessionId, Range<usize>)>) {
+        let mut jobs = Vec::with_capacity(runs.len());
+        let mut sessions = Vec::with_capacity(runs.len());
+        runs.retain(|(s, r)| {
+            let fd = if r.len() == 1 { self.conns.get(s).and_then(|c| c.writer.direct_fd()) } else { None };
+            match fd {
+                Some(fd) => {
+                    jobs.push((fd, &sends[r.start].1));
+                    sessions.push(*s);
+                    false
+                }
+                None => true,
+            }
+        });
+        let mut outcomes = std::mem::take(&mut self.outcomes);
+        self.batch.send(&jobs, &mut outcomes);
+        for ((s, (_, msg)), outcome) in sessions.into_iter().zip(jobs).zip(outcomes.drain(..)) {
+            let msg = std::slice::from_ref(msg);
+            let written = match outcome {
+                Outcome::Sent(n) if n == msg[0].len() => Ok((1, 0)),
+                Outcome::Sent(n) => Ok((0, n)),
+                Outcome::Failed(e) => Err(e),
+                Outcome::NotRun => {
+                    self.send(s, msg);
+                    continue;
+                }
+            };
+            let Some(c) = self.conns.get(&s) else { continue };
+            let r = c.writer.wrote(msg, written);
+            self.pushed(s, r);
+        }
+        self.outcomes = outcomes;
     }
 
     fn send(&mut self, s: SessionId, msgs: &[Arc<Vec<u8>>]) {
         let Some(c) = self.conns.get(&s) else { return };
-        match c.writer.push_all(msgs) {
+        let r = c.writer.push_all(msgs);
+        self.pushed(s, r);
+    }
+
+    /// After messages were handed to session `s`'s outbox.
+    fn pushed(&mut self, s: SessionId, r: Result<(), Refused>) {
+        let Some(c) = self.conns.get(&s) else { return };
+        match r {
             // From now on its monitor updates wait, merged, until the
             // writer reports the catch-up.
             Ok(()) if c.writer.behind() => self.core.handle_behind(s),

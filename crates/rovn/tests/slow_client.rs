@@ -313,6 +313,46 @@ fn stopped_client_catches_up(method: &str, updates: usize, with_reader: bool) {
     assert!(server.alive(), "server died: {log}");
 }
 
+/// A stream of large updates to many monitoring clients at once (sent as
+/// one batch per update, see ovsdb_server::batch_send): a dozen stopped
+/// clients, whose sockets fill part way through a message, and two that
+/// read along. The readers get every update; each stopped client, once it
+/// reads, ends with exactly the database.
+#[test]
+fn many_clients_some_stopped_get_whole_updates() {
+    let server = Served::start(ROVN, "ovn-nb.ovsschema");
+    let mut w = Rpc::connect(&server.sock);
+    seed(&mut w);
+    let methods = ["monitor", "monitor_cond", "monitor_cond_since"];
+    let mut slow: Vec<Slow> = (0..12).map(|i| Slow::connect(&server.sock, methods[i % 3])).collect();
+    let readers: Vec<Reader> = (0..2).map(|_| Reader::start(&server.sock)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let updates = 96;
+    for i in 0..updates {
+        let t = Instant::now();
+        while readers.iter().any(|r| r.updates.load(Ordering::Relaxed) + LAG < i) {
+            assert!(t.elapsed() < Duration::from_secs(20), "a reading client got stuck at update {i}\n{}", server.log());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        step(&mut w, i);
+    }
+    finish(&mut w);
+    let t = Instant::now();
+    while let Some(r) = readers.iter().find(|r| r.updates.load(Ordering::Relaxed) < updates + 1) {
+        let got = r.updates.load(Ordering::Relaxed);
+        assert!(t.elapsed() < Duration::from_secs(30), "a reading client got {got} of {updates} updates\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let want = w.contents(NB, &["Address_Set"]);
+    for (i, s) in slow.iter_mut().enumerate() {
+        s.read_until("the last transaction", |s| s.has_row("done"));
+        assert!(canonical_replica(&s.replica.to_json()) == want, "stopped client {i}: its replica differs from the database");
+    }
+    let log = server.log();
+    assert!(!log.contains("disconnecting"), "a client was disconnected:\n{log}");
+    assert!(server.alive(), "server died: {log}");
+}
+
 #[test]
 fn a_stopped_monitor_client_catches_up_with_merged_updates() {
     // 256 MiB, with a client that keeps up alongside.
