@@ -991,6 +991,9 @@ impl Core {
         let mut bodies: FastMap<u64, Option<Arc<String>>> = FastMap::default();
         let mut wrapped: FastMap<(u64, &str), Arc<Vec<u8>>> = FastMap::default();
         let mut sends = Vec::new();
+        // The last notification made: with a thousand alike clients, the
+        // next one is most likely the same (no lookups in the maps then).
+        let mut last: Option<(u64, &str, Arc<Vec<u8>>)> = None;
         let mut sessions: Vec<(&SessionId, &mut Session)> = self.sessions.iter_mut().collect();
         sessions.sort_by_key(|(s, _)| **s);
         for (s, ss) in sessions {
@@ -1006,6 +1009,12 @@ impl Core {
                 if m.db != d {
                     continue;
                 }
+                if let Some((key, id, bytes)) = &last {
+                    if *key == m.key && *id == id_text.as_str() {
+                        sends.push((*s, bytes.clone()));
+                        continue;
+                    }
+                }
                 let body = bodies
                     .entry(m.key)
                     .or_insert_with(|| m.monitor.update(&schema, &cs).map(|v| Arc::new(v.to_string())))
@@ -1015,6 +1024,7 @@ impl Core {
                         .entry((m.key, id_text.as_str()))
                         .or_insert_with(|| Arc::new(notification(m.monitor.version, &m.id, txn, &b)));
                     sends.push((*s, bytes.clone()));
+                    last = Some((m.key, id_text.as_str(), bytes.clone()));
                 }
             }
         }
