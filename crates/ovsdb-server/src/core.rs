@@ -2,7 +2,7 @@
 //! blocked transactions. No sockets and no clock: the shell feeds it
 //! connections, messages and the current time, and collects [`Action`]s.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +66,46 @@ struct Db {
     /// Someone (`ovsdb-server/compact`) waits for the running compaction:
     /// its outcome goes to [`Core::poll_compacted`].
     compaction_awaited: bool,
+    /// Who a commit's update goes to.
+    recipients: Recipients,
+}
+
+/// The monitors an update to one database goes to right away, in the
+/// order it goes out (by session, then monitor id), as one list: a commit
+/// walks it instead of every session's monitors. Rebuilt by the first
+/// commit after monitors or sessions changed (see [`Core::audience`]).
+#[derive(Default, Debug, PartialEq)]
+struct Recipients {
+    /// The value of [`Core::audience`] it was built for (`None`: never).
+    built: Option<u64>,
+    list: Vec<Recipient>,
+}
+
+impl Recipients {
+    /// The monitors of database `d` of the sessions that are not behind.
+    fn build(sessions: &FastMap<SessionId, Session>, behind: &BTreeSet<SessionId>, d: usize, audience: u64) -> Recipients {
+        let mut ids: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut list = Vec::new();
+        for (s, ss) in sessions.iter().filter(|(s, _)| !behind.contains(s)) {
+            for (id, m) in ss.monitors.iter().filter(|(_, m)| m.db == d) {
+                let id = ids.entry(id).or_insert_with(|| Arc::from(id.as_str())).clone();
+                list.push(Recipient { session: *s, key: m.key, id });
+            }
+        }
+        // Stable: each session's monitors stay in the order of their ids.
+        list.sort_by_key(|r| r.session);
+        Recipients { built: Some(audience), list }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Recipient {
+    session: SessionId,
+    /// The monitor's [`MonitorEntry::key`].
+    key: u64,
+    /// The monitor's id (serialized): one allocation for all recipients of
+    /// a list with this id, so that alike neighbours compare by pointer.
+    id: Arc<str>,
 }
 
 struct MonitorEntry {
@@ -90,9 +130,6 @@ struct Session {
     /// stolen lock that was itself stolen is lost: the session no longer
     /// waits for it (as upstream).
     locks: BTreeMap<String, bool>,
-    /// The client is not reading fast enough: its monitors' updates are
-    /// held back and merged until it has caught up.
-    behind: bool,
 }
 
 /// The locks of one session, by state (names in order): what the status
@@ -132,6 +169,13 @@ pub struct Core {
     dbs: Vec<Db>,
     by_name: HashMap<String, usize>,
     sessions: FastMap<SessionId, Session>,
+    /// The clients that are not reading fast enough: their monitors'
+    /// updates are held back and merged until they have caught up.
+    behind: BTreeSet<SessionId>,
+    /// Counts the changes to who gets updates (monitors added, changed or
+    /// cancelled, sessions gone, behind or caught up): a database's
+    /// [`Recipients`] built for another count are out of date.
+    audience: u64,
     /// Lock name -> queue of sessions; the front one holds the lock.
     locks: HashMap<String, VecDeque<SessionId>>,
     pending: Vec<Pending>,
@@ -240,6 +284,8 @@ impl Core {
             dbs: Vec::new(),
             by_name: HashMap::new(),
             sessions: FastMap::default(),
+            behind: BTreeSet::new(),
+            audience: 0,
             locks: HashMap::new(),
             pending: Vec::new(),
             out: VecDeque::new(),
@@ -272,6 +318,7 @@ impl Core {
             compaction,
             changed: vec![0; db_tables],
             compaction_awaited: false,
+            recipients: Recipients::default(),
         });
     }
 
@@ -506,23 +553,24 @@ impl Core {
     /// hold back its monitors' updates from now on, keeping only each
     /// row's net change.
     pub fn handle_behind(&mut self, s: SessionId) {
-        if let Some(ss) = self.sessions.get_mut(&s) {
-            ss.behind = true;
+        if self.sessions.contains_key(&s) && self.behind.insert(s) {
+            self.audience += 1;
         }
     }
 
     /// A client that was behind has caught up: each of its monitors sends
     /// what changed meanwhile as one update.
     pub fn handle_caught_up(&mut self, s: SessionId) {
-        let Some(ss) = self.sessions.get_mut(&s) else { return };
-        if !std::mem::take(&mut ss.behind) {
+        if !self.behind.remove(&s) {
             return;
         }
+        self.audience += 1;
+        let Some(ss) = self.sessions.get(&s) else { return };
         let keys: Vec<String> = ss.monitors.iter().filter(|(_, m)| m.missed).map(|(k, _)| k.clone()).collect();
         for k in keys {
             self.send_held(s, &k);
         }
-        if !self.sessions.values().any(|ss| ss.behind) {
+        if self.behind.is_empty() {
             self.caught_up = CatchUpCache::default();
         }
     }
@@ -579,6 +627,8 @@ impl Core {
     /// A connection went away: its monitors, locks and waiting transactions go too.
     pub fn handle_disconnect(&mut self, s: SessionId) {
         self.sessions.remove(&s);
+        self.behind.remove(&s);
+        self.audience += 1;
         self.pending.retain(|p| p.session != s);
         let names: Vec<String> = self.locks.iter().filter(|(_, q)| q.contains(&s)).map(|(n, _)| n.clone()).collect();
         for n in names {
@@ -755,6 +805,7 @@ impl Core {
                 }
                 let key = params[0].to_string();
                 let removed = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&key)).is_some();
+                self.audience += 1;
                 if removed {
                     self.reply(s, id, json!({}));
                 } else {
@@ -985,51 +1036,54 @@ impl Core {
             }
         }
         let schema = db.db.schema().clone();
-        // Serialize each distinct update once, then wrap it once per
-        // monitor id: clients whose monitors are alike and named alike
-        // share the very same bytes.
-        let mut bodies: FastMap<u64, Option<Arc<String>>> = FastMap::default();
-        let mut wrapped: FastMap<(u64, &str), Arc<Vec<u8>>> = FastMap::default();
-        let mut sends = Vec::new();
-        // The last notification made: with a thousand alike clients, the
-        // next one is most likely the same (no lookups in the maps then).
-        let mut last: Option<(u64, &str, Arc<Vec<u8>>)> = None;
-        let mut sessions: Vec<(&SessionId, &mut Session)> = self.sessions.iter_mut().collect();
-        sessions.sort_by_key(|(s, _)| **s);
-        for (s, ss) in sessions {
-            if ss.behind {
-                // Not sent now: remembered as each row's net change.
-                for m in ss.monitors.values_mut().filter(|m| m.db == d) {
-                    m.missed |= m.held.add(&cs, &MonitorView(&m.monitor, &schema));
-                }
-                continue;
-            }
-            let ss: &Session = ss;
-            for (id_text, m) in &ss.monitors {
-                if m.db != d {
-                    continue;
-                }
-                if let Some((key, id, bytes)) = &last {
-                    if *key == m.key && *id == id_text.as_str() {
-                        sends.push((*s, bytes.clone()));
-                        continue;
-                    }
-                }
-                let body = bodies
-                    .entry(m.key)
-                    .or_insert_with(|| m.monitor.update(&schema, &cs).map(|v| Arc::new(v.to_string())))
-                    .clone();
-                if let Some(b) = body {
-                    let bytes = wrapped
-                        .entry((m.key, id_text.as_str()))
-                        .or_insert_with(|| Arc::new(notification(m.monitor.version, &m.id, txn, &b)));
-                    sends.push((*s, bytes.clone()));
-                    last = Some((m.key, id_text.as_str(), bytes.clone()));
-                }
+        // Clients behind: nothing is sent now, each row's net change is
+        // remembered.
+        for s in &self.behind {
+            let Some(ss) = self.sessions.get_mut(s) else { continue };
+            for m in ss.monitors.values_mut().filter(|m| m.db == d) {
+                m.missed |= m.held.add(&cs, &MonitorView(&m.monitor, &schema));
             }
         }
-        for (s, bytes) in sends {
-            self.out.push_back(Action::Send(s, bytes));
+        if self.dbs[d].recipients.built != Some(self.audience) {
+            self.dbs[d].recipients = Recipients::build(&self.sessions, &self.behind, d, self.audience);
+        }
+        debug_assert_eq!(
+            self.dbs[d].recipients,
+            Recipients::build(&self.sessions, &self.behind, d, self.audience),
+            "a change to monitors or sessions did not count in Core::audience"
+        );
+        let (recipients, sessions, out) = (&self.dbs[d].recipients.list, &self.sessions, &mut self.out);
+        // Serialize each distinct update once, then wrap it once per
+        // monitor id: clients whose monitors are alike and named alike
+        // share the very same bytes (`None`: the commit is nothing to
+        // those monitors).
+        let mut bodies: FastMap<u64, Option<Arc<String>>> = FastMap::default();
+        let mut wrapped: FastMap<(u64, *const u8), Option<Arc<Vec<u8>>>> = FastMap::default();
+        // The last notification made: with a thousand alike clients, the
+        // next one is most likely the same (no lookups in the maps then).
+        let mut last: Option<(u64, &Arc<str>, Option<Arc<Vec<u8>>>)> = None;
+        for r in recipients {
+            let bytes = match &last {
+                Some((key, id, bytes)) if *key == r.key && Arc::ptr_eq(id, &r.id) => bytes.clone(),
+                _ => {
+                    let bytes = wrapped
+                        .entry((r.key, Arc::as_ptr(&r.id).cast::<u8>()))
+                        .or_insert_with(|| {
+                            let m = sessions.get(&r.session).and_then(|ss| ss.monitors.get(&*r.id))?;
+                            let body = bodies
+                                .entry(r.key)
+                                .or_insert_with(|| m.monitor.update(&schema, &cs).map(|v| Arc::new(v.to_string())))
+                                .as_ref()?;
+                            Some(Arc::new(notification(m.monitor.version, &m.id, txn, body)))
+                        })
+                        .clone();
+                    last = Some((r.key, &r.id, bytes.clone()));
+                    bytes
+                }
+            };
+            if let Some(b) = bytes {
+                out.push_back(Action::Send(r.session, b));
+            }
         }
         self.wake_pending(d);
     }
@@ -1124,6 +1178,7 @@ impl Core {
                 }
             }
         };
+        self.audience += 1;
         if let Some(ss) = self.sessions.get_mut(&s) {
             ss.monitors.insert(
                 key_str,
@@ -1142,6 +1197,8 @@ impl Core {
         // What is held back was filtered by the old conditions: it goes
         // first, so that the change below applies to an up-to-date view.
         self.send_held(s, &old_key);
+        // Its key or id may change below.
+        self.audience += 1;
         let Some(mut entry) = self.sessions.get_mut(&s).and_then(|ss| ss.monitors.remove(&old_key)) else {
             self.error(s, id, syntax_error("unknown monitor session", old));
             return;
