@@ -541,13 +541,14 @@ impl Shell {
     /// those runs out of `runs`; the others are left to be sent one by one.
     fn send_batched(&mut self, sends: &[(SessionId, Arc<Vec<u8>>)], runs: &mut Vec<(SessionId, Range<usize>)>) {
         let mut jobs = Vec::with_capacity(runs.len());
-        let mut sessions = Vec::with_capacity(runs.len());
+        let mut whose = Vec::with_capacity(runs.len());
+        let conns = &self.conns;
         runs.retain(|(s, r)| {
-            let fd = if r.len() == 1 { self.conns.get(s).and_then(|c| c.writer.direct_fd()) } else { None };
-            match fd {
-                Some(fd) => {
+            let direct = if r.len() == 1 { conns.get(s).and_then(|c| Some((c, c.writer.direct_fd()?))) } else { None };
+            match direct {
+                Some((c, fd)) => {
                     jobs.push((fd, &sends[r.start].1));
-                    sessions.push(*s);
+                    whose.push((*s, c));
                     false
                 }
                 None => true,
@@ -555,22 +556,38 @@ impl Shell {
         });
         let mut outcomes = std::mem::take(&mut self.outcomes);
         self.batch.send(&jobs, &mut outcomes);
-        for ((s, (_, msg)), outcome) in sessions.into_iter().zip(jobs).zip(outcomes.drain(..)) {
+        // What needs more than the outbox (rare): done once the borrows
+        // of the connections end.
+        enum Later {
+            /// What [`Shell::pushed`] must see: an error, or a client behind.
+            Pushed(Result<(), Refused>),
+            /// Not run in the batch: sent the plain way.
+            Send(Arc<Vec<u8>>),
+        }
+        let mut later = Vec::new();
+        for (((s, c), (_, msg)), outcome) in whose.into_iter().zip(jobs).zip(outcomes.drain(..)) {
             let msg = std::slice::from_ref(msg);
             let written = match outcome {
                 Outcome::Sent(n) if n == msg[0].len() => Ok((1, 0)),
                 Outcome::Sent(n) => Ok((0, n)),
                 Outcome::Failed(e) => Err(e),
                 Outcome::NotRun => {
-                    self.send(s, msg);
+                    later.push((s, Later::Send(msg[0].clone())));
                     continue;
                 }
             };
-            let Some(c) = self.conns.get(&s) else { continue };
             let r = c.writer.wrote(msg, written);
-            self.pushed(s, r);
+            if r.is_err() || c.writer.behind() {
+                later.push((s, Later::Pushed(r)));
+            }
         }
         self.outcomes = outcomes;
+        for (s, what) in later {
+            match what {
+                Later::Pushed(r) => self.pushed(s, r),
+                Later::Send(msg) => self.send(s, &[msg]),
+            }
+        }
     }
 
     fn send(&mut self, s: SessionId, msgs: &[Arc<Vec<u8>>]) {
