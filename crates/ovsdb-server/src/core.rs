@@ -194,7 +194,17 @@ pub struct Core {
     /// Where [`Core::handle_text`] reads a request's tree, emptied after
     /// each.
     arena: Bump,
+    /// Transactions aged out of a history, to be freed by
+    /// [`Core::release_retired`] once the shell has sent what the commits
+    /// that retired them produced: freeing one that changed thousands of
+    /// rows takes tens of µs (a cache miss per row), which is not worth
+    /// delaying an update to the monitoring clients.
+    retired: Vec<Arc<ChangeSet>>,
 }
+
+/// Retired transactions beyond this are freed at once (for a user of the
+/// core that never calls [`Core::release_retired`]).
+const RETIRED_MAX: usize = 256;
 
 /// An arena grown past this by one large request is not kept for the next.
 const ARENA_KEPT: usize = 1 << 20;
@@ -295,6 +305,7 @@ impl Core {
             commits: 0,
             compacted: VecDeque::new(),
             caught_up: CatchUpCache::default(),
+            retired: Vec::new(),
             arena: Bump::new(),
         }
     }
@@ -1009,9 +1020,18 @@ impl Core {
         results
     }
 
+    /// Frees the transactions that aged out of the histories (call it after
+    /// sending what [`Core::poll_action`] gave).
+    pub fn release_retired(&mut self) {
+        self.retired.clear();
+    }
+
     /// After a commit: history, monitors, and blocked transactions.
     fn committed(&mut self, d: usize, cs: ChangeSet) {
         self.commits += 1;
+        if self.retired.len() >= RETIRED_MAX {
+            self.release_retired();
+        }
         for (t, _) in &cs.tables {
             if let Some(c) = self.dbs[d].changed.get_mut(*t) {
                 *c = self.commits;
@@ -1030,9 +1050,11 @@ impl Core {
         db.history.push_back((txn, cs.clone(), old + new));
         db.history_atoms += old + new;
         while db.history.len() > HISTORY || (db.history.len() > 1 && db.history_atoms > db.atoms.max(HISTORY_FLOOR)) {
-            if let Some((t, _, n)) = db.history.pop_front() {
+            if let Some((t, old, n)) = db.history.pop_front() {
                 db.history_atoms -= n;
                 db.history_base = t;
+                // Freed after the update has gone out (see `retired`).
+                self.retired.push(old);
             }
         }
         let schema = db.db.schema().clone();
@@ -1265,4 +1287,38 @@ fn notification(v: Version, id: &Value, txn: Uuid, body: &str) -> Vec<u8> {
 /// Atoms in a row (a map's pair counts two), as memory/show counts them.
 fn row_atoms(row: &Row) -> u64 {
     row.values.iter().map(|v| (v.len() * if v.is_map() { 2 } else { 1 }) as u64).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transactions_aged_out_of_the_history_wait_for_release_within_a_bound() {
+        let schema = DatabaseSchema::from_json(&json!({
+            "name": "t", "version": "1.0.0", "tables": {"T": {"columns": {"n": {"type": "integer"}}}}
+        }))
+        .unwrap();
+        let mut core = Core::in_memory(vec![Database::new(Arc::new(schema))]);
+        let insert = |core: &mut Core| {
+            let r = core.transact_internal("t", &[json!({"op": "insert", "table": "T", "row": {"n": 1}})]);
+            assert!(r[0].get("uuid").is_some(), "{r:?}");
+        };
+        for _ in 0..HISTORY {
+            insert(&mut core);
+        }
+        assert!(core.retired.is_empty());
+        for _ in 0..10 {
+            insert(&mut core);
+        }
+        assert_eq!(core.retired.len(), 10);
+        core.release_retired();
+        assert!(core.retired.is_empty());
+        // A user of the core that never releases them holds a bounded few.
+        for _ in 0..3 * RETIRED_MAX {
+            insert(&mut core);
+        }
+        assert!(core.retired.len() <= RETIRED_MAX, "{}", core.retired.len());
+        assert_eq!(core.dbs[0].history.len(), HISTORY);
+    }
 }

@@ -534,6 +534,8 @@ impl Shell {
         self.sends = sends;
         self.group = group;
         self.runs = runs;
+        // Now that the updates are out.
+        self.core.release_retired();
     }
 
     /// Sends in one batch (see [`BatchSend`]) the message of each run of
