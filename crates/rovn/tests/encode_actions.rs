@@ -211,6 +211,23 @@ fn run_lab() -> Dumps {
         run_ok("ip", &all)
     };
     let br = format!("unix:{}", rundir.join("br-int.mgmt").display());
+    // The raw `sample` flows to collector set 5 carry an OVS `sample`
+    // action once ovn-controller encodes them with the collector set in
+    // view. It has (rarely) been seen not to, even after the recompute in
+    // `raw_flows`: recompute until it does, so that what is compared is its
+    // encoding with the set known. (Were the set missing from its view of
+    // the Open_vSwitch database, this would time out: that is served by
+    // rovn too.)
+    let pid = std::fs::read_to_string(lab.path("hv1-controller.pid")).expect("ovn-controller pid file");
+    let controller = lab.path(&format!("hv1/ovn-controller.{}.ctl", pid.trim())).display().to_string();
+    wait_for("hv1's ovn-controller to encode `sample` to collector set 5", Duration::from_secs(30), || {
+        if ofctl(&["dump-flows", &br]).contains("collector_set_id=5") {
+            return Some(());
+        }
+        run_ok("ovn-appctl", &["-t", &controller, "recompute"]);
+        std::thread::sleep(Duration::from_millis(500));
+        None
+    });
     let tunnel = vsctl(&["--bare", "--columns=ofport", "find", "Interface", "type=geneve"]);
     Dumps {
         lflows: sbjson(
