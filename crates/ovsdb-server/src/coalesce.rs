@@ -28,6 +28,16 @@
 //! it); and without both `insert` and `delete`, the modifies of a row that
 //! came back, which upstream sends as diffs against a row the client no
 //! longer matches.
+//!
+//! For a monitor that selects every kind of change (what every IDL client
+//! asks for), the merged update is the one ovsdb-server 3.1 sends a client
+//! whose updates it held back (`slow_client::a_stopped_clients_merged_update_is_the_real_servers`).
+//! For a monitor without `insert`, upstream's held-back update differs
+//! from its own unheld stream, and from this: it merges each row's changes
+//! first and filters after, so a row inserted while the client was behind
+//! is not mentioned at all, even if modified or deleted since (seen with
+//! ovsdb-server 3.1); here the client is told what it would have been told
+//! had it kept reading.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
