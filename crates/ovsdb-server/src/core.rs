@@ -179,7 +179,9 @@ pub struct Core {
     /// Lock name -> queue of sessions; the front one holds the lock.
     locks: HashMap<String, VecDeque<SessionId>>,
     pending: Vec<Pending>,
-    out: VecDeque<Action>,
+    /// What the shell is to do, each with whether it sends a monitor
+    /// update (which no request waits for).
+    out: VecDeque<(Action, bool)>,
     server_id: Uuid,
     /// The time of the latest event, for re-running blocked transactions.
     now: Instant,
@@ -632,7 +634,7 @@ impl Core {
                 b
             }
         };
-        self.out.push_back(Action::Send(s, bytes));
+        self.out.push_back((Action::Send(s, bytes), true));
     }
 
     /// A connection went away: its monitors, locks and waiting transactions go too.
@@ -649,6 +651,13 @@ impl Core {
 
     /// The next action for the shell.
     pub fn poll_action(&mut self) -> Option<Action> {
+        self.out.pop_front().map(|(a, _)| a)
+    }
+
+    /// The next action for the shell, and whether it sends a monitor update
+    /// (rather than a reply, an error or a notification of the session's
+    /// own: what a client waits for).
+    pub fn poll_action_update(&mut self) -> Option<(Action, bool)> {
         self.out.pop_front()
     }
 
@@ -681,7 +690,7 @@ impl Core {
     }
 
     fn send(&mut self, s: SessionId, m: &Message) {
-        self.out.push_back(Action::Send(s, Arc::new(m.to_bytes())));
+        self.out.push_back((Action::Send(s, Arc::new(m.to_bytes())), false));
     }
 
     fn reply(&mut self, s: SessionId, id: Value, result: Value) {
@@ -1104,7 +1113,7 @@ impl Core {
                 }
             };
             if let Some(b) = bytes {
-                out.push_back(Action::Send(r.session, b));
+                out.push_back((Action::Send(r.session, b), true));
             }
         }
         self.wake_pending(d);
@@ -1241,7 +1250,7 @@ impl Core {
                 entry.key = h.finish();
                 if let Some(u) = update {
                     let bytes = notification(entry.monitor.version, &entry.id, self.dbs[d].last_txn, &u.to_string());
-                    self.out.push_back(Action::Send(s, Arc::new(bytes)));
+                    self.out.push_back((Action::Send(s, Arc::new(bytes)), true));
                 }
                 if let Some(ss) = self.sessions.get_mut(&s) {
                     ss.monitors.insert(new_key, entry);

@@ -169,6 +169,7 @@ impl Server {
             core: self.core,
             conns: FastMap::default(),
             sends: Vec::new(),
+            answered: Vec::new(),
             group: Vec::new(),
             runs: Vec::new(),
             batch: BatchSend::new(),
@@ -334,6 +335,9 @@ struct Shell {
     /// `flush`'s buffers, kept between turns: the messages to send, by
     /// recipient, and one recipient's.
     sends: Vec<(SessionId, Arc<Vec<u8>>)>,
+    /// Sessions that get a reply, an error or a notification of their own
+    /// in the current flush.
+    answered: Vec<SessionId>,
     group: Vec<Arc<Vec<u8>>>,
     /// Each recipient's range of `sends`.
     runs: Vec<(SessionId, Range<usize>)>,
@@ -486,12 +490,19 @@ impl Shell {
 
     /// Carries out what the core asked for: each client's messages go out
     /// together, in order (one write per client for a burst of requests,
-    /// or for an update that reaches many).
+    /// or for an update that reaches many), those of clients that get an
+    /// answer first.
     fn flush(&mut self) {
         let mut sends = std::mem::take(&mut self.sends);
-        while let Some(a) = self.core.poll_action() {
+        let mut answered = std::mem::take(&mut self.answered);
+        while let Some((a, update)) = self.core.poll_action_update() {
             match a {
-                Action::Send(s, bytes) => sends.push((s, bytes)),
+                Action::Send(s, bytes) => {
+                    if !update {
+                        answered.push(s);
+                    }
+                    sends.push((s, bytes));
+                }
                 Action::Close(s) => {
                     // What it was sent before goes out first; whatever
                     // follows finds the session gone.
@@ -521,10 +532,34 @@ impl Shell {
             runs.push((s, i..j));
             i = j;
         }
+        let mut group = std::mem::take(&mut self.group);
+        if !answered.is_empty() {
+            // Clients waiting for a reply get it before an update goes out
+            // to the others (as from upstream, which answers a transaction
+            // before it flushes other clients' monitors): the requester of
+            // a transaction is not kept waiting while its changes reach a
+            // thousand monitors. Each client's own messages keep their
+            // order (its update of its own transaction comes before the
+            // reply). Their runs go first (stable), and those of more than
+            // one message, which the batch does not take, now.
+            answered.sort_unstable();
+            answered.dedup();
+            let waits = |s: &SessionId| answered.binary_search(s).is_ok();
+            runs.sort_by_key(|(s, _)| !waits(s));
+            runs.retain(|(s, r)| {
+                if r.len() == 1 || !waits(s) {
+                    return true;
+                }
+                group.extend(sends[r.clone()].iter().map(|(_, b)| b.clone()));
+                self.send(*s, &group);
+                group.clear();
+                false
+            });
+            answered.clear();
+        }
         if runs.len() >= BATCH_MIN {
             self.send_batched(&sends, &mut runs);
         }
-        let mut group = std::mem::take(&mut self.group);
         for (s, r) in runs.drain(..) {
             group.extend(sends[r].iter().map(|(_, b)| b.clone()));
             self.send(s, &group);
@@ -532,6 +567,7 @@ impl Shell {
         }
         sends.clear();
         self.sends = sends;
+        self.answered = answered;
         self.group = group;
         self.runs = runs;
         // Now that the updates are out.

@@ -29,7 +29,8 @@
 //!   table: from sending an update transaction to every client's socket
 //!   holding its `update2` (seen through epoll, without reading), and to
 //!   one client thread having read them all (median of `--updates`
-//!   updates each; see `fan_out`);
+//!   updates each; see `fan_out`), and, with 1000 clients, from sending the
+//!   update to its reply being readable by the writer;
 //! - fan-out to 1000 clients with distinct conditions, each watching 20 of
 //!   20000 address sets by name (as ovn-controller watches its datapaths):
 //!   one transaction modifies 100 sets of 100 different clients; until
@@ -470,6 +471,8 @@ struct FanOut {
     read: f64,
     /// The server's CPU time per update (while read).
     cpu: f64,
+    /// From sending the update to its reply being readable by the writer.
+    reply: f64,
 }
 
 /// Times `updates` updates of router r0 (`updates` by reading, then
@@ -484,7 +487,9 @@ struct FanOut {
 /// this small with one `send`, so a readable socket holds the whole of it.
 /// Being watched costs each send a little more in the kernel (marking the
 /// socket ready for epoll: about 1 us a send for both servers on this VM),
-/// so this time is longer than the server's CPU time for an update.
+/// so this time is longer than the server's CPU time for an update. The
+/// writer's socket is watched too: *reply* is when the transaction's reply
+/// could be read, while the update goes out.
 ///
 /// *Read*: one thread reads the sockets one after the other, spinning on
 /// each until its update is there. Once the server writes faster than the
@@ -532,26 +537,41 @@ fn fan_out(pid: i32, w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut
         assert!(n >= 0, "epoll_wait: {}", std::io::Error::last_os_error());
         n as usize
     };
+    // The writer too: when its reply arrives.
+    const WRITER: u64 = u64::MAX;
+    let mut ev = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLET) as u32, u64: WRITER };
+    // SAFETY: as above (`w` outlives this function).
+    let r = unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, w.sock.as_raw_fd(), &mut ev) };
+    assert!(r == 0, "epoll_ctl: {}", std::io::Error::last_os_error());
     // Nothing is pending: every earlier update was read.
     assert_eq!(wait(&mut events), 0, "a monitoring client has unread data before the fan-out");
     let mut ready_times = Vec::with_capacity(updates);
+    let mut reply_times = Vec::with_capacity(updates);
     let mut seen = vec![false; clients.len()];
     for _ in 0..updates {
         seen.iter_mut().for_each(|s| *s = false);
         let mut left = clients.len();
+        let mut replied = None;
         let t = Instant::now();
         let id = update(w, seq);
-        while left > 0 {
+        while left > 0 || replied.is_none() {
             let n = wait(&mut events);
             for ev in &events[..n] {
+                if ev.u64 == WRITER {
+                    replied.get_or_insert_with(|| t.elapsed().as_secs_f64() * 1e3);
+                    continue;
+                }
                 let i = ev.u64 as usize;
                 if !seen[i] {
                     seen[i] = true;
                     left -= 1;
+                    if left == 0 {
+                        ready_times.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
                 }
             }
         }
-        ready_times.push(t.elapsed().as_secs_f64() * 1e3);
+        reply_times.extend(replied);
         for c in clients.iter_mut() {
             c.update2_arrived();
         }
@@ -565,7 +585,7 @@ fn fan_out(pid: i32, w: &mut Rpc, clients: &mut [Rpc], updates: usize, seq: &mut
     for c in clients.iter_mut() {
         c.sock.set_nonblocking(false).expect("blocking");
     }
-    FanOut { ready: median(&mut ready_times), read: median(&mut read_times), cpu }
+    FanOut { ready: median(&mut ready_times), read: median(&mut read_times), cpu, reply: median(&mut reply_times) }
 }
 
 fn measure(which: &str, o: &Opts, run: usize) -> Figures {
@@ -664,6 +684,9 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
         // Fan-out of one update to clients monitoring the same table.
         w.transact(vec![json!({"op": "insert", "table": "Logical_Router", "row": {"name": "r0"}})]);
         clients = router_monitors(&srv, 100);
+        // Writers that connected after the monitors (a server that answers
+        // clients in the order they connected answers these last).
+        let mut w = Rpc::connect(&srv.sock);
         let r = fan_out(srv.pid, &mut w, &mut clients, o.updates, &mut seq);
         f.push(("fan-out to 100 clients, ms", r.ready));
         f.push(("  read by one client thread (100), ms", r.read));
@@ -671,8 +694,10 @@ fn measure(which: &str, o: &Opts, run: usize) -> Figures {
     }
     if phase("fanout") {
         clients.extend(router_monitors(&srv, 900));
+        let mut w = Rpc::connect(&srv.sock);
         let r = fan_out(srv.pid, &mut w, &mut clients, o.updates, &mut seq);
         f.push(("fan-out to 1000 clients, ms", r.ready));
+        f.push(("  the writer's reply meanwhile, ms", r.reply));
         f.push(("  read by one client thread (1000), ms", r.read));
         f.push(("  server CPU per update to 1000, ms", r.cpu));
         // Let the server settle, then: memory with 1000 monitoring clients.
