@@ -10,9 +10,10 @@
 //! (10000 pipelined transactions, `--window W` = 64 in flight), `--rows N`
 //! (100000 Logical_Switch_Ports bulk-loaded, 1000 per transaction),
 //! `--updates N` (20 updates timed per fan-out measurement), `--only
-//! rovn|upstream`, `--phases idle,seq,echo,pipe,bulk,fanout,distinct` (a subset, for
-//! profiling; `fanout100` is the fan-out to 100 clients alone), `--rovn PATH` (default: the `rovn` next to this
-//! example's directory), `--ovsdb-server PATH` (default: from `PATH`).
+//! rovn|upstream`, `--phases idle,seq,echo,pipe,bulk,fanout,distinct` (a
+//! subset, for profiling; `fanout100` is the fan-out to 100 clients alone),
+//! `--rovn PATH` (default: the `rovn` next to this example's directory),
+//! `--ovsdb-server PATH` (default: from `PATH`).
 //!
 //! Both servers are started the same way: a fresh database created by
 //! their own `ovsdb-tool create` from schemas/ovn-nb.ovsschema, `--remote=
